@@ -1,0 +1,2 @@
+"""ACDC data: raw NIfTI / SSL4MIS h5 reading, splits, volume cache, samplers."""
+from . import transforms  # noqa: F401

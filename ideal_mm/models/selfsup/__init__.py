@@ -1,0 +1,1 @@
+"""Registered components; each module registers on import."""
