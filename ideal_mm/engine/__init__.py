@@ -1,1 +1,2 @@
-"""Registered components; each module registers on import."""
+"""Runner-side helpers: config preparation and hooks."""
+from . import runner_config  # noqa: F401

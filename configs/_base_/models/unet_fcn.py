@@ -1,0 +1,49 @@
+# mmseg's UNet (5 stages, base 16) with an FCN head, CE + class-averaged Dice;
+# single-channel MRI input, 4 classes (background, RV, Myo, LV).
+norm_cfg = dict(type='BN', requires_grad=True)
+num_classes = 4
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=None,
+    std=None,
+    bgr_to_rgb=False,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        type='UNet',
+        in_channels=1,
+        base_channels=16,
+        num_stages=5,
+        strides=(1, 1, 1, 1, 1),
+        enc_num_convs=(2, 2, 2, 2, 2),
+        dec_num_convs=(2, 2, 2, 2),
+        downsamples=(True, True, True, True),
+        enc_dilations=(1, 1, 1, 1, 1),
+        dec_dilations=(1, 1, 1, 1),
+        with_cp=False,
+        conv_cfg=None,
+        norm_cfg=norm_cfg,
+        act_cfg=dict(type='ReLU'),
+        upsample_cfg=dict(type='InterpConv'),
+        norm_eval=False),
+    decode_head=dict(
+        type='FCNHead',
+        in_channels=16,
+        in_index=4,
+        channels=16,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=num_classes,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=[
+            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+            dict(type='ClassDiceLoss', loss_weight=1.0),
+        ]),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

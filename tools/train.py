@@ -1,0 +1,70 @@
+"""Train a model from an ideal_mm / mmseg config (mmseg's command line).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
+                          [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import ideal_mm  # noqa: E402,F401  (compat first, registers components)
+from ideal_mm.engine.runner_config import (  # noqa: E402
+    check_pretrained_files, enable_amp, load_config, resolve_work_dir,
+    set_metric_out_dirs, setup_cpu_distributed)
+from ideal_mm.errors import run_cli  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='resume from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bf16 automatic mixed precision (AmpOptimWrapper)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_iters=1000')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
+    check_pretrained_files(cfg)
+    set_metric_out_dirs(cfg, work_dir)
+    if args.amp:
+        enable_amp(cfg)
+    cfg.resume = args.resume or cfg.get('resume', False)
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
+        RUNNERS.build(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    run_cli(main)
