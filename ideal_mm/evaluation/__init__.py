@@ -1,1 +1,3 @@
 """Registered components; each module registers on import."""
+from .functional import ACDC_LABELS, binary_metrics, volume_metrics  # noqa: F401
+from .volume_metric import ACDCVolumeMetric  # noqa: F401
