@@ -1,2 +1,3 @@
 """Runner-side helpers: config preparation and hooks."""
 from . import runner_config  # noqa: F401
+from . import hooks  # noqa: F401
