@@ -1,3 +1,4 @@
 """Runner-side helpers: config preparation and hooks."""
 from . import runner_config  # noqa: F401
 from . import hooks  # noqa: F401
+from .visualization_hook import ACDCVisualizationHook  # noqa: F401
