@@ -1,2 +1,3 @@
 """Registered components; each module registers on import."""
 from . import intensity, loading  # noqa: F401,E402
+from .two_view import DenseContrastiveTwoView, PackTwoViewInputs, dense_correspondence  # noqa: F401

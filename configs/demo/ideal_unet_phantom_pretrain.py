@@ -1,0 +1,50 @@
+# CPU demo of IDEAL stage 1 on phantom ACDC (tools/data/make_phantom_acdc.py
+# --out data/phantom_acdc): the UNet pre-training of
+# configs/ideal/unet_acdc_pretrain.py on 96x96 views, batch 8, 300 iterations
+# (a few minutes on 2 CPU cores). At 96x96 the encoder output is only 6x6, so
+# the dense head fuses the two deepest levels at 1/8 (12x12 grid). Writes
+# <work_dir>/encoder.pth for the fine-tuning demos.
+_base_ = ['../ideal/unet_acdc_pretrain.py']
+
+data_root = 'data/phantom_acdc'
+split_cfg = dict(type='seeded', seed=0, num_val=2, num_test=4)
+crop_size = (96, 96)
+max_iters = 300
+
+model = dict(
+    proj_head=dict(in_channels=384, in_index=[3, 4], hidden_channels=256),
+    loss=dict(num_samples=128))
+train_pipeline = [
+    dict(type='LoadACDCSlice', with_label=False),
+    dict(
+        type='DenseContrastiveTwoView',
+        out_size=crop_size,
+        keep_ratio=False,
+        flip_prob=0.5,
+        rotate_prob=0.5,
+        rotate_range=30,
+        scale_range=(0.8, 1.25),
+        translate=0.1,
+        view_pipeline=[dict(type='RandomIntensity')]),
+    dict(type='PackTwoViewInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    pin_memory=False,
+    dataset=dict(
+        data_root=data_root, split_cfg=split_cfg, pipeline=train_pipeline))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

@@ -1,0 +1,100 @@
+# IDEAL stage 1 on ACDC: dense contrastive pre-training of the encoder-only
+# UNet (base 16, 5 stages: the encoder of configs/_base_/models/unet_fcn.py).
+# Data: every slice of the SSL4MIS train patients (labelled and unlabelled,
+# labels never loaded); never val or test. Two views per slice with random
+# flip / rotation / scale-crop / shift (exact correspondence) and per-view
+# RandomIntensity. The dense head sits on the encoder output (deepest level,
+# 1/16: a 16x16 grid at 256x256), as in the paper. Key branch: EMA copy.
+# At the end ExportEncoderHook writes <work_dir>/encoder.pth; load it with
+# backbone init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
+_base_ = ['../_base_/default_runtime.py', '../_base_/schedules/pretrain_20k.py']
+
+data_root = 'data/ACDC'
+split_cfg = dict(type='ssl4mis')
+crop_size = (256, 256)  # divisible by 16 (4 UNet downsamplings)
+norm_cfg = dict(type='BN', requires_grad=True)
+
+model = dict(
+    type='DenseContrastivePretrainer',
+    data_preprocessor=dict(type='TwoViewDataPreprocessor'),
+    backbone=dict(
+        type='UNetEncoder',
+        in_channels=1,
+        base_channels=16,
+        num_stages=5,
+        strides=(1, 1, 1, 1, 1),
+        enc_num_convs=(2, 2, 2, 2, 2),
+        dec_num_convs=(2, 2, 2, 2),
+        downsamples=(True, True, True, True),
+        enc_dilations=(1, 1, 1, 1, 1),
+        dec_dilations=(1, 1, 1, 1),
+        with_cp=False,
+        conv_cfg=None,
+        norm_cfg=norm_cfg,
+        act_cfg=dict(type='ReLU'),
+        upsample_cfg=dict(type='InterpConv'),
+        norm_eval=False),
+    proj_head=dict(
+        type='DenseConvProjHead',
+        in_channels=256,
+        in_index=-1,
+        channels=128,
+        norm_cfg=norm_cfg),
+    loss=dict(
+        type='DenseContrastiveLoss',
+        tau=0.1,
+        num_samples=256,
+        margin=0.5,
+        infonce_weight=1.0,
+        metric_weight=1.0,
+        symmetric=True,
+        loss_name='loss_dense'),
+    key_branch='ema',
+    momentum=0.01,  # mmengine convention: MoCo's 0.99
+    # image-level term of the "global vs dense" comparison (off):
+    # global_head=dict(type='GlobalProjHead', in_channels=256),
+    # global_loss=dict(type='GlobalContrastiveLoss', tau=0.1),
+)
+
+train_pipeline = [
+    dict(type='LoadACDCSlice', with_label=False),
+    dict(
+        type='DenseContrastiveTwoView',
+        out_size=crop_size,
+        keep_ratio=False,
+        flip_prob=0.5,
+        rotate_prob=0.5,
+        rotate_range=30,
+        scale_range=(0.8, 1.25),
+        translate=0.1,
+        view_pipeline=[dict(type='RandomIntensity')]),
+    dict(type='PackTwoViewInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='ACDCDataset',
+        data_root=data_root,
+        source='raw',
+        split='train',
+        subset='all',
+        split_cfg=split_cfg,
+        pipeline=train_pipeline))
+val_dataloader = None
+val_evaluator = None
+test_dataloader = None
+test_evaluator = None
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(
+        _delete_=True,
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=2000,
+        max_keep_ckpts=2))
+custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]

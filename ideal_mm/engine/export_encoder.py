@@ -1,0 +1,208 @@
+"""Write a trained encoder as ``encoder.pth`` that any mmseg model can load.
+
+The file is ``{'state_dict': {'backbone.<name>': tensor}, 'meta': {...}}``
+(plain tensors and Python values only, so ``torch.load(weights_only=True)``
+reads it). Load it with
+``backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint=PATH,
+prefix='backbone.'))`` or on a whole segmentor with
+``init_cfg=dict(type='Pretrained', checkpoint=PATH)``. mmengine's
+CheckpointHook saves whole training states; this module keeps only the encoder.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import os.path as osp
+import tempfile
+from collections import OrderedDict
+from typing import Any, Dict, Mapping, Optional
+
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmseg.registry import HOOKS
+
+from ideal_mm.errors import CheckpointError, ConfigError
+
+ENCODER_FORMAT = 'ideal_mm.encoder/1'
+
+
+def _plain(value: Any) -> Any:
+    """Config values as plain Python containers (safe for weights_only)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def save_encoder(backbone_state: Mapping[str, torch.Tensor],
+                 out_path: str,
+                 meta: Optional[Dict[str, Any]] = None,
+                 prefix: str = 'backbone.') -> str:
+    """Write ``{'state_dict': {prefix + k: v}, 'meta': meta}`` atomically.
+
+    Args:
+        backbone_state: the encoder's state dict (keys without prefix).
+        out_path: destination file; its folder is created.
+        meta: extra information (plain Python values).
+        prefix: key prefix (default 'backbone.').
+
+    Returns:
+        ``out_path``.
+    """
+    if not backbone_state:
+        raise CheckpointError(f'no encoder weights to write to {out_path}')
+    state = OrderedDict(
+        (prefix + k, v.detach().cpu().clone()) for k, v in
+        backbone_state.items())
+    payload = dict(
+        state_dict=state,
+        meta=dict(
+            format=ENCODER_FORMAT, prefix=prefix,
+            created=datetime.datetime.now().isoformat(timespec='seconds'),
+            **_plain(meta or {})))
+    folder = osp.dirname(osp.abspath(out_path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.' + osp.basename(out_path) + '.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(payload, f)
+        os.replace(tmp, out_path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    return out_path
+
+
+def _strip_wrapper_prefix(state: Mapping[str, Any]) -> Dict[str, Any]:
+    """Drop a DataParallel/DDP ``module.`` prefix present on every key."""
+    if state and all(k.startswith('module.') for k in state):
+        return {k[len('module.'):]: v for k, v in state.items()}
+    return dict(state)
+
+
+def extract_backbone(checkpoint: Mapping[str, Any],
+                     source: str = 'checkpoint',
+                     prefix: str = 'backbone.') -> Dict[str, torch.Tensor]:
+    """The encoder's weights (keys without prefix) from a loaded checkpoint.
+
+    Works for a pre-training checkpoint (the query encoder ``backbone.*``;
+    the momentum copy under ``key_branch.`` is not taken), a segmentor or
+    semi-supervised checkpoint (``backbone.*``), a bare state dict and an
+    exported ``encoder.pth``.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(
+            f'{source} holds a {type(checkpoint).__name__}, not a checkpoint '
+            f'dict; give an mmengine checkpoint (.pth with a state_dict)')
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f'{source}: "state_dict" is not a dict')
+    state = _strip_wrapper_prefix(state)
+    backbone = {
+        k[len(prefix):]: v
+        for k, v in state.items()
+        if k.startswith(prefix) and isinstance(v, torch.Tensor)
+    }
+    if not backbone:
+        sample = ', '.join(list(state)[:5]) or 'none'
+        raise CheckpointError(
+            f'{source} has no encoder weights: no key starts with '
+            f'{prefix!r} (first keys: {sample}). Give a checkpoint of a '
+            f'model with a `backbone` (pre-training, segmentor or '
+            f'semi-supervised model)')
+    return backbone
+
+
+def export_encoder(checkpoint_path: str,
+                   out_path: str,
+                   prefix: str = 'backbone.') -> Dict[str, Any]:
+    """Read ``checkpoint_path`` and write its encoder to ``out_path``.
+
+    The checkpoint is read with ``torch.load(weights_only=True)`` (importing
+    ideal_mm allow-lists mmengine's checkpoint types).
+
+    Returns:
+        The ``meta`` dict written (with ``num_tensors`` and ``source``).
+    """
+    if not osp.isfile(checkpoint_path):
+        raise CheckpointError(
+            f'checkpoint not found: {checkpoint_path}; give the path of a '
+            f'.pth file saved by training (e.g. work_dirs/<cfg>/iter_N.pth)')
+    try:
+        checkpoint = torch.load(
+            checkpoint_path, map_location='cpu', weights_only=True)
+    except Exception as err:  # unpickling errors have many types
+        raise CheckpointError(
+            f'cannot read {checkpoint_path} as a PyTorch checkpoint with '
+            f'weights_only=True ({type(err).__name__}: '
+            f'{str(err).splitlines()[0] if str(err) else ""})') from err
+    backbone = extract_backbone(checkpoint, checkpoint_path, prefix)
+    meta: Dict[str, Any] = dict(
+        source=osp.abspath(checkpoint_path), num_tensors=len(backbone))
+    src_meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) \
+        else None
+    if isinstance(src_meta, Mapping):
+        for key in ('iter', 'epoch', 'experiment_name', 'backbone'):
+            if key in src_meta:
+                meta[key] = src_meta[key]
+    save_encoder(backbone, out_path, meta, prefix)
+    return meta
+
+
+@HOOKS.register_module()
+class ExportEncoderHook(Hook):
+    """After training, write the model's ``backbone`` to the work dir.
+
+    Runs once on the main process when training ends (``after_train``, so
+    a test-only run does not overwrite it) and writes
+    ``<work_dir>/<filename>`` through :func:`save_encoder` (atomic). The meta
+    records the backbone config, the iteration and the source work dir.
+
+    Args:
+        filename: output file name in the work dir (default 'encoder.pth').
+        prefix: key prefix (default 'backbone.').
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, filename: str = 'encoder.pth',
+                 prefix: str = 'backbone.') -> None:
+        if not filename or osp.basename(filename) != filename:
+            raise ConfigError(
+                f'ExportEncoderHook.filename must be a file name without '
+                f'folders, got {filename!r}')
+        self.filename = filename
+        self.prefix = prefix
+        self.last_path: Optional[str] = None
+
+    def after_train(self, runner) -> None:
+        """Write the encoder (main process only)."""
+        if not is_main_process():
+            return
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        backbone = getattr(model, 'backbone', None)
+        if not isinstance(backbone, torch.nn.Module):
+            raise ConfigError(
+                f'ExportEncoderHook needs a model with a `backbone` module; '
+                f'{type(model).__name__} has none (remove the hook from '
+                f'custom_hooks)')
+        meta: Dict[str, Any] = dict(
+            iter=int(runner.iter), epoch=int(runner.epoch),
+            experiment_name=str(runner.experiment_name),
+            work_dir=osp.abspath(runner.work_dir))
+        cfg_model = getattr(runner.cfg, 'model', None)
+        if isinstance(cfg_model, Mapping) and 'backbone' in cfg_model:
+            meta['backbone'] = _plain(cfg_model['backbone'])
+        out = osp.join(runner.work_dir, self.filename)
+        save_encoder(backbone.state_dict(), out, meta, self.prefix)
+        self.last_path = out
+        runner.logger.info(f'encoder written to {out}')

@@ -1,0 +1,45 @@
+"""Export the encoder of a saved checkpoint as an mmseg-loadable encoder.pth.
+
+Usage: python tools/export_encoder.py CHECKPOINT OUT [--prefix backbone.]
+
+CHECKPOINT may be a pre-training, segmentor or semi-supervised checkpoint
+(any model with a `backbone`); OUT receives
+{'state_dict': {'backbone.<k>': v}, 'meta': {...}}, written atomically, which
+loads with init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.').
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import ideal_mm  # noqa: E402,F401  (allow-lists mmengine checkpoint types)
+from ideal_mm.engine.export_encoder import export_encoder  # noqa: E402
+from ideal_mm.errors import run_cli  # noqa: E402
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('checkpoint', help='checkpoint (.pth) to read')
+    parser.add_argument('out', help='encoder file to write (e.g. encoder.pth)')
+    parser.add_argument(
+        '--prefix', default='backbone.',
+        help="key prefix of the encoder (default 'backbone.')")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Export and print a one-line summary."""
+    args = parse_args(argv)
+    meta = export_encoder(args.checkpoint, args.out, prefix=args.prefix)
+    print(f'wrote {args.out}: {meta["num_tensors"]} encoder tensors '
+          f'(keys {args.prefix}*) from {args.checkpoint}')
+    return 0
+
+
+if __name__ == '__main__':
+    run_cli(main)
