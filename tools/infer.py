@@ -213,10 +213,10 @@ def write_label_nifti(labels: np.ndarray, reference, out_file: str) -> None:
     image.set_data_dtype(np.uint8)
     image.header.set_slope_inter(1.0, 0.0)
     if hasattr(reference, 'get_qform'):
-        qform, qcode = reference.get_qform(coded=True)
-        sform, scode = reference.get_sform(coded=True)
-        image.set_qform(reference.get_qform(), code=int(qcode or 0))
-        image.set_sform(reference.get_sform(), code=int(scode or 0))
+        qcode = int(reference.header['qform_code'])
+        scode = int(reference.header['sform_code'])
+        image.set_qform(reference.get_qform(), code=qcode)
+        image.set_sform(reference.get_sform(), code=scode)
     folder = osp.dirname(osp.abspath(out_file))
     ext = '.nii.gz' if out_file.endswith('.nii.gz') else '.nii'
     fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(out_file),

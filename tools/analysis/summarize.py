@@ -21,7 +21,8 @@ Method and label budget of a run, first found wins:
    ``supervised_unet_1xb24-30k_acdc-1.25pct`` -> 1.25 %;
 3. the config mmengine dumps into the work dir (``WORK_DIR/<config>.py``):
    a top-level ``method`` string if present, else the model type
-   (``BiConsistencySemiSupModel``, ``EncoderDecoder``, ...), and
+   (``BiConsistencySemiSupModel``, ``EncoderDecoder``, ...; with
+   `` + pre-trained encoder`` when a ``Pretrained`` init_cfg is set), and
    ``label_budget`` (top level or ``train_dataloader.dataset``).
 
 A budget that is an int counts labelled patients; a float in (0, 1] is a
@@ -122,6 +123,20 @@ def _find_budget_in_cfg(cfg: Any) -> Any:
     return None
 
 
+def _has_pretrained(obj: Any) -> bool:
+    """True when any ``init_cfg`` below ``obj`` is of type Pretrained."""
+    if isinstance(obj, dict):
+        init_cfg = obj.get('init_cfg')
+        items = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+        if any(isinstance(i, dict) and i.get('type') == 'Pretrained'
+               for i in items):
+            return True
+        return any(_has_pretrained(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_has_pretrained(v) for v in obj)
+    return False
+
+
 def info_from_config(work_dir: str) -> Tuple[Optional[str], Optional[Budget]]:
     """(method, budget) from a config dumped in the work dir."""
     from mmengine.config import Config
@@ -134,6 +149,8 @@ def info_from_config(work_dir: str) -> Tuple[Optional[str], Optional[Budget]]:
         if not isinstance(method, str):
             model = cfg.get('model') or {}
             method = model.get('type') if isinstance(model, dict) else None
+            if method and _has_pretrained(model):
+                method += ' + pre-trained encoder'
         return method, parse_budget(_find_budget_in_cfg(cfg))
     return None, None
 
