@@ -24,8 +24,13 @@ from ..errors import ConfigError
 class SemiSupMultiSourceSampler(Sampler):
     """Infinite sampler: every batch holds fixed counts from each source.
 
-    The dataset is an mmengine ``ConcatDataset`` of the sources (e.g.
-    ``[labelled, unlabelled]``). Counts per batch follow mmdet:
+    Sources are either the members of a ``ConcatDataset`` (e.g.
+    ``[labelled, unlabelled]``, each with its own pipeline, as in mmdet) or,
+    for any other dataset, the two groups ``info[group_key]`` true / false
+    (default ``'labelled'``: an ``ACDCDataset(subset='all')`` whose unlabelled
+    entries carry no ``seg_map_path``, so one pipeline loads labels only for
+    labelled slices; then changing ``label_budget`` is a one-key edit).
+    Counts per batch follow mmdet:
     ``n_s = int(batch_size * r_s / sum(r))`` for s >= 1 and ``n_0`` the rest,
     so ``batch_size=24, source_ratio=[12, 12]`` (or ``[1, 1]``) gives 12
     labelled then 12 unlabelled indices per batch, always in source order.
@@ -47,8 +52,8 @@ class SemiSupMultiSourceSampler(Sampler):
     (``SemiSupSamplerHook`` checks it before training).
 
     Args:
-        dataset: a dataset with ``cumulative_sizes`` (mmengine / torch
-            ``ConcatDataset``).
+        dataset: an mmengine / torch ``ConcatDataset`` of the sources, or a
+            dataset with ``get_data_info`` grouped by ``group_key``.
         batch_size: samples per batch on one rank.
         source_ratio: relative share of each source in a batch.
         shuffle: shuffle each pass of each source. Defaults to True.
@@ -56,6 +61,8 @@ class SemiSupMultiSourceSampler(Sampler):
             synchronises it across ranks (``sync_random_seed``).
         rank, world_size: default to the distributed environment; pass them
             to simulate ranks.
+        group_key: data-info key that splits a non-concatenated dataset into
+            sources ``[true, false]``. Defaults to ``'labelled'``.
     """
 
     def __init__(self,
@@ -65,15 +72,11 @@ class SemiSupMultiSourceSampler(Sampler):
                  shuffle: bool = True,
                  seed: Optional[int] = None,
                  rank: Optional[int] = None,
-                 world_size: Optional[int] = None) -> None:
-        if not hasattr(dataset, 'cumulative_sizes'):
-            raise ConfigError(
-                'SemiSupMultiSourceSampler needs train_dataloader.dataset to '
-                "be a ConcatDataset of the sources (type='ConcatDataset', "
-                f'datasets=[labelled, unlabelled]), got '
-                f'{type(dataset).__name__}')
+                 world_size: Optional[int] = None,
+                 group_key: str = 'labelled') -> None:
+        self.source_indices = self._sources(dataset, group_key)
         ratio = [float(r) for r in source_ratio]
-        sizes = self._source_sizes(dataset.cumulative_sizes)
+        sizes = [len(idx) for idx in self.source_indices]
         if len(ratio) != len(sizes):
             raise ConfigError(
                 f'sampler.source_ratio has {len(ratio)} entries but the '
@@ -92,9 +95,8 @@ class SemiSupMultiSourceSampler(Sampler):
         if empty:
             raise ConfigError(
                 f'source(s) {empty} of the semi-supervised ConcatDataset are '
-                'empty (e.g. label_budget=1.0 leaves no unlabelled slices, or '
-                'a budget too small leaves no labelled ones); use a '
-                'single-source InfiniteSampler then')
+                'empty (e.g. label_budget=1.0 leaves no unlabelled slices); '
+                'use a single-source InfiniteSampler then')
         dist_rank, dist_world = get_dist_info()
         self.rank = dist_rank if rank is None else int(rank)
         self.world_size = dist_world if world_size is None else int(
@@ -106,16 +108,31 @@ class SemiSupMultiSourceSampler(Sampler):
         self.source_ratio = ratio
         self.num_per_source = counts
         self.source_sizes = sizes
-        self.offsets = [0] + list(dataset.cumulative_sizes[:-1])
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.epoch = 0
         self.start_iter = 0
 
     @staticmethod
-    def _source_sizes(cumulative: Sequence[int]) -> List[int]:
-        return [b - a for a, b in zip([0] + list(cumulative[:-1]),
-                                      cumulative)]
+    def _sources(dataset: Sized, group_key: str) -> List[List[int]]:
+        """Global indices of each source."""
+        if hasattr(dataset, 'cumulative_sizes'):
+            bounds = [0] + list(dataset.cumulative_sizes)
+            return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        if not hasattr(dataset, 'get_data_info'):
+            raise ConfigError(
+                'SemiSupMultiSourceSampler needs train_dataloader.dataset to '
+                "be a ConcatDataset of the sources or a dataset whose data "
+                f"infos have a {group_key!r} key, got {type(dataset).__name__}")
+        groups: List[List[int]] = [[], []]
+        for i in range(len(dataset)):
+            info = dataset.get_data_info(i)
+            if group_key not in info:
+                raise ConfigError(
+                    f'sample {i} of {type(dataset).__name__} has no '
+                    f'{group_key!r} key to group sources by (sampler.group_key)')
+            groups[0 if info[group_key] else 1].append(i)
+        return groups
 
     def _infinite_indices(self, size: int, seed: int) -> Iterator[int]:
         """Endless local indices of one source (all ranks identical)."""
@@ -144,9 +161,9 @@ class SemiSupMultiSourceSampler(Sampler):
             streams.append(stream)
         while True:
             for s, count in enumerate(self.num_per_source):
-                offset = self.offsets[s]
+                indices = self.source_indices[s]
                 for _ in range(count):
-                    yield offset + next(streams[s])
+                    yield indices[next(streams[s])]
 
     def __len__(self) -> int:
         """Size of the concatenated dataset (the sampler itself is infinite)."""

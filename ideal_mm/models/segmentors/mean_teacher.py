@@ -109,7 +109,7 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
                 neck=neck,
                 auxiliary_head=auxiliary_head,
                 train_cfg=train_cfg,
-                test_cfg=test_cfg or dict(mode='whole'),
+                test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
                 pretrained=pretrained))
         self.teacher = ExponentialMovingAverage(
             self.student,
