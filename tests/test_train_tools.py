@@ -151,3 +151,29 @@ def test_test_reports_missing_checkpoint(tmp_path, tiny_cfg):
     res = run([PY, 'tools/test.py', tiny_cfg, str(tmp_path / 'none.pth')])
     err = _one_line_error(res)
     assert 'none.pth' in err
+
+
+def test_test_out_writes_prediction_volumes(tmp_path, tiny_cfg, phantom_root):
+    import nibabel as nib
+    work_dir = str(tmp_path / 'work')
+    res = run([PY, 'tools/train.py', tiny_cfg, '--work-dir', work_dir,
+               '--cfg-options', 'train_cfg.max_iters=2',
+               'param_scheduler.0.end=2'])
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / 'preds'
+    show = tmp_path / 'show'
+    res = run([PY, 'tools/test.py', tiny_cfg, osp.join(work_dir, 'iter_2.pth'),
+               '--work-dir', str(tmp_path / 'test'), '--out', str(out),
+               '--show-dir', str(show)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    preds = sorted(os.listdir(out))
+    assert len(preds) == 4 and all(p.endswith('.nii.gz') for p in preds)
+    # each prediction has its source frame's grid and affine
+    name = preds[0][:-len('.nii.gz')]
+    pid = name.split('_')[0]
+    src = nib.load(osp.join(phantom_root, 'training', pid, name + '.nii.gz'))
+    pred = nib.load(str(out / preds[0]))
+    assert pred.shape == src.shape
+    assert (abs(pred.affine - src.affine) < 1e-6).all()
+    assert pred.get_data_dtype() == 'uint8'
+    assert glob.glob(str(show / '**' / '*.png'), recursive=True)

@@ -33,6 +33,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import ideal_mm  # noqa: E402,F401  (compat first, registers components)
 import numpy as np  # noqa: E402
+from ideal_mm.apis.nifti import write_label_nifti  # noqa: E402
 from ideal_mm.errors import ConfigError, DataError, run_cli  # noqa: E402
 
 NIFTI_EXTS = ('.nii.gz', '.nii')
@@ -197,39 +198,6 @@ def assign_outputs(inputs: Inputs, out_dir: str, template: str) -> None:
                               'keeps them apart')
         seen[real] = job.img_file
         job.out_file = out
-
-
-def write_label_nifti(labels: np.ndarray, reference, out_file: str) -> None:
-    """Write uint8 labels with ``reference``'s affine and header, atomically.
-
-    The header is copied (qform and sform with their codes, zooms, units,
-    description); the data type becomes uint8 and scaling is reset
-    (``scl_slope`` 1, ``scl_inter`` 0).
-    """
-    import nibabel as nib
-    header = reference.header.copy()
-    image = type(reference)(np.asarray(labels, dtype=np.uint8), None,
-                            header=header)
-    image.set_data_dtype(np.uint8)
-    image.header.set_slope_inter(1.0, 0.0)
-    if hasattr(reference, 'get_qform'):
-        qcode = int(reference.header['qform_code'])
-        scode = int(reference.header['sform_code'])
-        image.set_qform(reference.get_qform(), code=qcode)
-        image.set_sform(reference.get_sform(), code=scode)
-    folder = osp.dirname(osp.abspath(out_file))
-    ext = '.nii.gz' if out_file.endswith('.nii.gz') else '.nii'
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(out_file),
-                               suffix='.tmp' + ext)
-    os.close(fd)
-    try:
-        nib.save(image, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 def read_labels(path: str) -> Tuple[np.ndarray, Tuple[float, float, float]]:

@@ -82,7 +82,7 @@ def main() -> int:
 
 
 def _set_prediction_dir(cfg, out_dir: str) -> None:
-    """Ask the volume metric to also write each predicted volume (NIfTI)."""
+    """Ask the volume metric to also write each predicted volume as NIfTI."""
     evaluator = cfg.test_evaluator
     items = evaluator if isinstance(evaluator, list) else [evaluator]
     for item in items:

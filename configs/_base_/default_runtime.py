@@ -10,6 +10,8 @@ env_cfg = dict(
     # tools/train.py switches to gloo when CUDA is not available
     dist_cfg=dict(backend='nccl'),
 )
+# Validation pictures go to <work_dir>/<timestamp>/vis_data/vis_image; add
+# dict(type='TensorboardVisBackend') to vis_backends for TensorBoard.
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
@@ -31,4 +33,7 @@ default_hooks = dict(
         rule='greater',
         max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # mmseg's SegVisualizationHook reads images with mmcv.imread; this one
+    # reads slices from ideal_mm's volume cache (a few val slices per run).
+    visualization=dict(
+        type='ACDCVisualizationHook', draw=True, interval=10, max_samples=4))

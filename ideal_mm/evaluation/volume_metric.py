@@ -1,6 +1,7 @@
 """ACDCVolumeMetric: per-volume Dice / Jaccard / HD95 / ASD / ASSD for slice-wise test loops."""
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -51,6 +52,9 @@ class ACDCVolumeMetric(BaseMetric):
             (atomically) after every evaluation.
         collect_device: ``'cpu'`` or ``'gpu'`` for collecting results across ranks.
         prefix: prefix of the returned keys (mmengine convention).
+        pred_dir: if set, each predicted volume is also saved there as
+            ``<volume_id>.nii.gz`` with the source frame's affine and header
+            (``tools/test.py --out DIR``).
     """
 
     def __init__(self,
@@ -58,6 +62,7 @@ class ACDCVolumeMetric(BaseMetric):
                  out_dir: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
+                 pred_dir: Optional[str] = None,
                  **kwargs: Any) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
         names = tuple(str(n) for n in class_names)
@@ -67,6 +72,7 @@ class ACDCVolumeMetric(BaseMetric):
         self.class_names = names
         self.labels = {name: i + 1 for i, name in enumerate(names)}
         self.out_dir = out_dir
+        self.pred_dir = pred_dir
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Store each slice's prediction (uint8 (H, W)) and volume metainfo."""
@@ -127,6 +133,26 @@ class ACDCVolumeMetric(BaseMetric):
             raise DataError(f'cannot read reference label volume {path} ({err}); delete it '
                             'so that the volume cache is rebuilt') from err
 
+    def _write_prediction(self, volume_id: str, pred: np.ndarray,
+                          meta: dict) -> None:
+        """Save a predicted volume as ``<pred_dir>/<volume_id>.nii.gz``.
+
+        The geometry comes from the source NIfTI named in the volume cache's
+        meta file (next to the cached reference), else from the spacing.
+        """
+        from ..apis.nifti import write_label_nifti_like_source
+        source = None
+        gt_path = meta.get('seg_map_path') or ''
+        meta_file = gt_path[:-len('_gt.npy')] + '.json' if gt_path.endswith(
+            '_gt.npy') else ''
+        if meta_file and os.path.isfile(meta_file):
+            with open(meta_file, encoding='utf-8') as f:
+                source = json.load(f).get('sources', {}).get('img', {}).get('path')
+        os.makedirs(self.pred_dir, exist_ok=True)
+        write_label_nifti_like_source(
+            pred, os.path.join(self.pred_dir, f'{volume_id}.nii.gz'), source,
+            meta['spacing'])
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Reassemble volumes, compute per-volume metrics, log the table, write reports."""
         by_volume: Dict[str, List[dict]] = defaultdict(list)
@@ -142,6 +168,8 @@ class ACDCVolumeMetric(BaseMetric):
                                 'must be resized back to the original slice grid (ori_shape)')
             per_class = volume_metrics(pred, np.asarray(gt), meta['spacing'], self.labels)
             cases.append({'case': volume_id, **per_class})
+            if self.pred_dir:
+                self._write_prediction(volume_id, pred, meta)
 
         summary = summarize(cases, self.class_names)
         logger = MMLogger.get_current_instance()
