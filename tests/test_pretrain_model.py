@@ -130,3 +130,28 @@ def test_tensor_mode_global_head_and_errors():
         MODELS.build(dict(type='DenseContrastivePretrainer', backbone=BACKBONE,
                           proj_head=dict(type='DenseConvProjHead',
                                          in_channels=16), momentum=0.99 + 0.01))
+
+
+def test_ema_update_runs_under_mmengine_ddp_wrapper(tmp_path):
+    """MMDistributedDataParallel.train_step calls forward, not the model's
+    train_step: the momentum update must happen inside forward."""
+    import torch.distributed as dist
+    from mmengine.model import MMDistributedDataParallel
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/pg',
+                            rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        model = build_model('ema')
+        ddp = MMDistributedDataParallel(module=model)
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.5))
+        ddp.train_step(make_batch(seed=0), optim)
+        k_before, q_now = key_params(model), query_params(model)
+        log = ddp.train_step(make_batch(seed=1), optim)
+        assert torch.isfinite(log['loss_dense'])
+        assert int(model.key_branch.steps) == 2
+        for name, k_after in key_params(model).items():
+            torch.testing.assert_close(
+                k_after, 0.7 * k_before[name] + 0.3 * q_now[name],
+                rtol=1e-5, atol=1e-6)
+    finally:
+        dist.destroy_process_group()
