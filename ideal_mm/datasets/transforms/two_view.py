@@ -123,8 +123,9 @@ class DenseContrastiveTwoView(BaseTransform):
         bad = set(flip_direction) - {'horizontal', 'vertical'}
         if bad or not flip_direction:
             raise ConfigError(
-                "DenseContrastiveTwoView.flip_direction must be a non-empty "
-                f"subset of ('horizontal', 'vertical'), got {flip_direction!r}")
+                'DenseContrastiveTwoView.flip_direction must be a non-empty '
+                "subset of ('horizontal', 'vertical'), got "
+                f'{flip_direction!r}')
         self.flip_direction = tuple(flip_direction)
         self.rotate_prob = float(rotate_prob)
         self.rotate_range = _range(rotate_range, 'rotate_range', 0.0)
