@@ -16,7 +16,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import ideal_mm  # noqa: E402,F401
 from ideal_mm.engine.runner_config import (  # noqa: E402
-    load_config, resolve_work_dir, set_metric_out_dirs, setup_cpu_distributed)
+    check_checkpoint_fits, config_errors, load_config, resolve_work_dir,
+    set_metric_out_dirs, setup_cpu_distributed, validate_config)
 from ideal_mm.errors import CheckpointError, run_cli  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -58,6 +59,10 @@ def main() -> int:
     work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     # The checkpoint holds the whole model: stage-1 weights are not needed.
     _drop_pretrained(cfg.get('model'))
+    # Bad configs and checkpoints of another model fail before the Runner
+    # creates the work dir.
+    validate_config(cfg)
+    check_checkpoint_fits(cfg, args.checkpoint, 'CHECKPOINT')
     set_metric_out_dirs(cfg, work_dir)
     cfg.load_from = args.checkpoint
     if args.show_dir:
@@ -69,9 +74,10 @@ def main() -> int:
     if args.out:
         _set_prediction_dir(cfg, args.out)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
-        RUNNERS.build(cfg)
-    runner.test()
+    with config_errors():
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
+            RUNNERS.build(cfg)
+        runner.test()
     summary = osp.join(work_dir, 'summary.json')
     if osp.isfile(summary):
         from ideal_mm.evaluation.report import format_table

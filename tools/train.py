@@ -12,8 +12,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import ideal_mm  # noqa: E402,F401  (compat first, registers components)
 from ideal_mm.engine.runner_config import (  # noqa: E402
-    check_pretrained_files, enable_amp, load_config, resolve_work_dir,
-    set_metric_out_dirs, setup_cpu_distributed)
+    check_checkpoint_fits, config_errors, enable_amp, load_config,
+    resolve_work_dir, set_metric_out_dirs, setup_cpu_distributed,
+    validate_config)
 from ideal_mm.errors import run_cli  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -54,15 +55,20 @@ def main() -> int:
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
-    check_pretrained_files(cfg)
+    # Everything a config can get wrong fails here, before the Runner
+    # creates the work dir.
+    validate_config(cfg)
+    cfg.resume = args.resume or cfg.get('resume', False)
+    if cfg.get('load_from') and not cfg.resume:
+        check_checkpoint_fits(cfg, cfg.load_from, 'load_from')
     set_metric_out_dirs(cfg, work_dir)
     if args.amp:
         enable_amp(cfg)
-    cfg.resume = args.resume or cfg.get('resume', False)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
-        RUNNERS.build(cfg)
-    runner.train()
+    with config_errors():
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
+            RUNNERS.build(cfg)
+        runner.train()
     return 0
 
 
