@@ -21,22 +21,38 @@ crop_size = (256, 256)
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'scale_factor', 'flip', 'flip_direction', 'volume_id',
              'slice_idx', 'num_slices', 'spacing', 'labelled')
+# Memory maps each loader worker keeps open: every image and label volume of
+# the training set (ACDC: 70 patients x 2 frames x 2 files), so shuffled
+# sampling never re-opens a file (np.load costs ~0.2 ms, a slice ~0.02 ms).
+max_open_volumes = 512
 
+# Training geometry in one warp (resize + rotation +-20 deg with p=0.5 + flip
+# with p=0.5), the same augmentation as Resize + RandomRotate + RandomFlip at
+# a fraction of the cost; FastRandomIntensity = RandomIntensity with OpenCV
+# kernels. docs/benchmarks.md has the measurements.
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True),
-    dict(type='Resize', scale=crop_size, keep_ratio=False),
-    dict(type='RandomRotate', prob=0.5, degree=20, pad_val=0, seg_pad_val=0),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='RandomIntensity'),
+    dict(type='LoadACDCSlice', with_label=True, max_open=max_open_volumes),
+    dict(
+        type='RandomAffineResize',
+        out_size=crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='FastRandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 # Unlabelled slices: the same augmentation, labels never loaded.
 unlabelled_pipeline = [
-    dict(type='LoadACDCSlice', with_label=False),
-    dict(type='Resize', scale=crop_size, keep_ratio=False),
-    dict(type='RandomRotate', prob=0.5, degree=20, pad_val=0, seg_pad_val=0),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='RandomIntensity'),
+    dict(type='LoadACDCSlice', with_label=False, max_open=max_open_volumes),
+    dict(
+        type='RandomAffineResize',
+        out_size=crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='FastRandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 # Evaluation: slices resized to the network size; predictions are resized

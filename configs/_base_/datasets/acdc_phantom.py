@@ -15,21 +15,30 @@ crop_size = (96, 96)  # square, divisible by 16 (4 UNet downsamplings)
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'scale_factor', 'flip', 'flip_direction', 'volume_id',
              'slice_idx', 'num_slices', 'spacing', 'labelled')
+max_open_volumes = 512
 
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True),
-    dict(type='Resize', scale=crop_size, keep_ratio=False),
-    dict(type='RandomRotate', prob=0.5, degree=20, pad_val=0, seg_pad_val=0),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='RandomIntensity'),
+    dict(type='LoadACDCSlice', with_label=True, max_open=max_open_volumes),
+    dict(
+        type='RandomAffineResize',
+        out_size=crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='FastRandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 unlabelled_pipeline = [
-    dict(type='LoadACDCSlice', with_label=False),
-    dict(type='Resize', scale=crop_size, keep_ratio=False),
-    dict(type='RandomRotate', prob=0.5, degree=20, pad_val=0, seg_pad_val=0),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
-    dict(type='RandomIntensity'),
+    dict(type='LoadACDCSlice', with_label=False, max_open=max_open_volumes),
+    dict(
+        type='RandomAffineResize',
+        out_size=crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='FastRandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
