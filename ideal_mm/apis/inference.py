@@ -185,6 +185,8 @@ def init_model(config: Union[str, Path, Config],
                 f'a work dir (e.g. work_dirs/<config>/best_mDice_iter_*.pth)')
         try:
             ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+        except CheckpointError:
+            raise  # already says what is wrong (e.g. refused unsafe pickle)
         except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile,
                 RuntimeError, ValueError) as err:
             raise CheckpointError(

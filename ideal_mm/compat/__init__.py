@@ -6,6 +6,9 @@
   nothing is patched.
 * :func:`allow_mmengine_checkpoints` - allow-list the types stored in mmengine
   checkpoints so they load with ``weights_only=True``.
+* :func:`install_safe_local_loader` - mmengine's local-file checkpoint loader
+  (resume, load_from, Pretrained init) calls ``torch.load(weights_only=True)``
+  explicitly, on every torch version, and refusals become CheckpointError.
 
 Both run when ``ideal_mm`` is imported.
 """
@@ -15,7 +18,8 @@ import importlib.util
 import sys
 import warnings
 
-from .checkpoint import allow_mmengine_checkpoints, safe_globals
+from .checkpoint import (allow_mmengine_checkpoints, install_safe_local_loader,
+                         load_checkpoint_file, safe_globals)
 
 
 def mmcv_has_compiled_ops() -> bool:
@@ -49,9 +53,11 @@ if MMCV_OPS_STAND_IN:
     warnings.filterwarnings(
         'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 CHECKPOINT_ALLOW_LIST = allow_mmengine_checkpoints()
+install_safe_local_loader()
 
 __all__ = [
     'mmcv_has_compiled_ops', 'install_mmcv_ops_stand_in',
-    'allow_mmengine_checkpoints', 'safe_globals', 'MMCV_OPS_STAND_IN',
+    'allow_mmengine_checkpoints', 'install_safe_local_loader',
+    'load_checkpoint_file', 'safe_globals', 'MMCV_OPS_STAND_IN',
     'CHECKPOINT_ALLOW_LIST'
 ]

@@ -15,8 +15,12 @@ allowed object, so the global ``builtins.getattr`` is instead mapped to
 """
 from __future__ import annotations
 
+import inspect
+import os
 import pickle
-from typing import List
+import re
+import zipfile
+from typing import IO, Any, List, Optional, Union
 
 import numpy as np
 import torch
@@ -64,3 +68,87 @@ def allow_mmengine_checkpoints() -> bool:
         return False
     add(safe_globals())
     return True
+
+
+# --- every mmengine load of a local file goes through weights_only=True ---
+
+_GLOBAL_RE = re.compile(
+    r'(?:unsupported\s+)?GLOBAL\s+([\w.]+)|Unsupported global:\s*'
+    r'GLOBAL\s+([\w.]+)|Unsupported operand\s+(\d+)', re.IGNORECASE)
+
+
+def _refused_object(err: BaseException) -> str:
+    """The global (e.g. ``posix.system``) named in torch's refusal, if any."""
+    match = _GLOBAL_RE.search(str(err))
+    if match is None:
+        return ''
+    name = next(g for g in match.groups() if g)
+    return name if not name.isdigit() else f'pickle opcode {name}'
+
+
+def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
+                         map_location: Any = None,
+                         source: Optional[str] = None) -> Any:
+    """``torch.load(..., weights_only=True)`` with errors a user can act on.
+
+    Only tensors, containers, Python scalars and the types of
+    :func:`safe_globals` are unpickled; whatever else the pickle asks for
+    (a function to call, a class to build) is refused before it runs.
+
+    Raises:
+        CheckpointError: the file holds objects outside the allow-list
+            ("refusing to load ..."), is truncated or is not a PyTorch
+            checkpoint, or this PyTorch cannot load with ``weights_only``.
+    """
+    from ..errors import CheckpointError
+    name = source or (str(filename) if not hasattr(filename, 'read')
+                      else '<stream>')
+    if 'weights_only' not in inspect.signature(torch.load).parameters:
+        raise CheckpointError(
+            f'refusing to load {name}: this PyTorch ({torch.__version__}) '
+            'cannot restrict unpickling (torch.load has no weights_only); '
+            'install torch >= 2.4')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as err:
+        what = _refused_object(err)
+        what = f' ({what})' if what else ''
+        raise CheckpointError(
+            f'refusing to load {name}: it contains code/objects outside the '
+            f'allow-list{what}; nothing in it was run. Checkpoints are read '
+            'with torch.load(weights_only=True): ask its source for a plain '
+            'state dict of tensors') from None
+    except (EOFError, zipfile.BadZipFile, RuntimeError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise CheckpointError(
+            f'cannot read {name} as a PyTorch checkpoint ({type(err).__name__}'
+            f': {first}); the file is truncated, corrupt or not a checkpoint'
+        ) from None
+
+
+def _load_from_local(filename: str, map_location: Any = None) -> Any:
+    """mmengine's local-file checkpoint loader, with weights_only=True."""
+    from ..errors import CheckpointError
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise CheckpointError(
+            f'checkpoint {filename!r} does not exist; check the path (for '
+            '--resume, the work dir\'s last_checkpoint file names it)')
+    return load_checkpoint_file(filename, map_location)
+
+
+def install_safe_local_loader() -> None:
+    """Route mmengine's local checkpoint loads through :func:`load_checkpoint_file`.
+
+    ``Runner.resume``, ``load_from``, ``init_cfg=dict(type='Pretrained')``
+    and ``_load_checkpoint`` all read local files through
+    ``CheckpointLoader``'s scheme for the empty prefix, whose loader calls
+    ``torch.load`` without ``weights_only`` (safe by default only on
+    torch >= 2.6). mmengine's own extension point
+    (``CheckpointLoader.register_scheme(..., force=True)``) replaces that one
+    loader; remote schemes (http, open-mmlab://) are left as they are.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_from_local, force=True)

@@ -23,6 +23,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from ideal_mm.compat.checkpoint import load_checkpoint_file
 from ideal_mm.errors import CheckpointError, ConfigError
 
 ENCODER_FORMAT = 'ideal_mm.encoder/1'
@@ -135,14 +136,8 @@ def export_encoder(checkpoint_path: str,
         raise CheckpointError(
             f'checkpoint not found: {checkpoint_path}; give the path of a '
             f'.pth file saved by training (e.g. work_dirs/<cfg>/iter_N.pth)')
-    try:
-        checkpoint = torch.load(
-            checkpoint_path, map_location='cpu', weights_only=True)
-    except Exception as err:  # unpickling errors have many types
-        raise CheckpointError(
-            f'cannot read {checkpoint_path} as a PyTorch checkpoint with '
-            f'weights_only=True ({type(err).__name__}: '
-            f'{str(err).splitlines()[0] if str(err) else ""})') from err
+    # weights_only=True; refusals and corrupt files become CheckpointError
+    checkpoint = load_checkpoint_file(checkpoint_path, map_location='cpu')
     backbone = extract_backbone(checkpoint, checkpoint_path, prefix)
     meta: Dict[str, Any] = dict(
         source=osp.abspath(checkpoint_path), num_tensors=len(backbone))
