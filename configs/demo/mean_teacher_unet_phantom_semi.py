@@ -1,7 +1,7 @@
 # CPU demo: the mean-teacher baseline
 # (configs/baselines/mean_teacher_unet_1xb24-30k_acdc-7pat.py) on phantom
 # ACDC, same data, batches (4 + 4) and schedule as
-# ideal_unet_phantom_finetune.py; consistency ramp-up over 300 iterations.
+# ideal_unet_phantom_finetune.py; consistency ramp-up over 150 iterations.
 _base_ = ['./ideal_unet_phantom_finetune.py']
 pretrained_encoder = None
 num_classes = 4
@@ -45,7 +45,7 @@ model = dict(
             dict(type='ClassDiceLoss', loss_weight=0.5),
         ]),
     semi_train_cfg=dict(
-        rampup_iters=300, max_consistency_weight=0.1, ema_momentum=0.01),
+        rampup_iters=150, max_consistency_weight=0.1, ema_momentum=0.01),
     semi_test_cfg=dict(predict_with='student'),
     test_cfg=dict(mode='whole'))
 custom_hooks = [
