@@ -122,6 +122,7 @@ def test_mmengine_types_load_with_weights_only(tmp_path):
     buf.update(1.5)
     buf.update(2.5)
     ckpt = {
+        'empty': HistoryBuffer(),
         'meta': {'iter': 3, 'best': np.float64(0.7), 'arr': np.arange(3)},
         'message_hub': {'log_scalars': {'train/loss': buf}},
         'state_dict': {'w': torch.ones(2)},

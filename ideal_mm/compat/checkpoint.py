@@ -57,8 +57,11 @@ def safe_globals() -> List[object]:
     """Every global an mmengine checkpoint of this project may reference."""
     from mmengine.logging.history_buffer import HistoryBuffer
     from mmengine.config.config import ConfigDict
-    return [HistoryBuffer, ConfigDict, (history_buffer_getattr,
-                                        'builtins.getattr')] + _numpy_globals()
+    # bytes: numpy pickles the (empty) buffer of an empty HistoryBuffer
+    # array as bytes().
+    return [HistoryBuffer, ConfigDict, bytes, (history_buffer_getattr,
+                                               'builtins.getattr')
+            ] + _numpy_globals()
 
 
 def allow_mmengine_checkpoints() -> bool:
