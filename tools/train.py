@@ -15,6 +15,7 @@ from ideal_mm.engine.runner_config import (  # noqa: E402
     check_checkpoint_fits, config_errors, enable_amp, load_config,
     resolve_work_dir, set_metric_out_dirs, setup_cpu_distributed,
     validate_config)
+from ideal_mm.engine.nonfinite import ensure_nonfinite_hook  # noqa: E402
 from ideal_mm.errors import run_cli  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -62,6 +63,7 @@ def main() -> int:
     if cfg.get('load_from') and not cfg.resume:
         check_checkpoint_fits(cfg, cfg.load_from, 'load_from')
     set_metric_out_dirs(cfg, work_dir)
+    ensure_nonfinite_hook(cfg)
     if args.amp:
         enable_amp(cfg)
     setup_cpu_distributed(cfg)

@@ -37,3 +37,6 @@ default_hooks = dict(
     # reads slices from ideal_mm's volume cache (a few val slices per run).
     visualization=dict(
         type='ACDCVisualizationHook', draw=True, interval=10, max_samples=4))
+# Stop at the first NaN/inf loss term, before that iteration is checkpointed
+# (tools/train.py adds it again to configs that replace custom_hooks).
+custom_hooks = [dict(type='NonFiniteLossHook')]

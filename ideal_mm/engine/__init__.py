@@ -4,3 +4,4 @@ from .export_encoder import ExportEncoderHook, export_encoder, save_encoder  # n
 from . import hooks  # noqa: F401
 from .visualization_hook import ACDCVisualizationHook  # noqa: F401
 from .channels_last import ChannelsLastHook, to_channels_last  # noqa: F401
+from .nonfinite import NonFiniteLossHook, NonFiniteLossError  # noqa: F401
