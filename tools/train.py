@@ -16,6 +16,7 @@ from ideal_mm.engine.runner_config import (  # noqa: E402
     resolve_work_dir, set_metric_out_dirs, setup_cpu_distributed,
     validate_config)
 from ideal_mm.engine.nonfinite import ensure_nonfinite_hook  # noqa: E402
+from ideal_mm.engine.resume import ensure_iter_seed_hook  # noqa: E402
 from ideal_mm.errors import run_cli  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -64,6 +65,7 @@ def main() -> int:
         check_checkpoint_fits(cfg, cfg.load_from, 'load_from')
     set_metric_out_dirs(cfg, work_dir)
     ensure_nonfinite_hook(cfg)
+    ensure_iter_seed_hook(cfg)  # randomness.deterministic: exact resume
     if args.amp:
         enable_amp(cfg)
     setup_cpu_distributed(cfg)

@@ -1,0 +1,113 @@
+"""Make a resumed run draw the same random numbers as an uninterrupted one.
+
+mmengine's checkpoints hold the weights, the optimizer, the schedulers and
+the iteration, and ``IterBasedTrainLoop`` skips the batches already trained
+on, so a resumed run sees the same batches. It does not restore the
+random-number generators: after ``--resume`` the augmentations and dropout
+draw from whatever state start-up (model initialisation, the skip) left, so
+the final weights differ from those of an uninterrupted run.
+
+:class:`IterSeedHook` removes that dependence on history: before the
+training batch with index ``i`` is fetched, Python's ``random``, numpy's and
+torch's global generators are reseeded from ``(seed, i)``. Batch ``i``'s
+augmentation (``num_workers=0``: in the main process) and iteration ``i``'s
+dropout then depend only on the seed and ``i``, whether or not the run was
+interrupted before ``i``. Validation, checkpointing and logging between
+iterations no longer shift later random numbers either.
+
+Scope: data loading in worker processes (``num_workers > 0``) draws from the
+workers' own generators, which mmengine seeds once per worker at start-up;
+those are reproduced on resume only when the skip really loads the skipped
+batches (plain mmengine loop; ``SemiSupSamplerHook``'s fast-forward does not).
+Exact equality also needs deterministic kernels
+(``randomness=dict(seed=..., deterministic=True)``), as on CPU.
+"""
+from __future__ import annotations
+
+import random
+from typing import Any, List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmseg.registry import HOOKS
+
+HOOK_TYPE = 'IterSeedHook'
+
+
+def seed_everything_for(seed: int, index: int) -> None:
+    """Seed ``random``, numpy and torch (CPU and CUDA) from ``(seed, index)``.
+
+    The pair goes through numpy's ``SeedSequence``, so neighbouring indices
+    give unrelated streams.
+    """
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF,
+                                    int(index)]).generate_state(2)
+    random.seed(int(state[0]))
+    np.random.seed(int(state[1]))
+    torch.manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+class _ReseedingIterator:
+    """Reseed from ``(seed, n)`` before the n-th batch (counted from 0)."""
+
+    def __init__(self, iterator: Any, seed: int) -> None:
+        self._iterator = iterator
+        self._seed = seed
+        self._index = 0
+
+    def __iter__(self) -> '_ReseedingIterator':
+        return self
+
+    def __next__(self) -> Any:
+        seed_everything_for(self._seed, self._index)
+        self._index += 1
+        return next(self._iterator)
+
+    def __getattr__(self, name: str) -> Any:  # e.g. skip_iter, _dataloader
+        return getattr(self._iterator, name)
+
+
+@HOOKS.register_module()
+class IterSeedHook(Hook):
+    """Reseed the global RNGs before every training batch (see module doc).
+
+    ``priority='LOWEST'`` makes this the last ``before_train`` hook, so its
+    wrapper sits outside any other wrapper of the loop's iterator and counts
+    every ``next()`` the loop makes, the resume skip included.
+
+    Args:
+        seed: base seed; default the runner's seed (``randomness.seed``).
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self, seed: Optional[int] = None) -> None:
+        self.seed = seed
+
+    def before_train(self, runner) -> None:
+        """Wrap the train loop's dataloader iterator."""
+        loop = runner.train_loop
+        if not hasattr(loop, 'dataloader_iterator'):
+            return  # epoch-based loops iterate the dataloader directly
+        seed = self.seed if self.seed is not None else runner.seed
+        loop.dataloader_iterator = _ReseedingIterator(
+            loop.dataloader_iterator, int(seed))
+
+
+def ensure_iter_seed_hook(cfg: Config) -> None:
+    """Add :class:`IterSeedHook` when the config asks for determinism.
+
+    ``randomness=dict(seed=..., deterministic=True)`` promises repeatable
+    runs; with this hook that includes runs interrupted and resumed.
+    """
+    randomness = cfg.get('randomness') or {}
+    if not randomness.get('deterministic') or randomness.get('seed') is None:
+        return
+    hooks: List[Any] = list(cfg.get('custom_hooks') or [])
+    if any(isinstance(h, dict) and h.get('type') in (HOOK_TYPE, IterSeedHook)
+           for h in hooks):
+        return
+    hooks.append(dict(type=HOOK_TYPE))
+    cfg.custom_hooks = hooks
