@@ -18,7 +18,8 @@ Guarantees:
   normalisation differs, or when labels are needed but were not cached;
 * an exclusive ``fcntl.flock`` on ``<cache_dir>/.lock`` serialises builders,
   so several processes (data-parallel ranks) building at once produce one
-  correct cache.
+  correct cache; temporary files of a builder that was killed are removed
+  by the next one (under the lock).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from typing import Dict, Iterator, Optional, Sequence, Set
 
@@ -196,6 +198,25 @@ def atomic_file(path: str) -> Iterator[object]:
         raise
 
 
+_TEMP_NAME = re.compile(r'^\..+\.(npy|json)\..+\.tmp$')
+
+
+def remove_stale_temps(cache_dir: str) -> int:
+    """Delete temporary files a killed builder left; returns how many.
+
+    Call with :func:`cache_lock` held: builders write only under the lock,
+    so every ``.<file>.npy.*.tmp`` / ``.<file>.json.*.tmp`` then present
+    belongs to a process that died (e.g. SIGKILL) before its rename.
+    """
+    removed = 0
+    for name in os.listdir(cache_dir):
+        if _TEMP_NAME.match(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(cache_dir, name))
+                removed += 1
+    return removed
+
+
 def atomic_save_npy(path: str, arr: np.ndarray) -> None:
     """``np.save`` through a temporary file and ``os.replace``."""
     with atomic_file(path) as f:
@@ -283,6 +304,7 @@ def build_volume_cache(frames: Sequence[FrameFiles],
     if not pending():
         return metas
     with cache_lock(cache_dir):
+        remove_stale_temps(cache_dir)
         todo = pending()  # another process may have built them meanwhile
         if todo:
             from mmengine.logging import print_log
