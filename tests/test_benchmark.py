@@ -62,7 +62,7 @@ def test_benchmark_prints_every_section(tmp_path, phantom_root,
     assert number(rf'^\(d\) peak memory, runner: {NUM} MiB', out) > 0
     # the per-transform times name the config's pipeline
     assert re.search(r'per transform \(us/sample\): LoadACDCSlice \d+, '
-                     r'RandomAffineResize \d+, FastRandomIntensity \d+, '
+                     r'RandomAffineResize \d+, RandomIntensity \d+, '
                      r'PackSegInputs \d+', out)
     assert "bf16 (torch.autocast('cpu'))" in out
     assert 'AMP skipped on CPU' in out

@@ -1,11 +1,11 @@
 # CPU demo of IDEAL stage 2 on phantom ACDC (tools/data/make_phantom_acdc.py
 # --out data/phantom_acdc): configs/ideal/unet_acdc.py with 2 labelled
 # patients (the rest of the train split unlabelled), 96x96 slices, batches of
-# 4 labelled + 4 unlabelled, 300 iterations, consistency ramp-up over 150.
-# One step costs about 1.6x a step of configs/demo/supervised_unet_phantom.py
-# (two decoders); 300 iterations take roughly 3-4 minutes on 2 free CPU
-# cores. Compare with the supervised demo on the same schedule: the same
-# max_iters in train_cfg and in the PolyLR end (both are substituted here).
+# 4 labelled + 4 unlabelled, 600 iterations (the schedule of
+# configs/demo/supervised_unet_phantom.py), consistency ramp-up over 300.
+# One step costs about 1.6x a supervised step (two decoders). To change the
+# schedule set max_iters in train_cfg and in the PolyLR end (both are
+# substituted here).
 # The encoder comes from configs/demo/ideal_unet_phantom_pretrain.py; pass
 # another file with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 _base_ = ['../ideal/unet_acdc.py']
@@ -18,7 +18,7 @@ label_budget = 2
 crop_size = (96, 96)
 labelled_per_batch = 4
 unlabelled_per_batch = 4
-max_iters = 300
+max_iters = 600
 val_interval = 100
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'scale_factor', 'flip', 'flip_direction', 'volume_id',
@@ -29,7 +29,7 @@ model = dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained_encoder,
             prefix='backbone.')),
-    semi_train_cfg=dict(rampup_iters=150))
+    semi_train_cfg=dict(rampup_iters=300))
 
 train_pipeline = [
     dict(type='LoadACDCSlice', with_label=True),

@@ -135,7 +135,16 @@ def _replace_syncbn(obj: Any) -> None:
 
 
 def enable_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
-    """Switch the optimizer wrapper to mmengine's AmpOptimWrapper."""
+    """Switch the optimizer wrapper to mmengine's AmpOptimWrapper.
+
+    mmengine's AmpOptimWrapper needs an accelerator; on a CPU-only machine
+    this raises a ConfigError instead of failing inside the runner.
+    """
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            '--amp (optim_wrapper.type=AmpOptimWrapper) needs a GPU: mmengine '
+            'supports mixed precision only on CUDA/NPU/MLU devices; train on '
+            'the CPU without --amp (fp32 is the CPU default)')
     optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if optim_wrapper == 'AmpOptimWrapper':
         return

@@ -28,8 +28,8 @@ max_open_volumes = 512
 
 # Training geometry in one warp (resize + rotation +-20 deg with p=0.5 + flip
 # with p=0.5), the same augmentation as Resize + RandomRotate + RandomFlip at
-# a fraction of the cost; FastRandomIntensity = RandomIntensity with OpenCV
-# kernels. docs/benchmarks.md has the measurements.
+# a fraction of the cost; RandomIntensity runs as OpenCV kernels.
+# docs/benchmarks.md has the measurements.
 train_pipeline = [
     dict(type='LoadACDCSlice', with_label=True, max_open=max_open_volumes),
     dict(
@@ -39,7 +39,7 @@ train_pipeline = [
         rotate_range=20,
         flip_prob=0.5,
         flip_direction=['horizontal', 'vertical']),
-    dict(type='FastRandomIntensity'),
+    dict(type='RandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 # Unlabelled slices: the same augmentation, labels never loaded.
@@ -52,7 +52,7 @@ unlabelled_pipeline = [
         rotate_range=20,
         flip_prob=0.5,
         flip_direction=['horizontal', 'vertical']),
-    dict(type='FastRandomIntensity'),
+    dict(type='RandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 # Evaluation: slices resized to the network size; predictions are resized

@@ -26,7 +26,7 @@ train_pipeline = [
         rotate_range=20,
         flip_prob=0.5,
         flip_direction=['horizontal', 'vertical']),
-    dict(type='FastRandomIntensity'),
+    dict(type='RandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 unlabelled_pipeline = [
@@ -38,7 +38,7 @@ unlabelled_pipeline = [
         rotate_range=20,
         flip_prob=0.5,
         flip_direction=['horizontal', 'vertical']),
-    dict(type='FastRandomIntensity'),
+    dict(type='RandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [

@@ -2,4 +2,3 @@
 from . import intensity, loading  # noqa: F401,E402
 from .two_view import DenseContrastiveTwoView, PackTwoViewInputs, dense_correspondence  # noqa: F401
 from .geometric import RandomAffineResize  # noqa: F401
-from .fast_intensity import FastRandomIntensity  # noqa: F401

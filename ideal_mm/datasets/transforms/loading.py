@@ -36,7 +36,7 @@ class LoadACDCSlice(BaseTransform):
         max_open: how many volumes (image or label) stay mapped.
     """
 
-    def __init__(self, with_label: bool = True, max_open: int = 32) -> None:
+    def __init__(self, with_label: bool = True, max_open: int = 512) -> None:
         if not isinstance(max_open, int) or max_open < 1:
             raise ConfigError(f'LoadACDCSlice.max_open={max_open!r} must be an '
                               'int >= 1')

@@ -1,0 +1,32 @@
+# CPU demo for IDEAL stage 1's downstream check: supervised fine-tuning of the
+# encoder-only UNet (UNetEncoder) + a UNet decoder (UNetDecoderHead, bilinear)
+# on the 2 labelled phantom patients, with the schedule of
+# supervised_unet_phantom.py, from random initialisation.
+# supervised_unetenc_phantom_from_ideal.py starts from the IDEAL encoder.
+_base_ = ['./supervised_unet_phantom.py']
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='UNetEncoder',
+        in_channels=1,
+        base_channels=16,
+        num_stages=5,
+        norm_cfg=norm_cfg,
+        init_cfg=None),
+    decode_head=dict(
+        _delete_=True,
+        type='UNetDecoderHead',
+        in_channels=[16, 32, 64, 128, 256],
+        in_index=[0, 1, 2, 3, 4],
+        channels=16,
+        upsample_mode='bilinear',
+        num_convs=2,
+        dropout_ratio=0.1,
+        num_classes=4,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=[
+            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5),
+            dict(type='ClassDiceLoss', loss_weight=0.5),
+        ]))
