@@ -124,10 +124,11 @@ def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
             'state dict of tensors') from None
     except (EOFError, zipfile.BadZipFile, RuntimeError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        detail = f'{type(err).__name__}: {first}' if first \
+            else type(err).__name__
         raise CheckpointError(
-            f'cannot read {name} as a PyTorch checkpoint ({type(err).__name__}'
-            f': {first}); the file is truncated, corrupt or not a checkpoint'
-        ) from None
+            f'cannot read {name} as a PyTorch checkpoint ({detail}); the '
+            'file is truncated, corrupt or not a checkpoint') from None
 
 
 def _load_from_local(filename: str, map_location: Any = None) -> Any:
