@@ -33,9 +33,13 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadACDCSlice', with_label=True),
-    dict(type='Resize', scale=crop_size, keep_ratio=False),
-    dict(type='RandomRotate', prob=0.5, degree=20, pad_val=0, seg_pad_val=0),
-    dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
+    dict(
+        type='RandomAffineResize',
+        out_size=crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
     dict(type='RandomIntensity'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
