@@ -177,3 +177,24 @@ def test_test_out_writes_prediction_volumes(tmp_path, tiny_cfg, phantom_root):
     assert (abs(pred.affine - src.affine) < 1e-6).all()
     assert pred.get_data_dtype() == 'uint8'
     assert glob.glob(str(show / '**' / '*.png'), recursive=True)
+
+
+@pytest.mark.skipif(
+    __import__('torch').cuda.is_available(), reason='checks the CPU refusal')
+def test_amp_on_cpu_is_refused_clearly(tmp_path, tiny_cfg):
+    res = run([PY, 'tools/train.py', tiny_cfg, '--amp', '--work-dir',
+               str(tmp_path / 'w')])
+    err = _one_line_error(res)
+    assert '--amp' in err and 'GPU' in err
+    assert not (tmp_path / 'w').exists()
+
+
+def test_channels_last_switch_adds_the_hook_once(tiny_cfg):
+    from ideal_mm.engine.runner_config import (enable_channels_last,
+                                               load_config)
+    cfg = load_config(tiny_cfg)
+    enable_channels_last(cfg)
+    enable_channels_last(cfg)
+    types = [h['type'] for h in cfg.custom_hooks]
+    assert types.count('ChannelsLastHook') == 1
+    assert 'NonFiniteLossHook' in types  # the runtime's hooks are kept

@@ -12,7 +12,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import ideal_mm  # noqa: E402,F401  (compat first, registers components)
 from ideal_mm.engine.runner_config import (  # noqa: E402
-    check_checkpoint_fits, config_errors, enable_amp, load_config,
+    check_checkpoint_fits, config_errors, enable_amp, enable_channels_last,
+    load_config,
     resolve_work_dir, set_metric_out_dirs, setup_cpu_distributed,
     validate_config)
 from ideal_mm.engine.nonfinite import ensure_nonfinite_hook  # noqa: E402
@@ -35,6 +36,10 @@ def parse_args() -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='bf16 automatic mixed precision (AmpOptimWrapper)')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='channels_last memory format for the model and its inputs')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -66,8 +71,11 @@ def main() -> int:
     set_metric_out_dirs(cfg, work_dir)
     ensure_nonfinite_hook(cfg)
     ensure_iter_seed_hook(cfg)  # randomness.deterministic: exact resume
-    if args.amp:
+    # --amp / --channels-last or the config switches `amp` / `channels_last`
+    if args.amp or cfg.get('amp', False):
         enable_amp(cfg)
+    if args.channels_last or cfg.get('channels_last', False):
+        enable_channels_last(cfg)
     setup_cpu_distributed(cfg)
     with config_errors():
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \

@@ -20,6 +20,10 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0)
+# Speed switches read by tools/train.py (same as --amp / --channels-last):
+# amp = bf16 AmpOptimWrapper (GPU only), channels_last = ChannelsLastHook.
+amp = False
+channels_last = False
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

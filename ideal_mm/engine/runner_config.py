@@ -157,6 +157,14 @@ def enable_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def enable_channels_last(cfg: Config) -> None:
+    """Add :class:`ChannelsLastHook` (channels_last model and inputs) once."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
+        hooks.append(ConfigDict(type='ChannelsLastHook'))
+    cfg.custom_hooks = hooks
+
+
 def resolve_work_dir(cfg: Config, config_path: str,
                      work_dir: Optional[str]) -> str:
     """``--work-dir`` > ``cfg.work_dir`` > ``./work_dirs/<config name>``."""
