@@ -98,3 +98,15 @@ def test_bad_config():
         build_head([4, 8], 4, decoder_channels=[8, 8])
     with pytest.raises(ConfigError, match='two levels'):
         build_head([4], 4)
+
+
+def test_conv_seg_keeps_pytorch_initialisation():
+    """mmseg's Normal(std=0.01) on conv_seg stalled few-label training."""
+    from mmseg.registry import MODELS
+    head = MODELS.build(dict(type='UNetDecoderHead', in_channels=[8, 16],
+                             channels=8, num_classes=4))
+    assert head.init_cfg is None
+    head.init_weights()
+    # kaiming_uniform(a=sqrt(5)) with fan_in 8: U(-1/sqrt(8), 1/sqrt(8)),
+    # std 0.204; mmseg's default would give 0.01
+    assert 0.1 < float(head.conv_seg.weight.std()) < 0.35

@@ -42,6 +42,11 @@ model = dict(
         num_classes=num_classes,
         norm_cfg=norm_cfg,
         align_corners=False,
+        # PyTorch's default initialisation of conv_seg instead of mmseg's
+        # Normal(std=0.01): with few labelled patients the latter stalled at
+        # background + RV (phantom ACDC, 2 patients, 600 iterations: mDice
+        # 0.31 vs 0.87 after 300 iterations with this setting).
+        init_cfg=None,
         loss_decode=[
             dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
             dict(type='ClassDiceLoss', loss_weight=1.0),

@@ -108,7 +108,12 @@ class UNetDecoderHead(BaseDecodeHead):
             ``channels``. Defaults to ``[channels, *in_channels[1:]]``.
         **kwargs: the arguments of :class:`BaseDecodeHead` (``num_classes``,
             ``norm_cfg``, ``dropout_ratio``, ``loss_decode``, ...).
-            ``input_transform`` is always 'multiple_select'.
+            ``input_transform`` is always 'multiple_select'. ``init_cfg``
+            defaults to None (PyTorch's initialisation of ``conv_seg``)
+            instead of mmseg's ``Normal(std=0.01)``: on phantom ACDC with 2
+            labelled patients, mmseg's default left UNet + FCNHead predicting
+            only background and RV after 600 iterations, while PyTorch's
+            initialisation learned all classes within 100 (mDice 0.78).
     """
 
     def __init__(self,
@@ -130,6 +135,7 @@ class UNetDecoderHead(BaseDecodeHead):
                 f'(got {in_channels}); use FCNHead for a single level')
         if in_index is None:
             in_index = list(range(len(in_channels)))
+        kwargs.setdefault('init_cfg', None)
         transform = kwargs.pop('input_transform', 'multiple_select')
         if transform != 'multiple_select':
             raise ConfigError(
