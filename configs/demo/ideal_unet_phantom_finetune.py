@@ -13,7 +13,7 @@ _base_ = ['../ideal/unet_acdc.py']
 pretrain_config = 'configs/demo/ideal_unet_phantom_pretrain.py'
 pretrained_encoder = 'work_dirs/ideal_unet_phantom_pretrain/encoder.pth'
 data_root = 'data/phantom_acdc'
-split_cfg = dict(type='seeded', seed=0, num_val=2, num_test=4)
+split_cfg = dict(type='seeded', seed=0, num_val=4, num_test=8)
 label_budget = 2
 crop_size = (96, 96)
 labelled_per_batch = 4

@@ -7,7 +7,7 @@
 _base_ = ['../ideal/unet_acdc_pretrain.py']
 
 data_root = 'data/phantom_acdc'
-split_cfg = dict(type='seeded', seed=0, num_val=2, num_test=4)
+split_cfg = dict(type='seeded', seed=0, num_val=4, num_test=8)
 crop_size = (96, 96)
 max_iters = 300
 

@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/data/make_phantom_acdc.py --out data/phantom_acdc --patients 20 \
+    python tools/data/make_phantom_acdc.py --out data/phantom_acdc --patients 30 \
         --seed 0 --size 112 112
 
 Writes ``<out>/training/patientXXX/`` with Info.cfg, ED/ES frames and their

@@ -9,7 +9,7 @@
 _base_ = ['./acdc.py']
 
 data_root = 'data/phantom_acdc'
-split_cfg = dict(type='seeded', seed=0, num_val=2, num_test=4)
+split_cfg = dict(type='seeded', seed=0, num_val=4, num_test=8)
 label_budget = 2
 crop_size = (96, 96)  # square, divisible by 16 (4 UNet downsamplings)
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
