@@ -21,11 +21,9 @@ the others are still processed; the exit status is then 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import os.path as osp
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import copy
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -29,9 +27,11 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope, init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
+from mmengine.runner.checkpoint import load_state_dict
 
-from ideal_mm.errors import CheckpointError, ConfigError, DataError
+from ideal_mm.engine.runner_config import (check_state_fits, load_config,
+                                           read_checkpoint_state)
+from ideal_mm.errors import ConfigError, DataError
 
 __all__ = [
     'ACDC_METAINFO', 'init_model', 'segment_volume', 'load_volume',
@@ -108,31 +108,6 @@ def _config_dataset_meta(cfg: Config) -> Dict[str, Any]:
     return meta
 
 
-def _check_keys(model: torch.nn.Module, state_dict: Dict[str, Any],
-                checkpoint: str) -> None:
-    """Raise CheckpointError when the checkpoint's keys are not the model's."""
-    expected = set(model.state_dict().keys())
-    found = set(state_dict.keys())
-    missing = sorted(expected - found)
-    unexpected = sorted(found - expected)
-    if not missing and not unexpected:
-        return
-
-    def few(keys: List[str]) -> str:
-        head = ', '.join(keys[:5])
-        return head + (f', ... ({len(keys)} in all)' if len(keys) > 5 else '')
-
-    parts = []
-    if missing:
-        parts.append(f'missing keys: {few(missing)}')
-    if unexpected:
-        parts.append(f'unexpected keys: {few(unexpected)}')
-    raise CheckpointError(
-        f'checkpoint {checkpoint!r} does not match the model built from the '
-        f'config ({"; ".join(parts)}); pass the config the checkpoint was '
-        f'trained with (the work dir holds a copy of it)')
-
-
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
@@ -158,7 +133,6 @@ def init_model(config: Union[str, Path, Config],
         ``model.dataset_meta`` set.
     """
     if isinstance(config, (str, Path)):
-        from ideal_mm.engine.runner_config import load_config
         config = load_config(str(config))
     elif isinstance(config, Config):
         config = copy.deepcopy(config)
@@ -179,33 +153,9 @@ def init_model(config: Union[str, Path, Config],
 
     dataset_meta = None
     if checkpoint is not None:
-        if not os.path.isfile(checkpoint):
-            raise CheckpointError(
-                f'checkpoint {checkpoint!r} does not exist; pass a .pth from '
-                f'a work dir (e.g. work_dirs/<config>/best_mDice_iter_*.pth)')
-        try:
-            ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-        except CheckpointError:
-            raise  # already says what is wrong (e.g. refused unsafe pickle)
-        except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile,
-                RuntimeError, ValueError) as err:
-            raise CheckpointError(
-                f'checkpoint {checkpoint!r} cannot be loaded '
-                f'({type(err).__name__}: {str(err).splitlines()[0]}); the '
-                f'file is corrupt or not a PyTorch checkpoint') from err
-        if not isinstance(ckpt, dict):
-            raise CheckpointError(f'checkpoint {checkpoint!r} holds a '
-                                  f'{type(ckpt).__name__}, not a state dict')
-        state_dict = ckpt.get('state_dict', ckpt)
-        state_dict = {(k[len('module.'):] if k.startswith('module.') else k): v
-                      for k, v in state_dict.items()}
-        _check_keys(model, state_dict, checkpoint)
-        try:
-            load_state_dict(model, state_dict, strict=True)
-        except RuntimeError as err:  # shape mismatches
-            raise CheckpointError(
-                f'checkpoint {checkpoint!r} does not fit the model built from '
-                f'the config: {str(err).strip().splitlines()[-1]}') from err
+        state_dict, ckpt = read_checkpoint_state(checkpoint, 'checkpoint')
+        check_state_fits(model, state_dict, checkpoint, 'checkpoint')
+        load_state_dict(model, state_dict, strict=True)
         meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
         dataset_meta = meta.get('dataset_meta')
     if not dataset_meta or 'palette' not in dataset_meta:

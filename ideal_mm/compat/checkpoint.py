@@ -116,6 +116,12 @@ def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
                           weights_only=True)
     except pickle.UnpicklingError as err:
         what = _refused_object(err)
+        if what.startswith('pickle opcode'):
+            # not a global torch refused: bytes that are no pickle at all
+            raise CheckpointError(
+                f'cannot read {name} as a PyTorch checkpoint ({what} is not '
+                'valid here); the file is truncated, corrupt or not a '
+                'checkpoint') from None
         what = f' ({what})' if what else ''
         raise CheckpointError(
             f'refusing to load {name}: it contains code/objects outside the '

@@ -436,28 +436,20 @@ def _few(keys: List[str], n: int = 5) -> str:
     return head + (f', ... ({len(keys)} in all)' if len(keys) > n else '')
 
 
-def check_checkpoint_fits(cfg: Config, checkpoint: str, option: str) -> None:
-    """Raise CheckpointError unless ``checkpoint`` holds exactly this model.
+def read_checkpoint_state(checkpoint: str, option: str) -> Tuple[dict, dict]:
+    """Load ``checkpoint`` safely; return (state dict without ``module.``, file).
 
-    The model is built from ``cfg.model`` (no weights are initialised or
-    loaded) and its state dict compared with the checkpoint's: missing keys,
-    unexpected keys and shape mismatches are reported (the first few of
-    each). mmengine would otherwise only log a warning and go on with
-    random weights. ``option`` names where the file came from (e.g.
-    ``'load_from'``).
+    Raises CheckpointError for a missing file, a refused or corrupt pickle
+    (see :mod:`ideal_mm.compat.checkpoint`) or a file that is not a dict.
+    ``option`` names where the file came from (e.g. ``'load_from'``).
     """
-    from mmengine.registry import init_default_scope
     from mmengine.runner.checkpoint import _load_checkpoint
 
     from ..errors import CheckpointError
     if not osp.isfile(checkpoint):
         raise CheckpointError(
             f'{option}: checkpoint {checkpoint!r} does not exist; pass a .pth '
-            'from a work dir (e.g. work_dirs/<config>/iter_N.pth)')
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    with config_errors():
-        from mmseg.registry import MODELS
-        model = MODELS.build(copy.deepcopy(cfg.model))
+            'from a work dir (e.g. work_dirs/<config>/best_mDice_iter_*.pth)')
     ckpt = _load_checkpoint(checkpoint, map_location='cpu')
     if not isinstance(ckpt, dict):
         raise CheckpointError(f'{option}: {checkpoint!r} holds a '
@@ -465,6 +457,18 @@ def check_checkpoint_fits(cfg: Config, checkpoint: str, option: str) -> None:
     state = ckpt.get('state_dict', ckpt)
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
+    return state, ckpt
+
+
+def check_state_fits(model: Any, state: dict, checkpoint: str,
+                     option: str) -> None:
+    """Raise CheckpointError unless ``state`` has exactly ``model``'s tensors.
+
+    Missing keys, unexpected keys and shape mismatches are reported (the
+    first few of each); mmengine would otherwise only log a warning and go on
+    with random weights.
+    """
+    from ..errors import CheckpointError
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -487,3 +491,18 @@ def check_checkpoint_fits(cfg: Config, checkpoint: str, option: str) -> None:
         f'({"; ".join(parts)}); pass the config it was trained with (its work '
         'dir holds a copy), or load part of it with init_cfg=dict('
         "type='Pretrained', checkpoint=..., prefix='backbone.')")
+
+
+def check_checkpoint_fits(cfg: Config, checkpoint: str, option: str) -> None:
+    """Raise CheckpointError unless ``checkpoint`` holds exactly this model.
+
+    The model is built from ``cfg.model`` (no weights are initialised or
+    loaded) and compared with :func:`check_state_fits`.
+    """
+    from mmengine.registry import init_default_scope
+    state, _ = read_checkpoint_state(checkpoint, option)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    with config_errors():
+        from mmseg.registry import MODELS
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    check_state_fits(model, state, checkpoint, option)
