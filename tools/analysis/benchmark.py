@@ -387,12 +387,11 @@ def runner_rate(cfg: Any, args: argparse.Namespace, device: str,
         stamps = clock.stamps
         steps = [b - a for a, b in zip(stamps[args.warmup:],
                                        stamps[args.warmup + 1:])]
-        data_times: List[float] = []
         try:
             buf = runner.message_hub.get_scalar('train/data_time')
-            data_times = list(buf.data[0])[args.warmup + 1:]
+            data_times: List[float] = list(buf.data[0])[args.warmup + 1:]
         except (KeyError, AttributeError):
-            pass
+            data_times = []  # the runner logged no data_time: reported as n/a
         step = statistics.median(steps)
         out = dict(rate=batch_size / step, step_ms=step * 1e3, notes=notes,
                    memory=peak_memory(device))
@@ -531,7 +530,7 @@ def machine(device: str) -> str:
                     cpu = line.split(':', 1)[1].strip()
                     break
     except OSError:
-        pass
+        cpu = platform.processor() or platform.machine()  # no /proc (macOS)
     text = (f'{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__}, '
             f'{torch.get_num_threads()} torch threads')
     if device.startswith('cuda'):
