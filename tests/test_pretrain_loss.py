@@ -111,6 +111,60 @@ def test_invalid_locations_never_contribute_and_empty_batch_is_zero_with_grad():
     assert loss(q2, k2, corr, valid).item() == pytest.approx(ref.item(), abs=1e-6)
 
 
+@pytest.mark.parametrize('same_image, min_dist', [(False, 0.0), (True, 0.3)])
+def test_restricted_negatives_match_a_loop_over_pairs(same_image, min_dist):
+    torch.manual_seed(3)
+    b, c, h, w = 2, 8, 3, 4
+    q = F.normalize(torch.randn(b, c, h, w), dim=1)
+    k = F.normalize(torch.randn(b, c, h, w), dim=1)
+    loss = MODELS.build(dict(
+        type='DenseContrastiveLoss', tau=0.2, margin=0.1, num_samples=64,
+        same_image_negatives=same_image, neg_min_dist=min_dist))
+    parts = loss(q, k, identity_corr(b, h, w),
+                 torch.ones(b, h, w, dtype=torch.bool), return_components=True)
+    # independent computation: rows in (image, y, x) order (all cells sampled,
+    # the loss is invariant to the row order)
+    rows = [(i, y, x) for i in range(b) for y in range(h) for x in range(w)]
+
+    def is_neg(a, bb):
+        if a == bb:
+            return False
+        if rows[a][0] != rows[bb][0]:
+            return True
+        if not same_image:
+            return False
+        dy = (rows[a][1] - rows[bb][1]) / h
+        dx = (rows[a][2] - rows[bb][2]) / w
+        return math.hypot(dx, dy) >= min_dist
+
+    def s(a, bb):
+        return float(q[rows[a][0], :, rows[a][1], rows[a][2]]
+                     @ k[rows[bb][0], :, rows[bb][1], rows[bb][2]])
+
+    n = len(rows)
+    nce_qk = nce_kq = hinge = 0.0
+    num_neg = 0
+    for a in range(n):
+        negs = [j for j in range(n) if is_neg(a, j)]
+        pos = math.exp(s(a, a) / 0.2)
+        nce_qk -= math.log(pos / (pos + sum(math.exp(s(a, j) / 0.2)
+                                            for j in negs)))
+        nce_kq -= math.log(pos / (pos + sum(math.exp(s(j, a) / 0.2)
+                                            for j in negs)))
+        hinge += sum(max(0.0, s(a, j) - 0.1) for j in negs)
+        num_neg += len(negs)
+    assert 0 < num_neg < n * (n - 1)  # some same-image pairs were dropped
+    assert parts['nce'].item() == pytest.approx(
+        0.5 * (nce_qk + nce_kq) / n, abs=1e-5)
+    assert parts['neg'].item() == pytest.approx(hinge / num_neg, abs=1e-6)
+
+
+def test_negative_options_are_checked():
+    from ideal_mm.errors import ConfigError
+    with pytest.raises(ConfigError, match='neg_min_dist'):
+        MODELS.build(dict(type='DenseContrastiveLoss', neg_min_dist=-0.1))
+
+
 def test_global_contrastive_loss_matches_cross_entropy():
     torch.manual_seed(2)
     q = F.normalize(torch.randn(5, 8), dim=1)

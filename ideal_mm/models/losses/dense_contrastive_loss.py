@@ -5,7 +5,7 @@ embeddings through a known correspondence, so the loss is written here.
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -37,22 +37,29 @@ class DenseContrastiveLoss(nn.Module):
     corr))`. In every image at most ``num_samples`` valid locations are drawn
     uniformly without replacement; the N drawn locations of the whole batch
     give rows :math:`q_i, \hat k_i` (i = 1..N) and the cosine similarity
-    matrix :math:`S_{ij} = q_i \cdot \hat k_j`. Pair (i, i) is the positive,
-    every (i, j != i) a negative (other locations of the same image and all
-    locations of the other images).
+    matrix :math:`S_{ij} = q_i \cdot \hat k_j`. Pair (i, i) is the positive;
+    the negatives :math:`\mathcal N(i)` are all locations of the other images
+    and the locations of the same image whose query-grid distance to i is at
+    least ``neg_min_dist`` (in units of the view side; 0, the default, keeps
+    every other location of the image; ``same_image_negatives=False`` drops
+    them all, as DenseCL, whose negatives come from other images only).
+    Excluding near neighbours stops the loss from pushing apart adjacent cells
+    of the same tissue, which segmentation wants close.
 
     .. math::
 
         L_{nce}^{q\to k} &= \frac{1}{N}\sum_i -\log
-            \frac{\exp(S_{ii}/\tau)}{\sum_{j=1}^{N}\exp(S_{ij}/\tau)} \\
+            \frac{\exp(S_{ii}/\tau)}{\exp(S_{ii}/\tau) + \sum_{j \in
+            \mathcal N(i)}\exp(S_{ij}/\tau)} \\
         L_{nce} &= \tfrac12 (L_{nce}^{q\to k} + L_{nce}^{k\to q})
             \ \text{if symmetric (}L^{k\to q}\text{ uses } S^T\text{), else }
             L_{nce}^{q\to k} \\
         L_{pos} &= \frac{1}{N}\sum_i (1 - S_{ii}) \\
-        L_{neg} &= \frac{1}{N(N-1)}\sum_{i \ne j} \max(0, S_{ij} - m) \\
+        L_{neg} &= \frac{1}{\sum_i |\mathcal N(i)|}\sum_i \sum_{j \in
+            \mathcal N(i)} \max(0, S_{ij} - m) \\
         L &= w\,\big(w_{nce} L_{nce} + w_{metric} (L_{pos} + L_{neg})\big)
 
-    (:math:`L_{neg} = 0` when N = 1.) The metric term follows the paper's
+    (:math:`L_{neg} = 0` when there is no negative.) The metric term follows the paper's
     description of its dense (dis)similarity loss: pull corresponding
     embeddings together, push non-corresponding ones below a cosine margin.
     Invalid locations never contribute; a batch without any valid location
@@ -69,6 +76,11 @@ class DenseContrastiveLoss(nn.Module):
         infonce_weight: :math:`w_{nce}` (default 1.0).
         metric_weight: :math:`w_{metric}` (default 1.0).
         symmetric: also use key -> query InfoNCE (default True).
+        same_image_negatives: whether locations of the same image can be
+            negatives at all (default True).
+        neg_min_dist: same-image locations closer than this to the query
+            location (Euclidean distance between query-grid cell centres,
+            in units of the view's side) are not negatives (default 0.0).
         align_corners: grid_sample convention of ``corr`` (default False).
         loss_name: key of the loss in the loss dict (default 'loss_dense').
     """
@@ -81,6 +93,8 @@ class DenseContrastiveLoss(nn.Module):
                  infonce_weight: float = 1.0,
                  metric_weight: float = 1.0,
                  symmetric: bool = True,
+                 same_image_negatives: bool = True,
+                 neg_min_dist: float = 0.0,
                  align_corners: bool = False,
                  loss_name: str = 'loss_dense') -> None:
         super().__init__()
@@ -93,6 +107,12 @@ class DenseContrastiveLoss(nn.Module):
             raise ConfigError(
                 f"loss.loss_name must start with 'loss_' (mmengine sums only "
                 f"such keys), got {loss_name!r}")
+        if neg_min_dist < 0:
+            raise ConfigError(
+                f'loss.neg_min_dist must be >= 0 (a fraction of the view '
+                f'side), got {neg_min_dist}')
+        self.same_image_negatives = bool(same_image_negatives)
+        self.neg_min_dist = float(neg_min_dist)
         self.tau = float(tau)
         self.num_samples = int(num_samples)
         self.margin = float(margin)
@@ -109,9 +129,12 @@ class DenseContrastiveLoss(nn.Module):
         return self._loss_name
 
     def sample_pairs(self, q: torch.Tensor, k: torch.Tensor,
-                     corr: torch.Tensor, valid: torch.Tensor
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return the sampled (N, C) query rows and their (N, C) key rows."""
+                     corr: torch.Tensor, valid: torch.Tensor,
+                     return_meta: bool = False
+                     ) -> Tuple[torch.Tensor, ...]:
+        """Return the sampled (N, C) query rows and their (N, C) key rows,
+        and with ``return_meta`` also each row's image index (N,) and its
+        query-grid cell centre (N, 2) as (x, y) in units of the view side."""
         if q.dim() != 4 or k.dim() != 4 or q.shape[:2] != k.shape[:2]:
             raise ValueError(
                 f'q and k must be (B, C, H, W) with equal B and C, got '
@@ -128,7 +151,7 @@ class DenseContrastiveLoss(nn.Module):
         q_flat = q.flatten(2).transpose(1, 2)  # (B, HW, C)
         k_flat = k_at.flatten(2).transpose(1, 2)
         valid_flat = valid.reshape(b, -1).bool()
-        q_rows, k_rows = [], []
+        q_rows, k_rows, img_idx, cells = [], [], [], []
         for i in range(b):
             idx = valid_flat[i].nonzero(as_tuple=False).squeeze(1)
             if idx.numel() > self.num_samples:
@@ -136,22 +159,50 @@ class DenseContrastiveLoss(nn.Module):
                 idx = idx[pick[:self.num_samples]]
             q_rows.append(q_flat[i, idx])
             k_rows.append(k_flat[i, idx])
-        return torch.cat(q_rows), torch.cat(k_rows)
+            if return_meta:
+                img_idx.append(torch.full_like(idx, i))
+                cells.append(torch.stack(
+                    [((idx % w).float() + 0.5) / w,
+                     ((idx // w).float() + 0.5) / h], dim=1))
+        if not return_meta:
+            return torch.cat(q_rows), torch.cat(k_rows)
+        return (torch.cat(q_rows), torch.cat(k_rows), torch.cat(img_idx),
+                torch.cat(cells))
 
-    def pair_losses(self, q_rows: torch.Tensor,
-                    k_rows: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Unweighted ``nce``, ``pos`` and ``neg`` terms for matched rows."""
+    def negative_mask(self, img_idx: torch.Tensor,
+                      cells: torch.Tensor) -> Optional[torch.Tensor]:
+        """(N, N) bool, True where j is a negative of i; None when every
+        off-diagonal pair is one (the defaults)."""
+        if self.same_image_negatives and self.neg_min_dist <= 0:
+            return None
+        same = img_idx[:, None] == img_idx[None, :]
+        if self.same_image_negatives:
+            near = torch.cdist(cells, cells) < self.neg_min_dist
+            return ~(same & near)
+        return ~same
+
+    def pair_losses(self, q_rows: torch.Tensor, k_rows: torch.Tensor,
+                    neg_mask: Optional[torch.Tensor] = None
+                    ) -> Dict[str, torch.Tensor]:
+        """Unweighted ``nce``, ``pos`` and ``neg`` terms for matched rows.
+
+        ``neg_mask`` (N, N) bool marks the negatives of each row (symmetric;
+        the diagonal is ignored); None means every other row.
+        """
         n = q_rows.shape[0]
         sim = q_rows @ k_rows.t()
         target = torch.arange(n, device=sim.device)
+        eye = torch.eye(n, dtype=torch.bool, device=sim.device)
+        negs = ~eye if neg_mask is None else (neg_mask & ~eye)
         logits = sim / self.tau
+        if neg_mask is not None:
+            logits = logits.masked_fill(~(negs | eye), float('-inf'))
         nce = F.cross_entropy(logits, target)
         if self.symmetric:
             nce = 0.5 * (nce + F.cross_entropy(logits.t(), target))
         pos = (1.0 - sim.diagonal()).mean()
-        if n > 1:
-            off_diag = ~torch.eye(n, dtype=torch.bool, device=sim.device)
-            neg = F.relu(sim[off_diag] - self.margin).mean()
+        if bool(negs.any()):
+            neg = F.relu(sim[negs] - self.margin).mean()
         else:
             neg = sim.sum() * 0.0
         return dict(nce=nce, pos=pos, neg=neg)
@@ -166,12 +217,14 @@ class DenseContrastiveLoss(nn.Module):
         """The weighted loss L (a scalar), or a dict with ``loss`` and the
         unweighted ``nce``/``pos``/``neg`` terms and ``num_pairs`` N when
         ``return_components``."""
-        q_rows, k_rows = self.sample_pairs(q, k, corr, valid)
+        q_rows, k_rows, img_idx, cells = self.sample_pairs(
+            q, k, corr, valid, return_meta=True)
         if q_rows.shape[0] == 0:
             zero = _zero_with_grad(q, k)
             parts = dict(nce=zero, pos=zero, neg=zero)
         else:
-            parts = self.pair_losses(q_rows, k_rows)
+            parts = self.pair_losses(
+                q_rows, k_rows, self.negative_mask(img_idx, cells))
         loss = self.loss_weight * (
             self.infonce_weight * parts['nce'] + self.metric_weight *
             (parts['pos'] + parts['neg']))
