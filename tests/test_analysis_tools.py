@@ -143,12 +143,14 @@ def test_summarize_methods_by_budgets(tmp_path, capsys):
     assert text in capsys.readouterr().out
     lines = text.splitlines()
     assert '| Method | 3 pat | 1.25% |' in lines
-    # IDEAL 3 pat = mean of s1 and s2 means
-    dice = np.mean([s1['mean']['dice'], s2['mean']['dice']])
-    hd = np.mean([s1['mean']['hd95'], s2['mean']['hd95']])
-    asd = np.mean([s1['mean']['asd'], s2['mean']['asd']])
-    assert (f'| ideal_unet | {dice:.3f} / {hd:.2f} / {asd:.2f} (n=2) |  |'
-            in lines)
+    # IDEAL 3 pat = mean of s1 and s2 means, ± their sample std (ddof=1)
+    cell = []
+    for m, fmt in (('dice', '.3f'), ('hd95', '.2f'), ('asd', '.2f')):
+        pair = [s1['mean'][m], s2['mean'][m]]
+        cell.append(f'{np.mean(pair):{fmt}}±{np.std(pair, ddof=1):{fmt}}')
+    assert f'| ideal_unet | {" / ".join(cell)} (n=2) |  |' in lines
+    assert '±' not in lines[lines.index(
+        '| Method | 3 pat | 1.25% |') + 3]  # a single run has no spread
     sup = [f'{s["mean"]["dice"]:.3f} / {s["mean"]["hd95"]:.2f} / '
            f'{s["mean"]["asd"]:.2f}' for s in (s2, s3)]
     assert f'| supervised_unet | {sup[0]} | {sup[1]} |' in lines
