@@ -133,3 +133,55 @@ def test_cli_exports_and_reports_errors_without_traceback(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith('error:') and 'Traceback' not in err
+
+
+def test_excluded_stage_keeps_the_loading_models_constructed_weights(tmp_path):
+    from ideal_mm.engine.export_encoder import ExportEncoderHook, drop_excluded
+    from ideal_mm.errors import ConfigError
+    model = trained_pretrainer()
+    ckpt = str(tmp_path / 'iter_7.pth')
+    save_runner_style(ckpt, model)
+    out = str(tmp_path / 'encoder.pth')
+    meta = export_encoder(ckpt, out, exclude=['encoder.0.'])
+    saved = torch.load(out, weights_only=True)
+    assert saved['meta']['excluded'] == ['encoder.0.']
+    assert not any(k.startswith('backbone.encoder.0.')
+                   for k in saved['state_dict'])
+    kept = {k for k in model.backbone.state_dict()
+            if not k.startswith('encoder.0.')}
+    assert {k[len('backbone.'):] for k in saved['state_dict']} == kept
+    assert meta['num_tensors'] == len(kept)
+    seg = segmentor(dict(type='UNetEncoder', **UNET,
+                         init_cfg=dict(type='Pretrained', checkpoint=out,
+                                       prefix='backbone.')))
+    # a Pretrained init_cfg replaces the backbone's own (Kaiming) init, so the
+    # left-out stage keeps the values its layers were constructed with
+    own = {k: v.clone() for k, v in seg.backbone.state_dict().items()}
+    seg.init_weights()
+    src = model.backbone.state_dict()
+    for key, value in seg.backbone.state_dict().items():
+        expected = own[key] if key.startswith('encoder.0.') else src[key]
+        assert torch.equal(value, expected), key
+    # a prefix that matches nothing is a typo, not a silent full export
+    with pytest.raises(ConfigError, match="'encoder.9.' matches no encoder"):
+        export_encoder(ckpt, str(tmp_path / 'y.pth'), exclude=['encoder.9.'])
+    assert not osp.exists(tmp_path / 'y.pth')
+    with pytest.raises(ConfigError, match='leaves no encoder weight'):
+        drop_excluded(model.backbone.state_dict(), ['encoder.'])
+    with pytest.raises(ConfigError, match='ExportEncoderHook.exclude'):
+        drop_excluded(model.backbone.state_dict(), ['stem.'],
+                      'ExportEncoderHook.exclude')
+    assert ExportEncoderHook(exclude='encoder.0.').exclude == ['encoder.0.']
+
+
+def test_hook_checks_exclude_before_training():
+    from types import SimpleNamespace
+
+    from ideal_mm.engine.export_encoder import ExportEncoderHook
+    from ideal_mm.errors import ConfigError
+    runner = SimpleNamespace(model=trained_pretrainer())
+    ExportEncoderHook(exclude=['encoder.0.']).before_train(runner)
+    with pytest.raises(ConfigError, match=r"custom_hooks.*'stem\.' matches"):
+        ExportEncoderHook(exclude=['stem.']).before_train(runner)
+    with pytest.raises(ConfigError, match='has no'):
+        ExportEncoderHook().before_train(SimpleNamespace(model=torch.nn.Linear(1, 1)))

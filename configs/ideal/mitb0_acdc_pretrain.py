@@ -29,3 +29,7 @@ optim_wrapper = dict(
                    weight_decay=0.01),
     paramwise_cfg=dict(custom_keys=dict(
         pos_block=dict(decay_mult=0.0), norm=dict(decay_mult=0.0))))
+# The whole encoder goes into encoder.pth: its first stage already works at
+# 1/4 (MiT) or 1/2 (ResNet) resolution; leaving out the UNet's full-resolution
+# stage (unet_acdc_pretrain.py) was measured for the UNet only.
+custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]

@@ -15,7 +15,7 @@ import os
 import os.path as osp
 import tempfile
 from collections import OrderedDict
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import torch
 from mmengine.dist import is_main_process
@@ -121,13 +121,44 @@ def extract_backbone(checkpoint: Mapping[str, Any],
     return backbone
 
 
+def drop_excluded(backbone_state: Mapping[str, torch.Tensor],
+                  exclude: Sequence[str],
+                  owner: str = 'exclude') -> Dict[str, torch.Tensor]:
+    """``backbone_state`` without the keys that start with any prefix in
+    ``exclude`` (encoder key prefixes such as ``'encoder.0.'``).
+
+    A prefix that matches no key, or one that would leave nothing, is a
+    ConfigError naming ``owner`` (a typo would otherwise silently export the
+    whole encoder).
+    """
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    kept = dict(backbone_state)
+    for pre in exclude:
+        hits = [k for k in kept if k.startswith(pre)]
+        if not hits and not any(k.startswith(pre) for k in backbone_state):
+            sample = ', '.join(list(backbone_state)[:4])
+            raise ConfigError(
+                f'{owner}: {pre!r} matches no encoder key (keys look like '
+                f'{sample}, ...); give key prefixes of the backbone without '
+                f"'backbone.', e.g. 'encoder.0.'")
+        for k in hits:
+            del kept[k]
+    if not kept:
+        raise ConfigError(f'{owner}={list(exclude)} leaves no encoder weight '
+                          'to export')
+    return kept
+
+
 def export_encoder(checkpoint_path: str,
                    out_path: str,
-                   prefix: str = 'backbone.') -> Dict[str, Any]:
+                   prefix: str = 'backbone.',
+                   exclude: Sequence[str] = ()) -> Dict[str, Any]:
     """Read ``checkpoint_path`` and write its encoder to ``out_path``.
 
     The checkpoint is read with ``torch.load(weights_only=True)`` (importing
-    ideal_mm allow-lists mmengine's checkpoint types).
+    ideal_mm allow-lists mmengine's checkpoint types). Keys starting with a
+    prefix in ``exclude`` are left out (see :class:`ExportEncoderHook`).
 
     Returns:
         The ``meta`` dict written (with ``num_tensors`` and ``source``).
@@ -139,8 +170,11 @@ def export_encoder(checkpoint_path: str,
     # weights_only=True; refusals and corrupt files become CheckpointError
     checkpoint = load_checkpoint_file(checkpoint_path, map_location='cpu')
     backbone = extract_backbone(checkpoint, checkpoint_path, prefix)
+    if exclude:
+        backbone = drop_excluded(backbone, exclude, '--exclude')
     meta: Dict[str, Any] = dict(
-        source=osp.abspath(checkpoint_path), num_tensors=len(backbone))
+        source=osp.abspath(checkpoint_path), num_tensors=len(backbone),
+        excluded=list(exclude))
     src_meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) \
         else None
     if isinstance(src_meta, Mapping):
@@ -160,27 +194,39 @@ class ExportEncoderHook(Hook):
     ``<work_dir>/<filename>`` through :func:`save_encoder` (atomic). The meta
     records the backbone config, the iteration and the source work dir.
 
+    ``exclude`` leaves chosen parts of the encoder out of the file, so that a
+    model loading it with ``init_cfg=dict(type='Pretrained', ...)`` keeps
+    the values those layers were constructed with (PyTorch's default init;
+    mmengine loads non-strictly and logs the missing keys). IDEAL's UNet
+    configs leave out the full-resolution stage (``'encoder.0.'``): the
+    dense loss compares cells of the 1/8 or 1/16 grid, so the stage that
+    feeds the decoder's full-resolution skip connection learns to drop
+    pixel-scale detail and is a worse start than random weights (measured
+    in issue #4, see ``docs/paper_to_code.md``).
+
     Args:
         filename: output file name in the work dir (default 'encoder.pth').
         prefix: key prefix (default 'backbone.').
+        exclude: encoder key prefixes (without ``prefix``) to leave out,
+            e.g. ``('encoder.0.',)``; default: none.
     """
 
     priority = 'VERY_LOW'
 
     def __init__(self, filename: str = 'encoder.pth',
-                 prefix: str = 'backbone.') -> None:
+                 prefix: str = 'backbone.',
+                 exclude: Sequence[str] = ()) -> None:
         if not filename or osp.basename(filename) != filename:
             raise ConfigError(
                 f'ExportEncoderHook.filename must be a file name without '
                 f'folders, got {filename!r}')
         self.filename = filename
         self.prefix = prefix
+        self.exclude = [exclude] if isinstance(exclude, str) else list(exclude)
         self.last_path: Optional[str] = None
 
-    def after_train(self, runner) -> None:
-        """Write the encoder (main process only)."""
-        if not is_main_process():
-            return
+    @staticmethod
+    def _backbone(runner) -> torch.nn.Module:
         model = runner.model
         if is_model_wrapper(model):
             model = model.module
@@ -190,6 +236,20 @@ class ExportEncoderHook(Hook):
                 f'ExportEncoderHook needs a model with a `backbone` module; '
                 f'{type(model).__name__} has none (remove the hook from '
                 f'custom_hooks)')
+        return backbone
+
+    def before_train(self, runner) -> None:
+        """Check the model and ``exclude`` before any training is spent."""
+        backbone = self._backbone(runner)
+        if self.exclude:
+            drop_excluded(backbone.state_dict(), self.exclude,
+                          'ExportEncoderHook.exclude (custom_hooks)')
+
+    def after_train(self, runner) -> None:
+        """Write the encoder (main process only)."""
+        if not is_main_process():
+            return
+        backbone = self._backbone(runner)
         meta: Dict[str, Any] = dict(
             iter=int(runner.iter), epoch=int(runner.epoch),
             experiment_name=str(runner.experiment_name),
@@ -197,7 +257,14 @@ class ExportEncoderHook(Hook):
         cfg_model = getattr(runner.cfg, 'model', None)
         if isinstance(cfg_model, Mapping) and 'backbone' in cfg_model:
             meta['backbone'] = _plain(cfg_model['backbone'])
+        state = backbone.state_dict()
+        if self.exclude:
+            state = drop_excluded(state, self.exclude,
+                                  'ExportEncoderHook.exclude')
+            meta['excluded'] = list(self.exclude)
         out = osp.join(runner.work_dir, self.filename)
-        save_encoder(backbone.state_dict(), out, meta, self.prefix)
+        save_encoder(state, out, meta, self.prefix)
         self.last_path = out
-        runner.logger.info(f'encoder written to {out}')
+        left_out = (f' (left out: {", ".join(self.exclude)})'
+                    if self.exclude else '')
+        runner.logger.info(f'encoder written to {out}{left_out}')
