@@ -170,11 +170,9 @@ class DenseContrastiveLoss(nn.Module):
                 torch.cat(cells))
 
     def negative_mask(self, img_idx: torch.Tensor,
-                      cells: torch.Tensor) -> Optional[torch.Tensor]:
-        """(N, N) bool, True where j is a negative of i; None when every
-        off-diagonal pair is one (the defaults)."""
-        if self.same_image_negatives and self.neg_min_dist <= 0:
-            return None
+                      cells: torch.Tensor) -> torch.Tensor:
+        """(N, N) bool, True where j is a negative of i (used when
+        ``same_image_negatives=False`` or ``neg_min_dist > 0``)."""
         same = img_idx[:, None] == img_idx[None, :]
         if self.same_image_negatives:
             near = torch.cdist(cells, cells) < self.neg_min_dist
@@ -217,14 +215,16 @@ class DenseContrastiveLoss(nn.Module):
         """The weighted loss L (a scalar), or a dict with ``loss`` and the
         unweighted ``nce``/``pos``/``neg`` terms and ``num_pairs`` N when
         ``return_components``."""
-        q_rows, k_rows, img_idx, cells = self.sample_pairs(
-            q, k, corr, valid, return_meta=True)
+        restricted = not self.same_image_negatives or self.neg_min_dist > 0
+        # image index and cell centres only when the negatives need them
+        q_rows, k_rows, *meta = self.sample_pairs(
+            q, k, corr, valid, return_meta=restricted)
         if q_rows.shape[0] == 0:
             zero = _zero_with_grad(q, k)
             parts = dict(nce=zero, pos=zero, neg=zero)
         else:
-            parts = self.pair_losses(
-                q_rows, k_rows, self.negative_mask(img_idx, cells))
+            neg_mask = self.negative_mask(*meta) if restricted else None
+            parts = self.pair_losses(q_rows, k_rows, neg_mask)
         loss = self.loss_weight * (
             self.infonce_weight * parts['nce'] + self.metric_weight *
             (parts['pos'] + parts['neg']))
