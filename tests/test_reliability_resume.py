@@ -40,6 +40,18 @@ def _weights(path):
     return ckpt['state_dict'], ckpt['optimizer']
 
 
+def _assert_same_state(ckpt_a, ckpt_b):
+    """Bit-identical weights and SGD momentum buffers in two checkpoints."""
+    a_state, a_optim = _weights(ckpt_a)
+    b_state, b_optim = _weights(ckpt_b)
+    assert a_state.keys() == b_state.keys()
+    for key in a_state:
+        assert torch.equal(a_state[key], b_state[key]), key
+    a_mom = [s['momentum_buffer'] for s in a_optim['state'].values()]
+    b_mom = [s['momentum_buffer'] for s in b_optim['state'].values()]
+    assert all(torch.equal(x, y) for x, y in zip(a_mom, b_mom))
+
+
 def test_sigkill_then_resume_gives_the_same_weights(tmp_path, phantom_root,
                                                     phantom_split_cfg):
     cfg = _config(tmp_path, phantom_root, phantom_split_cfg)
@@ -57,14 +69,7 @@ def test_sigkill_then_resume_gives_the_same_weights(tmp_path, phantom_root,
     out = res.stdout + res.stderr
     assert 'resumed epoch: 0, iter: 4' in out
 
-    a_state, a_optim = _weights(whole / 'iter_7.pth')
-    b_state, b_optim = _weights(broken / 'iter_7.pth')
-    assert a_state.keys() == b_state.keys()
-    for key in a_state:
-        assert torch.equal(a_state[key], b_state[key]), key
-    a_mom = [s['momentum_buffer'] for s in a_optim['state'].values()]
-    b_mom = [s['momentum_buffer'] for s in b_optim['state'].values()]
-    assert all(torch.equal(x, y) for x, y in zip(a_mom, b_mom))
+    _assert_same_state(whole / 'iter_7.pth', broken / 'iter_7.pth')
 
 
 def test_without_reseeding_resume_differs(tmp_path, phantom_root,
@@ -143,11 +148,4 @@ def test_semi_supervised_sigkill_then_resume_gives_the_same_weights(
     res = _train(str(cfg), broken, '--resume')
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'resumed epoch: 0, iter: 4' in res.stdout + res.stderr
-    a_state, a_optim = _weights(whole / 'iter_7.pth')
-    b_state, b_optim = _weights(broken / 'iter_7.pth')
-    assert a_state.keys() == b_state.keys()
-    for key in a_state:
-        assert torch.equal(a_state[key], b_state[key]), key
-    a_mom = [s['momentum_buffer'] for s in a_optim['state'].values()]
-    b_mom = [s['momentum_buffer'] for s in b_optim['state'].values()]
-    assert all(torch.equal(x, y) for x, y in zip(a_mom, b_mom))
+    _assert_same_state(whole / 'iter_7.pth', broken / 'iter_7.pth')
