@@ -18,6 +18,16 @@ Images get partial-volume blur, a smooth multiplicative bias field and
 Rician noise, and are stored as int16 MRI-like intensities. Groups cycle
 DCM, HCM, MINF, NOR, RV and change the shape parameters accordingly.
 
+``variability='high'`` (``--variability high``) draws, per patient, what
+makes few-label training hard on real cine MRI (see :class:`_HighVariability`):
+scanner contrast profiles (blood, myocardium, fat, lung and tissue levels, not
+only gain), heart position, orientation and size within a larger field of
+view, in-plane resolution, partial-volume blur, bias-field strength, noise
+level, ghosting, breath-hold slice misregistration, trabeculation and
+papillary muscles, and unlabelled bright look-alikes (ascending and
+descending aorta, liver). The default (``'standard'``) is unchanged, byte for
+byte.
+
 Everything is drawn from ``np.random.default_rng([seed, patient_number,
 ...])``: a patient's arrays depend only on the seed, its number and the size
 options, never on how many patients are generated; files are gzip-compressed
@@ -50,6 +60,8 @@ _GROUP_SHAPE = {
     'MINF': dict(lv=1.15, wall=0.32, es=0.82, rv=1.0),
     'RV': dict(lv=0.95, wall=0.38, es=0.7, rv=1.5),
 }
+
+VARIABILITY = ('standard', 'high')
 
 SizeArg = Union[Tuple[int, int], Tuple[Tuple[int, int], Tuple[int, int]]]
 
@@ -84,12 +96,59 @@ def _wrap(angle: np.ndarray) -> np.ndarray:
     return (angle + np.pi) % (2 * np.pi) - np.pi
 
 
+class _HighVariability:
+    """Per-patient draws of the ``variability='high'`` phantom.
+
+    Drawn from their own stream (``default_rng([seed, number, 7])``) so the
+    standard phantom's draws stay as they were. Intensities are relative to
+    blood = 1 before bias, noise and the patient's gain. Ranges follow what
+    differs between 1.5 T / 3 T bSSFP cine scans of different vendors: the
+    myocardium-to-blood ratio (0.15-0.45), fat (0.5-1.1), lung (0.02-0.15),
+    other tissue (0.25-0.6); the heart's centre anywhere in the middle 40 % of
+    the field of view, its long axis rotated by up to 45 degrees, its size
+    from the pixel spacing (1.0-2.2 mm) and a zoom of 0.7-1.25.
+    """
+
+    def __init__(self, seed: int, number: int, num_slices: int) -> None:
+        rng = np.random.default_rng([seed, number, 7])
+        self.myo = float(rng.uniform(0.15, 0.45))
+        self.fat = float(rng.uniform(0.5, 1.1))
+        self.lung = float(rng.uniform(0.02, 0.15))
+        self.tissue = float(rng.uniform(0.25, 0.6))
+        self.tissue_texture = float(rng.uniform(0.05, 0.2))
+        self.blood_texture = float(rng.uniform(0.02, 0.1))
+        self.spacing_xy = float(rng.uniform(1.2, 2.0))
+        self.zoom = float(rng.uniform(0.75, 1.15))
+        self.center = (float(rng.uniform(0.35, 0.65)),
+                       float(rng.uniform(0.35, 0.65)))
+        self.rotation = float(rng.uniform(-45.0, 45.0))
+        self.blur = float(rng.uniform(0.5, 1.4))
+        self.bias_scale = float(rng.uniform(0.5, 2.5))
+        self.noise = float(rng.uniform(0.02, 0.12))
+        self.ghost = float(rng.uniform(0.0, 0.25))
+        self.ghost_axis = int(rng.integers(0, 2))
+        self.ghost_shift = float(rng.uniform(0.15, 0.4))
+        # breath-hold misregistration of each slice, in pixels
+        self.slice_shift = rng.normal(0.0, 2.0, size=(num_slices, 2))
+        self.trabeculae = [(float(rng.uniform(-np.pi, np.pi)),
+                            float(rng.uniform(0.7, 0.95)),
+                            float(rng.uniform(0.06, 0.12)))
+                           for _ in range(int(rng.integers(3, 9)))]
+        self.aorta_angle = float(rng.uniform(-np.pi, np.pi))
+        self.aorta_extent = float(rng.uniform(0.2, 0.45))
+        self.desc_aorta = (float(rng.uniform(0.6, 0.75)),
+                           float(rng.uniform(-0.15, 0.15)))
+        self.liver_angle = float(rng.uniform(0.5, 2.5))
+        self.liver_level = float(rng.uniform(0.3, 0.65))
+
+
 class _Patient:
     """The fixed anatomy of one phantom patient; renders any cardiac phase."""
 
     def __init__(self, seed: int, number: int, group: str,
                  size: Tuple[Tuple[int, int], Tuple[int, int]],
-                 num_slices: Tuple[int, int]) -> None:
+                 num_slices: Tuple[int, int],
+                 variability: str = 'standard') -> None:
         rng = np.random.default_rng([seed, number, 0])
         self.seed, self.number, self.group = seed, number, group
         shape = _GROUP_SHAPE[group]
@@ -130,6 +189,17 @@ class _Patient:
                        for _ in range(self.D)]
         self.fine = [_smooth_noise(rng, (self.H, self.W), 1.0)
                      for _ in range(self.D)]
+        self.hv: Optional[_HighVariability] = None
+        if variability == 'high':
+            hv = self.hv = _HighVariability(seed, number, self.D)
+            self.spacing = (self.spacing[0], hv.spacing_xy, hv.spacing_xy)
+            # heart size in pixels follows the pixel spacing (1.55 mm is the
+            # standard phantom's mean) and a zoom
+            self.r0 *= 1.55 / hv.spacing_xy * hv.zoom
+            self.center = (self.H * hv.center[0], self.W * hv.center[1])
+            self.myo_level = hv.myo
+            self.noise_frac = hv.noise
+            self.bias = self.bias * hv.bias_scale
 
     def _slice(self, z: int, c: float) -> Tuple[np.ndarray, np.ndarray]:
         """Intensity (before noise) and labels of slice z at contraction c."""
@@ -137,6 +207,10 @@ class _Patient:
         t = z / max(self.D - 1, 1)  # 0 base .. 1 apex
         cy = self.center[0] + self.tilt[0] * (t - 0.5)
         cx = self.center[1] + self.tilt[1] * (t - 0.5)
+        hv = self.hv
+        if hv is not None:
+            cy += hv.slice_shift[z][0]
+            cx += hv.slice_shift[z][1]
         yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
         dy, dx = yy - cy, xx - cx
         # Rotated, elliptic coordinates of the LV.
@@ -184,34 +258,86 @@ class _Patient:
         body_q = np.sqrt(((yy - H / 2) / self.body_axes[0])**2 +
                          ((xx - W / 2) / self.body_axes[1])**2)
         body = body_q < 1.0
-        img[body] = np.clip(0.38 + 0.14 * tissue[body], 0.08, 0.9)
+        tis, tis_tex = (0.38, 0.14) if hv is None else (hv.tissue,
+                                                         hv.tissue_texture)
+        fat_level = 0.85 if hv is None else hv.fat
+        img[body] = np.clip(tis + tis_tex * tissue[body], 0.08, 0.9)
         sub_fat = body & (body_q > 0.9)
-        img[sub_fat] = 0.8 + 0.05 * tissue[sub_fat]
+        img[sub_fat] = fat_level - 0.05 + 0.05 * tissue[sub_fat]
+        if hv is not None:
+            self._look_alikes(img, yy, xx, cy, cx, r_c, t, tissue, heart | rv,
+                              body)
         for ay, ax, side in self.lungs:
             lq = np.sqrt(((yy - H * 0.45) / (H * ay))**2 +
                          ((xx - W / 2 - side * W * 0.26) / (W * ax))**2)
             lung = (lq < 1.0) & ~heart & ~rv & ~rv_wall
-            img[lung] = 0.04 + 0.02 * tissue[lung]
+            img[lung] = (0.04 if hv is None else hv.lung) + \
+                0.02 * tissue[lung]
         # Epicardial fat: a partial bright band outside the myocardium.
         fat_band = (rho < (r_c + thickness) * outline + 2.5) & ~heart & ~rv
         fat = fat_band & (np.abs(_wrap(phi - self.fat_angle)) < 1.2)
-        img[fat] = 0.85
+        img[fat] = fat_level
         img[rv_wall] = self.myo_level + 0.03
         img[myo] = self.myo_level + 0.04 * self.fine[z][myo]
-        img[lv | rv] = 1.0 + 0.04 * self.fine[z][lv | rv]
+        blood_tex = 0.04 if hv is None else hv.blood_texture
+        img[lv | rv] = 1.0 + blood_tex * self.fine[z][lv | rv]
         # Papillary muscles: dark dots inside the cavity, labelled LV.
         for angle, frac in self.papillary:
             py = cy + np.sin(angle) * r_c * frac
             px = cx + np.cos(angle) * r_c * frac
             pap = ((yy - py)**2 + (xx - px)**2 < (0.16 * r_c)**2) & lv
             img[pap] = self.myo_level + 0.1
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=0.7, sigmaY=0.7)
+        if hv is not None:  # trabeculae: small dark spots at the wall, LV
+            for angle, frac, size in hv.trabeculae:
+                py = cy + np.sin(angle) * r_c * frac
+                px = cx + np.cos(angle) * r_c * frac
+                tra = ((yy - py)**2 + (xx - px)**2 < (size * r_c)**2) & lv
+                img[tra] = self.myo_level + 0.15
+        sigma = 0.7 if hv is None else hv.blur
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma)
 
         labels = np.zeros((H, W), np.uint8)
         labels[rv] = 1
         labels[myo] = 2
         labels[lv] = 3
+        if hv is not None and hv.rotation:
+            rot = cv2.getRotationMatrix2D((W / 2 - 0.5, H / 2 - 0.5),
+                                          hv.rotation, 1.0)
+            img = cv2.warpAffine(img, rot, (W, H), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT)
+            labels = cv2.warpAffine(labels, rot, (W, H),
+                                    flags=cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_CONSTANT)
         return img, labels
+
+    def _look_alikes(self, img: np.ndarray, yy: np.ndarray, xx: np.ndarray,
+                     cy: float, cx: float, r: float, t: float,
+                     tissue: np.ndarray, heart: np.ndarray,
+                     body: np.ndarray) -> None:
+        """Unlabelled structures that look like the labelled ones (in place).
+
+        The ascending aorta (a bright disc next to the LV in basal slices),
+        the descending aorta (a small bright disc near the spine in every
+        slice) and the liver (a large mid-grey region in apical slices).
+        """
+        hv = self.hv
+        H, W = self.H, self.W
+        if t < hv.aorta_extent:
+            d = 2.1 * r
+            ay = cy + np.sin(hv.aorta_angle) * d
+            ax = cx + np.cos(hv.aorta_angle) * d
+            aorta = ((yy - ay)**2 + (xx - ax)**2 < (0.7 * r)**2) & ~heart & body
+            img[aorta] = 0.95 + 0.03 * tissue[aorta]
+        dy, dx = hv.desc_aorta
+        desc = ((yy - H * dy)**2 + (xx - W * (0.5 + dx))**2 <
+                (0.35 * r)**2) & ~heart & body
+        img[desc] = 0.9 + 0.03 * tissue[desc]
+        if t > 0.45:
+            ly = cy + np.sin(hv.liver_angle) * 2.6 * r
+            lx = cx + np.cos(hv.liver_angle) * 2.6 * r
+            liver = (((yy - ly) / (2.2 * r))**2 + ((xx - lx) / (3.0 * r))**2
+                     < 1.0) & ~heart & body
+            img[liver] = hv.liver_level + 0.05 * tissue[liver]
 
     def _bias(self) -> np.ndarray:
         yy, xx = np.mgrid[-1:1:complex(0, self.H), -1:1:complex(0, self.W)]
@@ -228,6 +354,10 @@ class _Patient:
         for z in range(self.D):
             img, lab = self._slice(z, c)
             img = img * bias * self.blood
+            hv = self.hv
+            if hv is not None and hv.ghost > 0:  # motion ghost, phase axis
+                shift = int(round(hv.ghost_shift * img.shape[hv.ghost_axis]))
+                img = img + hv.ghost * np.roll(img, shift, axis=hv.ghost_axis)
             sigma = self.noise_frac * self.blood
             n1 = rng.standard_normal(img.shape).astype(np.float32) * sigma
             n2 = rng.standard_normal(img.shape).astype(np.float32) * sigma
@@ -309,7 +439,8 @@ def make_phantom_acdc(out_dir: str,
                       with_4d: bool = False,
                       start_id: int = 1,
                       overwrite: bool = False,
-                      progress: bool = False) -> List[str]:
+                      progress: bool = False,
+                      variability: str = 'standard') -> List[str]:
     """Write a phantom ACDC dataset into ``out_dir/training``.
 
     Args:
@@ -323,6 +454,9 @@ def make_phantom_acdc(out_dir: str,
         start_id: number of the first patient.
         overwrite: replace an earlier phantom dataset in ``out_dir``.
         progress: show a tqdm bar.
+        variability: ``'standard'`` or ``'high'`` (inter-patient
+            variability of real cine MRI: contrast, pose, size, artefacts,
+            look-alikes; see :class:`_HighVariability`).
 
     Returns:
         The patient folders written.
@@ -336,6 +470,9 @@ def make_phantom_acdc(out_dir: str,
     if len(num_slices) != 2 or not 2 <= num_slices[0] <= num_slices[1]:
         raise ConfigError(f'num_slices={num_slices!r} must be (min, max) with '
                           '2 <= min <= max')
+    if variability not in VARIABILITY:
+        raise ConfigError(f'variability={variability!r} must be one of '
+                          f'{VARIABILITY}')
     size_rng = _size_range(size)
     _prepare_out_dir(out_dir, overwrite)
     from tqdm import tqdm
@@ -345,11 +482,14 @@ def make_phantom_acdc(out_dir: str,
                        disable=not progress):
         folders.append(
             _write_patient(out_dir, seed, number, size_rng,
-                           tuple(int(n) for n in num_slices), with_4d))
+                           tuple(int(n) for n in num_slices), with_4d,
+                           variability))
     marker: Dict[str, object] = dict(
         generator='ideal_mm.datasets.phantom.make_phantom_acdc',
         num_patients=num_patients, seed=seed, size=[list(s) for s in size_rng],
         num_slices=list(num_slices), with_4d=with_4d, start_id=start_id)
+    if variability != 'standard':  # the standard marker stays as it was
+        marker['variability'] = variability
     _write_bytes(os.path.join(out_dir, MARKER),
                  json.dumps(marker, indent=1).encode('utf-8'))
     return folders
@@ -357,10 +497,11 @@ def make_phantom_acdc(out_dir: str,
 
 def _write_patient(out_dir: str, seed: int, number: int,
                    size: Tuple[Tuple[int, int], Tuple[int, int]],
-                   num_slices: Tuple[int, int], with_4d: bool) -> str:
+                   num_slices: Tuple[int, int], with_4d: bool,
+                   variability: str = 'standard') -> str:
     pid = f'patient{number:03d}'
     group = GROUPS[(number - 1) % len(GROUPS)]
-    patient = _Patient(seed, number, group, size, num_slices)
+    patient = _Patient(seed, number, group, size, num_slices, variability)
     rng = np.random.default_rng([seed, number, 1])
     num_frames = int(rng.integers(20, 31))
     es = int(rng.integers(8, 15))

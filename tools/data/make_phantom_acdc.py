@@ -38,6 +38,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='number of the first patient (default 1)')
     parser.add_argument('--with-4d', action='store_true',
                         help='also write patientXXX_4d.nii.gz cine files')
+    parser.add_argument('--variability', choices=('standard', 'high'),
+                        default='standard',
+                        help="'high': per-patient contrast profiles, heart "
+                        'pose and size, artefacts and unlabelled look-alikes '
+                        '(few-label training has headroom); default standard')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an earlier phantom dataset in --out')
     return parser.parse_args(argv)
@@ -56,7 +61,8 @@ def main() -> int:
         with_4d=args.with_4d,
         start_id=args.start_id,
         overwrite=args.overwrite,
-        progress=True)
+        progress=True,
+        variability=args.variability)
     print(f'wrote {len(folders)} phantom patients to '
           f'{os.path.join(args.out, "training")}')
     return 0
