@@ -41,7 +41,9 @@ train_pipeline = [
         flip_prob=0.5,
         flip_direction=['horizontal', 'vertical']),
     dict(type='RandomIntensity'),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
+    # PackSegInputs plus the hidden label of unlabelled slices when the
+    # dataset has oracle_labels=True (logged as oracle.*, never trained on)
+    dict(type='PackSemiSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadACDCSlice', with_label=True),

@@ -45,6 +45,12 @@ class ACDCDataset(BaseSegDataset):
         normalize: per-volume ``'minmax'`` (to [0, 1]) or ``'zscore'``.
         cache_dir: volume cache folder; default
             ``<data_root>/.ideal_mm_cache/<source>-<normalize>``.
+        oracle_labels: train split only: give slices of unlabelled patients
+            an ``oracle_seg_map_path`` (their label, which ``seg_map_path``
+            still leaves out) so the semi-supervised segmentors can log how
+            accurate their pseudo-labels are (``oracle.*`` keys). For
+            analysis on data that has every label (phantoms, or a real data
+            set with a budget simulated); never read by a loss.
         **kwargs: passed to :class:`mmseg.datasets.BaseSegDataset`
             (``pipeline``, ``test_mode``, ``lazy_init``, ...).
     """
@@ -63,6 +69,7 @@ class ACDCDataset(BaseSegDataset):
                  normalize: str = 'minmax',
                  cache_dir: Optional[str] = None,
                  progress: bool = True,
+                 oracle_labels: bool = False,
                  **kwargs) -> None:
         if split not in SPLITS:
             raise ConfigError(f'split={split!r} must be one of {SPLITS}')
@@ -92,6 +99,7 @@ class ACDCDataset(BaseSegDataset):
         self.normalize = normalize
         self.cache_dir = cache_dir
         self.progress = progress
+        self.oracle_labels = bool(oracle_labels)
         self._volumes: List[dict] = []
         self.patient_split: Dict[str, List[str]] = {}
         self.labelled_patients: List[str] = []
@@ -132,11 +140,18 @@ class ACDCDataset(BaseSegDataset):
             f.volume_id
             for f in frames if f.patient_id in labelled_set
         }
+        oracle = set()
+        if self.oracle_labels and self.split == 'train':
+            oracle = {
+                f.volume_id
+                for f in frames
+                if f.volume_id not in need_label and f.gt_file is not None
+            }
         cache_dir = self.cache_dir or default_cache_dir(
             self.data_root, self.source, self.normalize)
         self.cache_dir = cache_dir
         metas = build_volume_cache(
-            frames, cache_dir, self.normalize, need_label,
+            frames, cache_dir, self.normalize, need_label | oracle,
             progress=self.progress)
 
         data_list: List[dict] = []
@@ -174,6 +189,8 @@ class ACDCDataset(BaseSegDataset):
                         labelled=is_labelled,
                         reduce_zero_label=False,
                         seg_fields=[]))
+                if frame.volume_id in oracle:
+                    data_list[-1]['oracle_seg_map_path'] = paths['gt']
         return data_list
 
     def volumes(self) -> List[dict]:

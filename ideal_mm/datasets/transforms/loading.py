@@ -24,7 +24,11 @@ class LoadACDCSlice(BaseTransform):
     Required keys: ``img_path``, ``slice_idx``; ``seg_map_path`` (may be
     None). Added keys: ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 and
     ``seg_fields`` += ``['gt_seg_map']`` when ``with_label`` and
-    ``seg_map_path`` is set, ``ori_shape`` and ``img_shape`` (H, W).
+    ``seg_map_path`` is set, ``ori_shape`` and ``img_shape`` (H, W); and
+    ``oracle_seg_map`` (also in ``seg_fields``, so geometric transforms warp
+    it) when the entry has ``oracle_seg_map_path``: the hidden label of a
+    slice that training treats as unlabelled (``ACDCDataset(oracle_labels=
+    True)``), which ``PackSemiSegInputs`` packs for logging only.
 
     Volumes are opened with ``np.load(mmap_mode='r')`` and kept in a small
     per-process LRU of open memory maps (each data loader worker has its own
@@ -94,6 +98,13 @@ class LoadACDCSlice(BaseTransform):
             seg_fields = list(results.get('seg_fields') or [])
             if 'gt_seg_map' not in seg_fields:
                 seg_fields.append('gt_seg_map')
+            results['seg_fields'] = seg_fields
+        oracle_path: Optional[str] = results.get('oracle_seg_map_path')
+        if oracle_path is not None:  # hidden label, for analysis only
+            results['oracle_seg_map'] = self._slice(oracle_path, k, np.uint8)
+            seg_fields = list(results.get('seg_fields') or [])
+            if 'oracle_seg_map' not in seg_fields:
+                seg_fields.append('oracle_seg_map')
             results['seg_fields'] = seg_fields
         return results
 

@@ -1,3 +1,4 @@
 """Registered components; each module registers on import."""
+from .semi_base import SemiSupervisedSegmentor, split_labelled  # noqa: F401
 from .bi_consistency import BiConsistencySemiSupModel  # noqa: F401
 from .mean_teacher import MeanTeacherSemiSupModel  # noqa: F401

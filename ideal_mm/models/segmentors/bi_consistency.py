@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.config import ConfigDict
-from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.segmentors.encoder_decoder import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -14,10 +13,9 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
-from .ramps import consistency_weight, current_train_iter
+from .semi_base import SemiSupervisedSegmentor, split_labelled
 
 PREDICT_ON = ('s1', 's2', 'mean')
-UNSUP_ON = ('unlabelled', 'all')
 DEFAULT_SEMI_TRAIN_CFG = dict(
     rampup_iters=0,
     max_consistency_weight=1.0,
@@ -29,16 +27,12 @@ DEFAULT_SEMI_TRAIN_CFG = dict(
         loss_weight=1.0,
         avg_non_ignore=True,
         loss_name='loss_cps'),
+    strong_views=0,
+    cutmix_prob=0.0,
+    feature_dropout=0.0,
+    copy_paste=None,
 )
-
-
-def split_labelled(data_samples: Sequence[SegDataSample]
-                   ) -> Tuple[List[int], List[int]]:
-    """Indices of samples with ``gt_sem_seg`` (labelled) and without."""
-    labelled, unlabelled = [], []
-    for i, sample in enumerate(data_samples):
-        (labelled if 'gt_sem_seg' in sample else unlabelled).append(i)
-    return labelled, unlabelled
+COPY_PASTE_DEFAULT = dict(prob=1.0, ratio=2 / 3)
 
 
 def padding_mask(data_samples: Sequence[SegDataSample], idx: Sequence[int],
@@ -91,7 +85,7 @@ def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
 
 
 @MODELS.register_module()
-class BiConsistencySemiSupModel(BaseSegmentor):
+class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
     """IDEAL fine-tuning: shared encoder E, decoders D1 and D2, cross pseudo-labels.
 
     Both streams see the same batch: ``z_k = D_k(E(x))`` for k = 1, 2, one
@@ -125,6 +119,40 @@ class BiConsistencySemiSupModel(BaseSegmentor):
     A sample is labelled when its data sample has ``gt_sem_seg`` (the
     unlabelled pipeline loads no label, see docs/data_contract.md).
 
+    Options that give the unlabelled slices more signal (all off by default,
+    which is the paper's form; each composes with the others):
+
+    * ``strong_views=n`` (FixMatch / UniMatch): inputs carry the weak view
+      and n strong views as channel groups (``WeakStrongViews`` in the train
+      pipeline). Pseudo-labels come from the weak view, and the CPS terms
+      move to the strong views: ``unsup.s2.loss_cps = w/n * sum_v CE(z2(s_v),
+      y1)`` (and the same with 1 and 2 swapped). Labelled samples are
+      supervised on their weak view.
+    * ``cutmix_prob=p`` (needs strong views): with probability p per
+      pseudo-labelled sample, a random box of its strong views (side 1/4 to
+      1/2 of the image, random position) is replaced by the same box of the
+      next pseudo-labelled sample in the batch, and the box of its
+      pseudo-labels likewise, so the target stays exact.
+    * ``feature_dropout=p`` (UniMatch's feature perturbation): a third branch
+      decodes the weak view's encoder features after ``Dropout2d(p)`` at every
+      level; ``unsup.s{k}.loss_fp = w * CE(z_k(drop(E(x))), y_other)``.
+    * ``copy_paste=dict(prob, ratio)`` (BCP, bidirectional copy-paste): each
+      pseudo-labelled sample u is paired with a labelled sample a; a central
+      box of side ``ratio`` (random position) is swapped both ways,
+      ``x_in = a outside / u inside`` and ``x_out = u outside / a inside``,
+      with targets made of the ground truth of a and the other stream's
+      pseudo-label of u in the same places;
+      ``unsup.s{k}.loss_bcp = w * CE(z_k([x_in, x_out]), target_other)``.
+
+    Logged diagnostics (not summed): ``unsup.s{k}.kept`` (share of confident
+    pseudo-label pixels that supervise stream k), ``unsup.agree`` (share of
+    pixels where the streams' weak-view argmax agree), and, when unlabelled
+    samples carry a hidden label (``oracle_sem_seg``, from
+    ``ACDCDataset(oracle_labels=True)`` + ``PackSemiSegInputs``),
+    ``oracle.s{k}.pl_acc`` / ``oracle.s{k}.pl_fg_dice``: accuracy over kept
+    pixels and mean foreground Dice of stream k's pseudo-label against it.
+    Oracle figures are for analysis only; no loss reads them.
+
     Distributed training: every decoder and auxiliary-head parameter gets a
     gradient in every step as long as each batch holds labelled samples
     (guaranteed by ``SemiSupMultiSourceSampler``). Set
@@ -144,8 +172,11 @@ class BiConsistencySemiSupModel(BaseSegmentor):
         semi_train_cfg: ``rampup_iters`` (T, iterations; 0 = no ramp-up),
             ``max_consistency_weight`` (lambda), ``conf_threshold`` (None or
             a probability in (0, 1)), ``unsup_on`` ('unlabelled' | 'all'),
-            ``unsup_loss`` (loss config for the pseudo-label term).
-            Supervised loss weights are the heads' ``loss_decode`` weights.
+            ``unsup_loss`` (loss config for the pseudo-label term),
+            ``strong_views`` (int, 0 = off), ``cutmix_prob`` (float),
+            ``feature_dropout`` (float, 0 = off), ``copy_paste`` (None or
+            dict(prob, ratio)). Supervised loss weights are the heads'
+            ``loss_decode`` weights.
         semi_test_cfg: ``predict_on``: 's1', 's2' or 'mean' (mean of the two
             softmax maps; ``seg_logits`` then holds probabilities).
         train_cfg: passed to the auxiliary heads' ``loss`` (mmseg).
@@ -158,6 +189,8 @@ class BiConsistencySemiSupModel(BaseSegmentor):
             prefix='backbone.')`` instead).
         init_cfg: mmengine init config of the whole model.
     """
+
+    DEFAULT_SEMI_TRAIN_CFG = DEFAULT_SEMI_TRAIN_CFG
 
     def __init__(self,
                  backbone: dict,
@@ -173,6 +206,7 @@ class BiConsistencySemiSupModel(BaseSegmentor):
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
+            semi_train_cfg=semi_train_cfg,
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if pretrained is not None:
             if backbone.get('pretrained') is not None:
@@ -197,28 +231,9 @@ class BiConsistencySemiSupModel(BaseSegmentor):
         self.num_classes = self.decode_head_1.num_classes
         self.out_channels = self.decode_head_1.out_channels
         self.ignore_index = self.decode_head_1.ignore_index
-
-        cfg = dict(DEFAULT_SEMI_TRAIN_CFG)
-        unknown = set(semi_train_cfg or {}) - set(cfg)
-        if unknown:
-            raise ConfigError(
-                f'unknown model.semi_train_cfg keys {sorted(unknown)}; '
-                f'valid keys: {sorted(cfg)}')
-        cfg.update(semi_train_cfg or {})
-        if cfg['unsup_on'] not in UNSUP_ON:
-            raise ConfigError(f'model.semi_train_cfg.unsup_on must be one of '
-                              f'{UNSUP_ON}, got {cfg["unsup_on"]!r}')
-        thr = cfg['conf_threshold']
-        if thr is not None and not 0.0 <= float(thr) < 1.0:
-            raise ConfigError('model.semi_train_cfg.conf_threshold must be '
-                              f'None or in [0, 1), got {thr!r}')
-        if float(cfg['rampup_iters']) < 0 or \
-                float(cfg['max_consistency_weight']) < 0:
-            raise ConfigError(
-                'model.semi_train_cfg.rampup_iters and max_consistency_weight'
-                ' must be >= 0')
-        self.semi_train_cfg = ConfigDict(cfg)
-        self.unsup_loss = MODELS.build(cfg['unsup_loss'])
+        self.unsup_loss = MODELS.build(self.semi_train_cfg['unsup_loss'])
+        self.feature_dropout = nn.Dropout2d(
+            float(self.semi_train_cfg.feature_dropout))
 
         test = dict(predict_on='s1')
         test.update(semi_test_cfg or {})
@@ -229,6 +244,42 @@ class BiConsistencySemiSupModel(BaseSegmentor):
         self.semi_test_cfg = ConfigDict(test)
         self.train_cfg = train_cfg
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
+
+    def check_semi_train_cfg(self, cfg: dict) -> None:
+        """Check the threshold and the unlabelled-signal options."""
+        thr = cfg['conf_threshold']
+        if thr is not None and not 0.0 <= float(thr) < 1.0:
+            raise ConfigError('model.semi_train_cfg.conf_threshold must be '
+                              f'None or in [0, 1), got {thr!r}')
+        n = cfg['strong_views']
+        if not isinstance(n, int) or n < 0:
+            raise ConfigError('model.semi_train_cfg.strong_views must be an '
+                              f'int >= 0, got {n!r}')
+        for key in ('cutmix_prob', 'feature_dropout'):
+            if not 0.0 <= float(cfg[key]) <= 1.0:
+                raise ConfigError(f'model.semi_train_cfg.{key} must be in '
+                                  f'[0, 1], got {cfg[key]!r}')
+        if float(cfg['feature_dropout']) >= 1.0:
+            raise ConfigError('model.semi_train_cfg.feature_dropout must be '
+                              '< 1 (1 drops every channel)')
+        if cfg['cutmix_prob'] and not n:
+            raise ConfigError(
+                'model.semi_train_cfg.cutmix_prob mixes strong views: set '
+                'strong_views >= 1 and add WeakStrongViews to the train '
+                'pipeline')
+        cp = cfg['copy_paste']
+        if cp is not None:
+            if not isinstance(cp, dict) or set(cp) - set(COPY_PASTE_DEFAULT):
+                raise ConfigError(
+                    'model.semi_train_cfg.copy_paste must be None or a dict '
+                    f'with keys {sorted(COPY_PASTE_DEFAULT)}, got {cp!r}')
+            cp = dict(COPY_PASTE_DEFAULT, **cp)
+            if not 0.0 <= float(cp['prob']) <= 1.0 or \
+                    not 0.0 < float(cp['ratio']) < 1.0:
+                raise ConfigError(
+                    'model.semi_train_cfg.copy_paste needs prob in [0, 1] and '
+                    f'ratio in (0, 1), got {cp!r}')
+            cfg['copy_paste'] = cp
 
     # mmseg's EncoderDecoder already implements these on the attributes this
     # class shares with it (backbone, neck, auxiliary_head, test_cfg,
@@ -250,15 +301,6 @@ class BiConsistencySemiSupModel(BaseSegmentor):
         """
         return self.decode_head_2 if self.semi_test_cfg.predict_on == 's2' \
             else self.decode_head_1
-
-    def consistency_weight(self, cur_iter: Optional[int] = None) -> float:
-        """``w(t) = lambda * exp(-5 (1 - min(t, T)/T)^2)`` at iteration t.
-
-        ``cur_iter`` defaults to the runner's iteration from the MessageHub.
-        """
-        t = current_train_iter() if cur_iter is None else cur_iter
-        return consistency_weight(t, self.semi_train_cfg.max_consistency_weight,
-                                  self.semi_train_cfg.rampup_iters)
 
     def _forward(self,
                  inputs: torch.Tensor,
@@ -304,51 +346,204 @@ class BiConsistencySemiSupModel(BaseSegmentor):
         seg_logits = self.inference(inputs, batch_img_metas)
         return self.postprocess_result(seg_logits, data_samples)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
-        """Supervised losses of both streams plus the weighted CPS terms."""
-        lab, unl = split_labelled(data_samples)
-        x = self.extract_feat(inputs)
+    def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """(B, C * (1 + strong_views), H, W) -> [weak, strong_1, ...]."""
+        n = 1 + int(self.semi_train_cfg.strong_views)
+        if n == 1:
+            return [inputs]
+        if inputs.shape[1] % n:
+            raise ConfigError(
+                f'model.semi_train_cfg.strong_views={n - 1} expects inputs '
+                f'with {n} channel groups (weak + strong views), got '
+                f'{inputs.shape[1]} channels: add '
+                f"dict(type='WeakStrongViews', num_strong={n - 1}) to the "
+                'train pipeline before the packing transform')
+        return list(inputs.chunk(n, dim=1))
+
+    def _decode(self, feats: Sequence[torch.Tensor], size: Tuple[int, int]
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Both streams' logits, resized to ``size``."""
+        return tuple(
+            resize(head.forward(feats), size=size, mode='bilinear',
+                   align_corners=head.align_corners)
+            for head in (self.decode_head_1, self.decode_head_2))
+
+    @staticmethod
+    def random_boxes(n: int, size: Tuple[int, int],
+                     side: Tuple[float, float], prob: float,
+                     device: torch.device) -> torch.Tensor:
+        """(n, H, W) bool masks of random boxes, each present with ``prob``.
+
+        Box sides are ``U(side) * H`` and ``U(side) * W`` (fractions), at a
+        uniformly random position inside the image (torch's generator, which
+        mmengine seeds).
+        """
+        h, w = (int(v) for v in size)
+        masks = torch.zeros((n, h, w), dtype=torch.bool, device=device)
+        for i in range(n):
+            if torch.rand(()) >= prob:
+                continue
+            fh, fw = (side[0] + (side[1] - side[0]) * torch.rand(2)).tolist()
+            bh, bw = max(1, round(fh * h)), max(1, round(fw * w))
+            y0 = int(torch.randint(0, h - bh + 1, ()))
+            x0 = int(torch.randint(0, w - bw + 1, ()))
+            masks[i, y0:y0 + bh, x0:x0 + bw] = True
+        return masks
+
+    def _cutmix(self, strong: torch.Tensor, targets: Sequence[torch.Tensor],
+                num: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """CutMix within each strong-view group of ``num`` samples: a box of
+        sample i comes from sample i + 1 (mod num), images and targets alike."""
+        if num < 2:
+            return strong, list(targets)
+        groups = strong.shape[0] // num
+        order = torch.cat([
+            torch.roll(torch.arange(num), -1) + g * num for g in range(groups)
+        ]).to(strong.device)
+        box = self.random_boxes(strong.shape[0], strong.shape[2:],
+                                (0.25, 0.5), self.semi_train_cfg.cutmix_prob,
+                                strong.device)
+        mixed = torch.where(box[:, None], strong[order], strong)
+        return mixed, [torch.where(box, t[order], t) for t in targets]
+
+    def _oracle(self, losses: Dict[str, torch.Tensor],
+                data_samples: Sequence[SegDataSample], idx: Sequence[int],
+                preds: Sequence[torch.Tensor], labels: Sequence[torch.Tensor],
+                kept: Sequence[torch.Tensor]) -> None:
+        """``oracle.s{k}.pl_acc`` / ``pl_fg_dice`` of stream k's pseudo-labels
+        against hidden labels, where the samples carry them (analysis only)."""
+        rows = [r for r, i in enumerate(idx)
+                if 'oracle_sem_seg' in data_samples[i]]
+        if not rows:
+            return
+        h, w = preds[0].shape[1:]
+        device = preds[0].device
+        gt = torch.full((len(rows), h, w), self.ignore_index,
+                        dtype=torch.long, device=device)
+        for j, r in enumerate(rows):
+            o = data_samples[idx[r]].oracle_sem_seg.data[0]
+            oh, ow = min(h, o.shape[0]), min(w, o.shape[1])
+            gt[j, :oh, :ow] = o[:oh, :ow].to(device)
+        known = gt != self.ignore_index
+        with torch.no_grad():
+            for k in (1, 2):
+                pred = preds[k - 1][rows]
+                keep = kept[k - 1][rows] & known
+                if keep.any():
+                    losses[f'oracle.s{k}.pl_acc'] = (
+                        labels[k - 1][rows] == gt)[keep].float().mean()
+                dices = []
+                for c in range(1, self.num_classes):
+                    p, g = (pred == c) & known, gt == c
+                    denom = p.sum() + g.sum()
+                    if denom > 0:
+                        dices.append(2.0 * (p & g).sum() / denom)
+                if dices:
+                    losses[f'oracle.s{k}.pl_fg_dice'] = torch.stack(
+                        dices).float().mean()
+
+    def semi_loss(self, inputs: torch.Tensor,
+                  data_samples: List[SegDataSample], labelled: List[int],
+                  unsup: List[int], weight: float
+                  ) -> Dict[str, torch.Tensor]:
+        """Supervised losses of both streams plus the weighted cross terms."""
+        cfg = self.semi_train_cfg
+        views = self.split_views(inputs)
+        weak = views[0]
+        size = weak.shape[2:]
+        x = self.extract_feat(weak)
         logits = (self.decode_head_1.forward(x),
                   self.decode_head_2.forward(x))
         heads = (self.decode_head_1, self.decode_head_2)
         losses: Dict[str, torch.Tensor] = {}
 
-        if lab:
-            lab_samples = [data_samples[i] for i in lab]
+        if labelled:
+            lab_samples = [data_samples[i] for i in labelled]
             for k, (head, z) in enumerate(zip(heads, logits), start=1):
-                sup = head.loss_by_feat(z[lab], lab_samples)
+                sup = head.loss_by_feat(z[labelled], lab_samples)
                 losses.update(add_prefix(sup, f'sup.s{k}'))
             if self.with_auxiliary_head:
-                lab_feats = [f[lab] for f in x]
+                lab_feats = [f[labelled] for f in x]
                 losses.update(
                     add_prefix(
                         self._auxiliary_head_forward_train(
                             lab_feats, lab_samples), 'sup'))
         else:
             # Keep both decoders in the graph (DDP) with a zero loss.
-            losses['sup.loss_none'] = sum(z.sum() for z in logits) * 0.0
-
-        weight = self.consistency_weight()
-        device = inputs.device
-        losses['unsup.weight'] = torch.tensor(weight, device=device)
-        idx = unl if self.semi_train_cfg.unsup_on == 'unlabelled' \
-            else list(range(len(data_samples)))
-        if not idx:
+            losses['sup.loss_none'] = self.zero_loss(*logits)
+        if not unsup:
             return losses
 
-        size = inputs.shape[2:]
-        z1, z2 = (resize(z[idx], size=size, mode='bilinear',
-                         align_corners=head.align_corners)
-                  for z, head in zip(logits, heads))
-        valid = padding_mask(data_samples, idx, size, device)
-        thr = self.semi_train_cfg.conf_threshold
-        y1, kept1 = pseudo_labels(z1, thr, self.ignore_index, valid)
-        y2, kept2 = pseudo_labels(z2, thr, self.ignore_index, valid)
-        losses['unsup.s2.loss_cps'] = weight * self.unsup_loss(
-            z2, y1, ignore_index=self.ignore_index)
-        losses['unsup.s1.loss_cps'] = weight * self.unsup_loss(
-            z1, y2, ignore_index=self.ignore_index)
+        device = inputs.device
+        ignore = self.ignore_index
+        z_weak = tuple(
+            resize(z[unsup], size=size, mode='bilinear',
+                   align_corners=head.align_corners)
+            for z, head in zip(logits, heads))
+        valid = padding_mask(data_samples, unsup, size, device)
+        thr = cfg.conf_threshold
+        y1, kept1 = pseudo_labels(z_weak[0], thr, ignore, valid)
+        y2, kept2 = pseudo_labels(z_weak[1], thr, ignore, valid)
         losses['unsup.s2.kept'] = kept1.float().mean()
         losses['unsup.s1.kept'] = kept2.float().mean()
+        with torch.no_grad():
+            preds = tuple(z.argmax(dim=1) for z in z_weak)
+            losses['unsup.agree'] = (preds[0] == preds[1])[valid].float(
+            ).mean() if valid.any() else torch.ones((), device=device)
+        self._oracle(losses, data_samples, unsup, preds, (y1, y2),
+                     (kept1, kept2))
+
+        def cross(z: Tuple[torch.Tensor, torch.Tensor],
+                  t1: torch.Tensor, t2: torch.Tensor,
+                  name: str) -> None:
+            # stream 1's target (t1) teaches stream 2 and vice versa
+            losses[f'unsup.s2.{name}'] = weight * self.unsup_loss(
+                z[1], t1, ignore_index=ignore)
+            losses[f'unsup.s1.{name}'] = weight * self.unsup_loss(
+                z[0], t2, ignore_index=ignore)
+
+        n_strong = len(views) - 1
+        if n_strong == 0:
+            cross(z_weak, y1, y2, 'loss_cps')
+        else:
+            strong = torch.cat([v[unsup] for v in views[1:]])
+            targets = [y.repeat(n_strong, 1, 1) for y in (y1, y2)]
+            if cfg.cutmix_prob > 0:
+                strong, targets = self._cutmix(strong, targets, len(unsup))
+            cross(self._decode(self.extract_feat(strong), size), *targets,
+                  'loss_cps')
+        if cfg.feature_dropout > 0:
+            x_fp = [self.feature_dropout(f[unsup]) for f in x]
+            cross(self._decode(x_fp, size), y1, y2, 'loss_fp')
+        if cfg.copy_paste is not None and labelled:
+            self._copy_paste(losses, weak, data_samples, labelled, unsup,
+                             (y1, y2), weight, cross)
         return losses
+
+    def _copy_paste(self, losses: Dict[str, torch.Tensor],
+                    weak: torch.Tensor, data_samples: List[SegDataSample],
+                    labelled: List[int], unsup: List[int],
+                    pseudo: Tuple[torch.Tensor, torch.Tensor], weight: float,
+                    cross) -> None:
+        """Bidirectional copy-paste (BCP) between labelled and pseudo-labelled
+        samples; the mixed targets use each stream's pseudo-label for the
+        other stream."""
+        cp = self.semi_train_cfg.copy_paste
+        n = min(len(labelled), len(unsup))
+        size = weak.shape[2:]
+        a, u = weak[labelled[:n]], weak[unsup[:n]]
+        gt = torch.stack([
+            data_samples[i].gt_sem_seg.data[0] for i in labelled[:n]
+        ]).to(device=weak.device, dtype=torch.long)
+        r = float(cp['ratio'])
+        box = self.random_boxes(n, size, (r, r), float(cp['prob']),
+                                weak.device)
+        x_in = torch.where(box[:, None], u, a)
+        x_out = torch.where(box[:, None], a, u)
+        targets = []
+        for y in pseudo:
+            y = y[:n]
+            targets.append(torch.cat([torch.where(box, y, gt),
+                                      torch.where(box, gt, y)]))
+        z = self._decode(self.extract_feat(torch.cat([x_in, x_out])), size)
+        cross(z, targets[0], targets[1], 'loss_bcp')

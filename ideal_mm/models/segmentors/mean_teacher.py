@@ -13,11 +13,10 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
-from .bi_consistency import split_labelled
-from .ramps import consistency_weight, current_train_iter
+from .ramps import current_train_iter
+from .semi_base import SemiSupervisedSegmentor
 
 PREDICT_WITH = ('student', 'teacher')
-UNSUP_ON = ('unlabelled', 'all')
 DEFAULT_SEMI_TRAIN_CFG = dict(
     rampup_iters=0,
     max_consistency_weight=0.1,
@@ -29,7 +28,7 @@ DEFAULT_SEMI_TRAIN_CFG = dict(
 
 
 @MODELS.register_module()
-class MeanTeacherSemiSupModel(BaseSegmentor):
+class MeanTeacherSemiSupModel(SemiSupervisedSegmentor):
     """Student ``EncoderDecoder`` + EMA teacher with a softmax-MSE consistency.
 
     ``student`` is an mmseg ``EncoderDecoder`` built from ``backbone`` /
@@ -65,6 +64,8 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
         init_cfg: mmengine init config.
     """
 
+    DEFAULT_SEMI_TRAIN_CFG = DEFAULT_SEMI_TRAIN_CFG
+
     def __init__(self,
                  backbone: dict,
                  decode_head: dict,
@@ -78,21 +79,9 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
+            semi_train_cfg=semi_train_cfg,
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        cfg = dict(DEFAULT_SEMI_TRAIN_CFG)
-        unknown = set(semi_train_cfg or {}) - set(cfg)
-        if unknown:
-            raise ConfigError(
-                f'unknown model.semi_train_cfg keys {sorted(unknown)}; '
-                f'valid keys: {sorted(cfg)}')
-        cfg.update(semi_train_cfg or {})
-        if not 0.0 < float(cfg['ema_momentum']) < 1.0:
-            raise ConfigError('model.semi_train_cfg.ema_momentum must be in '
-                              f'(0, 1), got {cfg["ema_momentum"]!r}')
-        if cfg['unsup_on'] not in UNSUP_ON:
-            raise ConfigError(f'model.semi_train_cfg.unsup_on must be one of '
-                              f'{UNSUP_ON}, got {cfg["unsup_on"]!r}')
-        self.semi_train_cfg = ConfigDict(cfg)
+        cfg = self.semi_train_cfg
         test = dict(predict_with='student')
         test.update(semi_test_cfg or {})
         if test['predict_with'] not in PREDICT_WITH:
@@ -119,6 +108,12 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
         self.num_classes = self.student.num_classes
         self.out_channels = self.student.out_channels
 
+    def check_semi_train_cfg(self, cfg: dict) -> None:
+        """The EMA momentum must be in (0, 1)."""
+        if not 0.0 < float(cfg['ema_momentum']) < 1.0:
+            raise ConfigError('model.semi_train_cfg.ema_momentum must be in '
+                              f'(0, 1), got {cfg["ema_momentum"]!r}')
+
     @property
     def decode_head(self) -> torch.nn.Module:
         """The student's decode head (read by mmseg code)."""
@@ -140,12 +135,6 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
     def update_teacher(self) -> None:
         """One EMA step ``teacher <- (1 - m) teacher + m student``."""
         self.teacher.update_parameters(self.student)
-
-    def consistency_weight(self, cur_iter: Optional[int] = None) -> float:
-        """``w(t) = lambda * exp(-5 (1 - min(t, T)/T)^2)``."""
-        t = current_train_iter() if cur_iter is None else cur_iter
-        return consistency_weight(t, self.semi_train_cfg.max_consistency_weight,
-                                  self.semi_train_cfg.rampup_iters)
 
     def extract_feat(self, inputs: torch.Tensor):
         """The student's multi-level features."""
@@ -170,15 +159,17 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
         """mmseg predictions of the student or the teacher."""
         return self.predictor.predict(inputs, data_samples)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
+    def semi_loss(self, inputs: torch.Tensor,
+                  data_samples: List[SegDataSample], labelled: List[int],
+                  unsup: List[int], weight: float
+                  ) -> Dict[str, torch.Tensor]:
         """Supervised student losses plus the weighted softmax-MSE term."""
         cur_iter = current_train_iter()
         if self.training and cur_iter > 0 and int(self.teacher.steps) == 0:
             raise ConfigError(
                 'MeanTeacherSemiSupModel: the teacher was never updated; add '
                 "custom_hooks=[dict(type='MeanTeacherHook')] to the config")
-        lab, unl = split_labelled(data_samples)
+        lab, idx = labelled, unsup
         student = self.student
         x = student.extract_feat(inputs)
         z_s = student.decode_head.forward(x)
@@ -195,11 +186,7 @@ class MeanTeacherSemiSupModel(BaseSegmentor):
                         student._auxiliary_head_forward_train(
                             [f[lab] for f in x], lab_samples), 'sup'))
         else:
-            losses['sup.loss_none'] = z_s.sum() * 0.0
-        weight = self.consistency_weight(cur_iter)
-        losses['unsup.weight'] = torch.tensor(weight, device=inputs.device)
-        idx = unl if self.semi_train_cfg.unsup_on == 'unlabelled' \
-            else list(range(len(data_samples)))
+            losses['sup.loss_none'] = self.zero_loss(z_s)
         if not idx:
             return losses
         size = inputs.shape[2:]

@@ -1,0 +1,34 @@
+# IDEAL stage 2 with the unlabelled-signal options of BiConsistencySemiSupModel
+# (UniMatch-style, composed with IDEAL's two streams), on phantom ACDC:
+# the weak view's confident pseudo-label (p >= 0.95) of each stream supervises
+# the other stream on a strongly perturbed view (gamma, contrast, brightness,
+# noise, blur; CutMix between unlabelled slices with probability 0.5) and on a
+# feature-perturbed branch (Dropout2d(0.5) on every encoder level). Same
+# split, batches and schedule as ideal_unet_phantom_finetune.py; the
+# unlabelled weight is ramped to 1.0 over 150 iterations (pseudo-labels are
+# thresholded, so they can weigh as much as the labels).
+_base_ = ['./ideal_unet_phantom_finetune.py']
+
+model = dict(
+    semi_train_cfg=dict(
+        strong_views=1,
+        cutmix_prob=0.5,
+        feature_dropout=0.5,
+        conf_threshold=0.95,
+        max_consistency_weight=1.0,
+        rampup_iters=150))
+
+train_pipeline = [
+    dict(type='LoadACDCSlice', with_label=True),
+    dict(
+        type='RandomAffineResize',
+        out_size={{_base_.crop_size}},
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='RandomIntensity'),
+    dict(type='WeakStrongViews', num_strong=1),
+    dict(type='PackSemiSegInputs', meta_keys={{_base_.meta_keys}}),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
