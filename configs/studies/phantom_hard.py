@@ -1,0 +1,50 @@
+# Multi-seed comparison on the high-variability phantom (issues "Make IDEAL's
+# pre-training pay off" and "Stage 2 must learn from unlabelled slices"):
+#   python tools/analysis/study.py configs/studies/phantom_hard.py --jobs 2
+# 40 phantom patients (seed 0, 128x128, --variability high): 24 train, 4 val,
+# 12 test patients (24 test volumes); 96x96 input, 600 iterations, the demo
+# configs; every run tested with its final checkpoint.
+data_root = 'data/phantom_hard'
+data = dict(
+    root=data_root,
+    generate=dict(num_patients=40, seed=0, size=(128, 128),
+                  variability='high'))
+budgets = [1, 2]
+seeds = [0, 1, 2, 3, 4]
+
+cfg_options = {
+    'train_dataloader.dataset.data_root': data_root,
+    'train_dataloader.dataset.split_cfg.num_test': 12,
+    'train_dataloader.num_workers': 1,
+    'val_dataloader.dataset.data_root': data_root,
+    'val_dataloader.dataset.split_cfg.num_test': 12,
+    'val_dataloader.num_workers': 1,
+    'test_dataloader.dataset.data_root': data_root,
+    'test_dataloader.dataset.split_cfg.num_test': 12,
+    'test_dataloader.num_workers': 1,
+    # validate once at the end; test the final weights (no selection)
+    'train_cfg.val_interval': 600,
+    'default_hooks.checkpoint.interval': 200,
+}
+pretrain_cfg_options = {
+    'train_dataloader.dataset.data_root': data_root,
+    'train_dataloader.dataset.split_cfg.num_test': 12,
+}
+_semi = {'train_dataloader.dataset.oracle_labels': True}
+methods = dict(
+    supervised=dict(config='configs/demo/supervised_unet_phantom.py'),
+    cps=dict(config='configs/demo/cps_unet_phantom.py', cfg_options=_semi),
+    ideal=dict(
+        config='configs/demo/ideal_unet_phantom_finetune.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+        cfg_options=_semi),
+    ideal_unimatch=dict(
+        config='configs/demo/ideal_unimatch_unet_phantom.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+        cfg_options=_semi),
+    supervised_all=dict(
+        config='configs/demo/supervised_unet_phantom.py', budgets=[None]),
+)
+compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
+           ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'cps'),
+           ('ideal_unimatch', 'ideal')]
