@@ -65,9 +65,16 @@ def test_config_runs_one_iteration_and_exports_encoder(
     hook = next(h for h in cfg.custom_hooks
                 if h['type'] == 'ExportEncoderHook')
     excluded = tuple(hook.get('exclude', ()))
-    # the UNet configs leave out the full-resolution stage, the others nothing
-    assert excluded == (('encoder.0.',) if cfg.model.backbone.type ==
-                        'UNetEncoder' else ())
+    # every config exports the whole encoder; the UNet configs protect the
+    # full-resolution stage with a 10x lower learning rate and a warm-up
+    assert excluded == ()
+    if cfg.model.backbone.type == 'UNetEncoder':
+        keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
+        assert keys['backbone.encoder.0.'] == dict(lr_mult=0.1)
+        base = cfg.optim_wrapper.optimizer.lr
+        lrs = sorted({round(g['lr'] / base, 6)
+                      for g in runner.optim_wrapper.param_groups})
+        assert lrs == [0.1, 1.0]
     backbone = {k: v for k, v in runner.model.backbone.state_dict().items()
                 if not k.startswith(excluded or ('\0',))}
     assert backbone and set(enc['state_dict']) == {

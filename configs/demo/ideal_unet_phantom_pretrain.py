@@ -1,7 +1,7 @@
 # CPU demo of IDEAL stage 1 on phantom ACDC (tools/data/make_phantom_acdc.py
 # --out data/phantom_acdc): the UNet pre-training of
-# configs/ideal/unet_acdc_pretrain.py on 96x96 views, batch 8, 300 iterations
-# (a few minutes on 2 CPU cores). At 96x96 the encoder output is only 6x6, so
+# configs/ideal/unet_acdc_pretrain.py on 96x96 views, batch 8, 600 iterations
+# with a 30-iteration warm-up (a few minutes on 2 CPU cores). At 96x96 the encoder output is only 6x6, so
 # the dense head fuses the two deepest levels at 1/8 (12x12 grid). Writes
 # <work_dir>/encoder.pth for the fine-tuning demos.
 _base_ = ['../ideal/unet_acdc_pretrain.py']
@@ -9,7 +9,8 @@ _base_ = ['../ideal/unet_acdc_pretrain.py']
 data_root = 'data/phantom_acdc'
 split_cfg = dict(type='seeded', seed=0, num_val=4, num_test=8)
 crop_size = (96, 96)
-max_iters = 300
+max_iters = 600
+warmup_iters = 30
 
 model = dict(
     proj_head=dict(in_channels=384, in_index=[3, 4], hidden_channels=256),
@@ -36,13 +37,10 @@ train_dataloader = dict(
     dataset=dict(
         data_root=data_root, split_cfg=split_cfg, pipeline=train_pipeline))
 param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=warmup_iters),
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=warmup_iters,
+         end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
