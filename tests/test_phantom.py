@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -163,3 +164,46 @@ def test_cli_bad_out(tmp_path):
            if line.strip() and 'phantom ACDC' not in line]
     assert len(err) == 1 and err[0].startswith('error: ')
     assert str(not_a_dir) in err[0] and 'Traceback' not in bad.stderr
+
+
+def test_high_variability_phantom(tmp_path):
+    """--variability high: deterministic, spread of contrast and heart size
+    across patients well beyond the standard phantom's, standard unchanged."""
+    import nibabel as nib
+    from ideal_mm.datasets.phantom import make_phantom_acdc
+
+    def stats(root):
+        ratios, areas = [], []
+        for pid in range(1, 9):
+            folder = os.path.join(root, 'training', f'patient{pid:03d}')
+            img = nib.load(os.path.join(
+                folder, f'patient{pid:03d}_frame01.nii.gz')).get_fdata()
+            gt = nib.load(os.path.join(
+                folder, f'patient{pid:03d}_frame01_gt.nii.gz')).get_fdata()
+            ratios.append(np.median(img[gt == 2]) / np.median(img[gt == 3]))
+            areas.append((gt == 3).sum() / gt.shape[2])
+        return np.array(ratios), np.array(areas)
+
+    std_root, hi_root = str(tmp_path / 'std'), str(tmp_path / 'hi')
+    kw = dict(num_patients=8, seed=0, size=(96, 96), num_slices=(6, 7))
+    make_phantom_acdc(std_root, **kw)
+    make_phantom_acdc(hi_root, variability='high', **kw)
+    std_ratio, std_area = stats(std_root)
+    hi_ratio, hi_area = stats(hi_root)
+    # myocardium/blood contrast and LV size vary far more between patients
+    assert hi_ratio.std() > 1.2 * std_ratio.std()
+    assert np.std(np.log(hi_area)) > np.std(np.log(std_area))
+    with open(os.path.join(hi_root, 'PHANTOM_ACDC.json')) as f:
+        assert json.load(f)['variability'] == 'high'
+    with open(os.path.join(std_root, 'PHANTOM_ACDC.json')) as f:
+        assert 'variability' not in json.load(f)
+    again = str(tmp_path / 'hi2')
+    make_phantom_acdc(again, variability='high', **kw)
+    for name in ('patient003_frame01.nii.gz', 'patient003_frame01_gt.nii.gz'):
+        with open(os.path.join(hi_root, 'training', 'patient003', name),
+                  'rb') as a, open(os.path.join(again, 'training',
+                                                'patient003', name),
+                                   'rb') as b:
+            assert a.read() == b.read()
+    with pytest.raises(ConfigError, match='variability'):
+        make_phantom_acdc(str(tmp_path / 'bad'), variability='extreme', **kw)

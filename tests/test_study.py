@@ -1,0 +1,115 @@
+"""Study statistics (paired two-level bootstrap) and the study tool's runs,
+skipping and report, on fabricated run folders."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ideal_mm.evaluation.stats import case_scores, paired_bootstrap
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def test_paired_bootstrap_against_direct_computation():
+    rng = np.random.default_rng(0)
+    b = rng.random((5, 20))
+    # a constant shift: every replicate has that mean, the CI collapses
+    st = paired_bootstrap(b + 0.1, b, num=2000)
+    assert st['mean'] == pytest.approx(0.1)
+    assert st['low'] == pytest.approx(0.1) and st['high'] == pytest.approx(0.1)
+    assert st['p_below_zero'] == 0.0 and (st['seeds'], st['volumes']) == (5, 20)
+    # zero-mean noise: the interval covers 0 and its width follows the
+    # standard error of a mean of 100 values of std 0.1 (about 0.02)
+    d = rng.normal(0, 0.1, (5, 20))
+    st = paired_bootstrap(b + d, b, num=4000)
+    assert st['mean'] == pytest.approx(d.mean())
+    assert st['low'] < d.mean() < st['high']
+    assert 0.02 < st['high'] - st['low'] < 0.12
+    with pytest.raises(ValueError, match='seeds, volumes'):
+        paired_bootstrap(b, b[:, :3])
+
+
+def test_seed_level_noise_widens_the_interval():
+    rng = np.random.default_rng(1)
+    base = rng.random((5, 30))
+    seed_noise = np.array([0.2, -0.2, 0.15, -0.1, 0.0])[:, None]
+    narrow = paired_bootstrap(base + 0.05, base, num=3000)
+    wide = paired_bootstrap(base + 0.05 + seed_noise, base, num=3000)
+    assert wide['high'] - wide['low'] > 5 * (narrow['high'] - narrow['low'])
+
+
+def test_case_scores_mean_over_classes_skips_nan():
+    summary = dict(cases=[
+        dict(case='a', RV=dict(dice=0.5, hd95=float('nan')),
+             LV=dict(dice=1.0, hd95=4.0)),
+        dict(case='b', RV=dict(dice=0.0, hd95=None), LV=dict(dice=0.2,
+                                                             hd95=None))])
+    assert case_scores(summary, 'dice') == {'a': 0.75, 'b': 0.1}
+    hd = case_scores(summary, 'hd95')
+    assert hd['a'] == 4.0 and np.isnan(hd['b'])
+
+
+SPEC = """
+budgets = [1]
+seeds = [0, 1, 2]
+methods = dict(
+    sup=dict(config='configs/demo/supervised_unet_phantom.py'),
+    semi=dict(config='configs/demo/cps_unet_phantom.py'))
+compare = [('semi', 'sup')]
+"""
+
+
+def _summary(scores):
+    return dict(mean=dict(dice=float(np.mean(scores))), cases=[
+        dict(case=f'v{i}', RV=dict(dice=s, hd95=1.0), LV=dict(dice=s,
+                                                              hd95=3.0))
+        for i, s in enumerate(scores)])
+
+
+def test_study_report_and_resume(tmp_path):
+    spec = tmp_path / 'spec.py'
+    spec.write_text(SPEC)
+    out = tmp_path / 'study'
+    rng = np.random.default_rng(0)
+    base = rng.random((3, 6))
+    for method, shift in (('sup', 0.0), ('semi', 0.1)):
+        for seed in range(3):
+            wd = out / 'runs' / method / '1pat' / f'seed{seed}'
+            wd.mkdir(parents=True)
+            (wd / 'summary.json').write_text(
+                json.dumps(_summary(list(base[seed] + shift))))
+    cmd = [sys.executable, 'tools/analysis/study.py', str(spec), '--out',
+           str(out)]
+    # every run has its summary: nothing starts (a dry run lists nothing)
+    res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    assert 'start' not in res.stdout
+    res = subprocess.run(cmd + ['--report-only'], cwd=REPO,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    md = (out / 'study.md').read_text()
+    sup_mean = base.mean(1)
+    row = next(line for line in md.splitlines() if line.startswith('| sup '))
+    assert f'{sup_mean.mean():.3f} ± {sup_mean.std(ddof=1):.3f} (n=3)' in row
+    pair = next(line for line in md.splitlines()
+                if line.startswith('| semi - sup'))
+    assert '| 1pat | 3 | 6 | +0.100 | [+0.100, +0.100] | 0.000 |' in pair
+    rows = (out / 'study.csv').read_text().splitlines()
+    assert rows[0] == 'method,budget,seed,dice,hd95,volumes'
+    assert len(rows) == 7
+    # a missing run is listed for starting; a bad spec names the key
+    os.remove(out / 'runs' / 'semi' / '1pat' / 'seed2' / 'summary.json')
+    res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
+                         text=True)
+    assert '[6/6] semi 1pat seed 2: start' in res.stdout
+    assert res.stdout.count('start') == 1
+    spec.write_text(SPEC.replace("compare = [('semi', 'sup')]",
+                                 "compare = [('semi', 'nope')]"))
+    res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
+                         text=True)
+    assert res.returncode != 0 and "compare names 'nope'" in res.stderr
