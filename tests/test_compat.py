@@ -66,8 +66,8 @@ def _focal_reference(x, t, gamma, alpha, weight=None):
 def test_sigmoid_focal_loss_matches_formula(reduction):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(6, 4))
-    t = np.array([0, 1, 2, 3, 4, 2])  # 4 == background: all negatives
-    weight = np.array([1.0, 2.0, 0.5, 3.0, 1.0])
+    t = np.array([0, 1, 2, 3, 1, 2])
+    weight = np.array([1.0, 2.0, 0.5, 3.0])  # per class: (C,) as mmcv asserts
     ref = _focal_reference(x, t, 2.0, 0.25, weight)
     out = stand_in.sigmoid_focal_loss(
         torch.from_numpy(x), torch.from_numpy(t), 2.0, 0.25,
@@ -76,10 +76,31 @@ def test_sigmoid_focal_loss_matches_formula(reduction):
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
 
 
-def test_sigmoid_focal_loss_rejects_unknown_reduction():
-    with pytest.raises(ValueError, match='reduction'):
-        stand_in.sigmoid_focal_loss(torch.zeros(2, 3), torch.zeros(2), 2.0,
-                                    0.25, None, 'avg')
+def test_sigmoid_focal_loss_background_target_is_all_negative():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 4))
+    t = np.array([4, 0, 4])  # 4 == C: background, every class negative
+    ref = _focal_reference(x, t, 2.0, 0.25)
+    out = stand_in.sigmoid_focal_loss(torch.from_numpy(x), torch.from_numpy(t),
+                                      2.0, 0.25, None, 'none')
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize('args, message', [
+    ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.int32)), 'int64'),
+    ((torch.zeros(2, 3, 1), torch.zeros(2, dtype=torch.long)), r'\(N, C\)'),
+    ((torch.zeros(2, 3), torch.zeros(2, 1, dtype=torch.long)), r'\(N,\)'),
+    ((torch.zeros(2, 3), torch.zeros(3, dtype=torch.long)), 'rows'),
+    ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), 2.0, 0.25,
+      torch.ones(4)), 'weight'),
+    ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), 2.0, 0.25, None,
+      'avg'), 'reduction'),
+], ids=['target_int32', 'input_3d', 'target_2d', 'lengths', 'weight_size',
+        'reduction'])
+def test_sigmoid_focal_loss_rejects_what_mmcv_asserts(args, message):
+    """mmcv's op asserts on these inputs: the stand-in raises AssertionError."""
+    with pytest.raises(AssertionError, match=message):
+        stand_in.sigmoid_focal_loss(*args)
 
 
 @needs_stand_in
@@ -103,6 +124,24 @@ def test_missing_op_error_names_the_op_and_the_fix():
     # dunder look-ups stay AttributeErrors (hasattr, pickling, inspect)
     import mmcv
     assert not hasattr(mmcv.ops, '__wrapped__')
+
+
+@needs_stand_in
+def test_missing_op_keeps_the_exception_types_of_mmcv_and_modules():
+    """Import statements see ModuleNotFoundError (what mmseg's guards catch,
+    and what importing mmcv.ops raises on mmcv-lite); attribute probes see
+    the AttributeError of any module, so hasattr/getattr(default) work."""
+    import mmcv
+    assert not hasattr(mmcv.ops, 'DeformConv2d')
+    assert getattr(mmcv.ops, 'PSAMask', None) is None
+    with pytest.raises(AttributeError, match='make install-mmcv-full'):
+        mmcv.ops.CrissCrossAttention  # noqa: B018
+    with pytest.raises(ModuleNotFoundError) as info:
+        from mmcv.ops import CrissCrossAttention, point_sample  # noqa: F401
+    assert info.value.name == 'mmcv.ops.CrissCrossAttention'
+    with pytest.raises(ImportError):  # except ImportError guards too
+        exec('from mmcv.ops import SyncBatchNorm', {})
+    from mmcv.ops import point_sample  # noqa: F401,F811  (provided)
 
 
 @needs_full_mmcv
@@ -169,3 +208,86 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     torch.save({'x': _GetattrOther()}, path)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
+
+
+# --- the library's exception types stay (ISSUE 16) ---------------------------
+# mmengine raises FileNotFoundError for a missing local checkpoint and torch
+# raises pickle.UnpicklingError / RuntimeError / EOFError for refused or
+# corrupt files; with ideal_mm's loader the same types are raised, with its
+# message (mmseg's own tests catch OSError around init_weights()).
+
+def test_missing_checkpoint_is_a_file_not_found_error_with_the_message():
+    import errno
+
+    from mmengine.model import BaseModule
+    from mmengine.runner.checkpoint import (CheckpointLoader,
+                                            _load_checkpoint, load_checkpoint)
+
+    from ideal_mm.errors import CheckpointError, CheckpointNotFoundError
+    path = 'PATH_THAT_DO_NOT_EXIST'
+    for load in (lambda: CheckpointLoader.load_checkpoint(path),
+                 lambda: _load_checkpoint(path),
+                 lambda: load_checkpoint(torch.nn.Linear(2, 2), path)):
+        with pytest.raises(FileNotFoundError, match='does not exist') as info:
+            load()
+        assert isinstance(info.value, OSError)
+        assert isinstance(info.value, CheckpointError)
+        assert info.value.errno == errno.ENOENT
+        assert str(info.value).startswith(f"checkpoint '{path}' does not")
+    # init_cfg=Pretrained, as in mmseg's test_vit_init and friends
+    module = BaseModule(init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(OSError):
+        module.init_weights()
+    err = CheckpointNotFoundError('gone')
+    assert str(err) == 'gone'
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is CheckpointNotFoundError and str(copy) == 'gone'
+
+
+def _saved_bytes(**kwargs) -> bytes:
+    buf = io.BytesIO()
+    torch.save({'w': torch.ones(64)}, buf, **kwargs)
+    return buf.getvalue()
+
+
+CORRUPT_FILES = [
+    ('empty', b''),
+    ('cut_zip', _saved_bytes()[:300]),
+    ('not_a_zip', b'hello, this is no checkpoint\n' * 8),
+    ('cut_legacy', _saved_bytes(_use_new_zipfile_serialization=False)[:30]),
+    ('random', bytes(np.random.default_rng(0).integers(0, 256, 999,
+                                                        dtype=np.uint8))),
+]
+
+
+@pytest.mark.parametrize('name, data', CORRUPT_FILES,
+                         ids=[name for name, _ in CORRUPT_FILES])
+def test_corrupt_checkpoint_keeps_the_type_torch_raises(tmp_path, name, data):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from ideal_mm.errors import CheckpointCorruptError
+    path = tmp_path / f'{name}.pth'
+    path.write_bytes(data)
+    with pytest.raises(Exception) as plain:
+        torch.load(path, weights_only=True)
+    with pytest.raises(CheckpointCorruptError) as ours:
+        CheckpointLoader.load_checkpoint(str(path))
+    assert isinstance(ours.value, type(plain.value)), (
+        type(ours.value).__mro__, type(plain.value))
+    assert ours.value.library_type is type(plain.value) or \
+        type(plain.value) is RuntimeError
+    assert str(ours.value).startswith(f'cannot read {path} as a PyTorch')
+    copy = pickle.loads(pickle.dumps(ours.value))
+    assert type(copy) is type(ours.value) and str(copy) == str(ours.value)
+
+
+def test_refused_checkpoint_is_an_unpickling_error(tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from ideal_mm.errors import CheckpointUnsafeError
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': _RunsCode()}, path)
+    with pytest.raises(pickle.UnpicklingError,
+                       match='refusing to load .*posix.system') as info:
+        CheckpointLoader.load_checkpoint(str(path))
+    assert isinstance(info.value, CheckpointUnsafeError)

@@ -8,9 +8,16 @@
   checkpoints so they load with ``weights_only=True``.
 * :func:`install_safe_local_loader` - mmengine's local-file checkpoint loader
   (resume, load_from, Pretrained init) calls ``torch.load(weights_only=True)``
-  explicitly, on every torch version, and refusals become CheckpointError.
+  explicitly, on every torch version; its errors carry a message that names
+  the file and the fix.
 
-Both run when ``ideal_mm`` is imported.
+All run when ``ideal_mm`` is imported. Whatever is taken over keeps the
+library's exception types, so code written against mmcv/mmengine/torch
+catches the same exceptions with ideal_mm imported: a missing checkpoint is a
+``FileNotFoundError``, a refused one a ``pickle.UnpicklingError``, a corrupt one
+whatever ``torch.load`` raised (see :mod:`ideal_mm.errors`), a missing op
+``ModuleNotFoundError`` on import. ``make test-mmseg`` runs mmseg's own model
+tests with ideal_mm imported to keep it that way.
 """
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import inspect
 import os
 import pickle
 import re
+import struct
 import zipfile
 from typing import IO, Any, List, Optional, Union
 
@@ -89,6 +90,13 @@ def _refused_object(err: BaseException) -> str:
     return name if not name.isdigit() else f'pickle opcode {name}'
 
 
+# What torch.load raises for a file that is not a (complete) checkpoint:
+# a cut zip archive (RuntimeError), an empty file (EOFError), bytes that are no
+# pickle (UnpicklingError, KeyError, struct.error), ...
+_CORRUPT_FILE_ERRORS = (EOFError, zipfile.BadZipFile, RuntimeError, ValueError,
+                        KeyError, IndexError, struct.error)
+
+
 def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
                          map_location: Any = None,
                          source: Optional[str] = None) -> Any:
@@ -98,12 +106,21 @@ def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
     :func:`safe_globals` are unpickled; whatever else the pickle asks for
     (a function to call, a class to build) is refused before it runs.
 
+    Every error keeps the type torch raised, so callers that catch the
+    library's exceptions still catch them; ideal_mm's subclasses only add a
+    message that names the file and the fix.
+
     Raises:
-        CheckpointError: the file holds objects outside the allow-list
-            ("refusing to load ..."), is truncated or is not a PyTorch
-            checkpoint, or this PyTorch cannot load with ``weights_only``.
+        CheckpointUnsafeError: (a ``pickle.UnpicklingError``) the file holds
+            objects outside the allow-list ("refusing to load ...").
+        CheckpointCorruptError: the file is truncated or not a PyTorch
+            checkpoint; also an instance of what torch raised (see
+            :func:`ideal_mm.errors.corrupt_checkpoint_error`).
+        CheckpointError: this PyTorch cannot load with ``weights_only``.
+        OSError: as ``open`` raises it (missing file, no permission).
     """
-    from ..errors import CheckpointError
+    from ..errors import (CheckpointError, CheckpointUnsafeError,
+                          corrupt_checkpoint_error)
     name = source or (str(filename) if not hasattr(filename, 'read')
                       else '<stream>')
     if 'weights_only' not in inspect.signature(torch.load).parameters:
@@ -118,31 +135,38 @@ def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
         what = _refused_object(err)
         if what.startswith('pickle opcode'):
             # not a global torch refused: bytes that are no pickle at all
-            raise CheckpointError(
+            raise corrupt_checkpoint_error(
                 f'cannot read {name} as a PyTorch checkpoint ({what} is not '
                 'valid here); the file is truncated, corrupt or not a '
-                'checkpoint') from None
+                'checkpoint', type(err)) from None
         what = f' ({what})' if what else ''
-        raise CheckpointError(
+        raise CheckpointUnsafeError(
             f'refusing to load {name}: it contains code/objects outside the '
             f'allow-list{what}; nothing in it was run. Checkpoints are read '
             'with torch.load(weights_only=True): ask its source for a plain '
             'state dict of tensors') from None
-    except (EOFError, zipfile.BadZipFile, RuntimeError, ValueError) as err:
+    except _CORRUPT_FILE_ERRORS as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ''
-        detail = f'{type(err).__name__}: {first}' if first \
-            else type(err).__name__
-        raise CheckpointError(
+        kind = type(err).__qualname__
+        if type(err).__module__ != 'builtins':
+            kind = f'{type(err).__module__}.{kind}'  # e.g. struct.error
+        detail = f'{kind}: {first}' if first else kind
+        raise corrupt_checkpoint_error(
             f'cannot read {name} as a PyTorch checkpoint ({detail}); the '
-            'file is truncated, corrupt or not a checkpoint') from None
+            'file is truncated, corrupt or not a checkpoint',
+            type(err)) from None
 
 
 def _load_from_local(filename: str, map_location: Any = None) -> Any:
-    """mmengine's local-file checkpoint loader, with weights_only=True."""
-    from ..errors import CheckpointError
+    """mmengine's local-file checkpoint loader, with weights_only=True.
+
+    A missing file raises :class:`~ideal_mm.errors.CheckpointNotFoundError`,
+    a ``FileNotFoundError`` as mmengine's loader raises.
+    """
+    from ..errors import CheckpointNotFoundError
     filename = os.path.expanduser(filename)
     if not os.path.isfile(filename):
-        raise CheckpointError(
+        raise CheckpointNotFoundError(
             f'checkpoint {filename!r} does not exist; check the path (for '
             '--resume, the work dir\'s last_checkpoint file names it)')
     return load_checkpoint_file(filename, map_location)
