@@ -31,7 +31,8 @@ CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs/baselines/mean_teacher_*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/ideal_*finetune*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/cps_*.py')) +
-    glob.glob(osp.join(REPO, 'configs/demo/*semi*.py')))
+    glob.glob(osp.join(REPO, 'configs/demo/*semi*.py')) +
+    glob.glob(osp.join(REPO, 'configs/demo/ideal_*_unet_phantom.py')))
 CROP = (32, 32)
 
 

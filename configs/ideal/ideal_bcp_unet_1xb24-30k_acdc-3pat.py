@@ -1,0 +1,5 @@
+# IDEAL + bcp options (see ideal_bcp_unet_1xb24-30k_acdc-10pct.py), label
+# budget 3pat of the 70 SSL4MIS training patients.
+_base_ = ['./ideal_bcp_unet_1xb24-30k_acdc-10pct.py']
+label_budget = 3
+train_dataloader = dict(dataset=dict(label_budget=label_budget))
