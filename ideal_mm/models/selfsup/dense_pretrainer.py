@@ -7,10 +7,12 @@ model and its small data preprocessor are written here; the encoder, the EMA
 """
 from __future__ import annotations
 
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseDataPreprocessor, BaseModel, \
     ExponentialMovingAverage
 from mmengine.structures import BaseDataElement
@@ -18,6 +20,10 @@ from mmseg.registry import MODELS
 
 from ideal_mm.datasets.transforms.two_view import dense_correspondence
 from ideal_mm.errors import ConfigError
+from ideal_mm.geometry import (CellGeometry, CellGeometryProbeError,
+                               declared_cell_geometry, probe_cell_geometry)
+
+CellGeometryCfg = Optional[Union[str, Dict[str, object]]]
 
 
 @MODELS.register_module()
@@ -85,8 +91,15 @@ class DenseContrastivePretrainer(BaseModel):
     The query view is ``inputs[:, :C]`` and the key view ``inputs[:, C:]``
     (C = half the channels). The correspondence is computed from the affine
     matrices in the data samples at the query embedding grid
-    (:func:`dense_correspondence`), so it is exact whatever the encoder's
-    output stride.
+    (:func:`dense_correspondence`), placing embedding cell (i, j) at view
+    pixel ``(offset + stride * i, offset + stride * j)`` as the backbone's
+    architecture does (:mod:`ideal_mm.geometry`): 2x2 max pooling (UNet)
+    centres a cell on the middle of the pixels it covers, stride-2
+    convolutions (ResNet, MiT) on their centre tap, half a cell apart. The
+    geometry, ``self.cell_geometry``, is fixed at build time (``cell_geometry``
+    below) for the level the dense head's grid has: its finest ``in_index``
+    level, the one :class:`DenseConvProjHead` resizes the others to. It is
+    logged once.
 
     ``forward(mode='loss')`` returns ``{loss.loss_name: L}`` plus the
     detached terms ``dense_nce``, ``dense_pos``, ``dense_neg`` and
@@ -105,6 +118,21 @@ class DenseContrastivePretrainer(BaseModel):
         global_loss: its loss (default GlobalContrastiveLoss when
             ``global_head`` is set).
         data_preprocessor: default :class:`TwoViewDataPreprocessor`.
+        cell_geometry: where the embedding cells sit in the view.
+            ``'auto'`` (default, also None): the declared table
+            (:func:`~ideal_mm.geometry.declared_cell_geometry`: UNetEncoder,
+            mmseg ResNet and its subclasses ResNetV1c / ResNetV1d,
+            MixVisionTransformer) for a backbone it knows, else the
+            gradient-centroid probe (:func:`~ideal_mm.geometry.
+            probe_cell_geometry`, a few seconds on CPU at build time);
+            ``'table'`` or ``'probe'``: only that one; ``dict(stride=...,
+            offset=...)`` (numbers or (y, x) pairs, view pixels): cell
+            (i, j) of the embedding grid is centred at ``(offset + stride *
+            i, offset + stride * j)``, e.g. ``dict(stride=8, offset=0)`` for
+            a ResNet at output stride 8; ``'centre-aligned'``: the behaviour
+            before the geometry was taken from the backbone (cells split the
+            view equally, key points up to the view border are valid), kept
+            to reproduce earlier runs; ``self.cell_geometry`` is None.
         init_cfg: mmengine init config.
     """
 
@@ -117,6 +145,7 @@ class DenseContrastivePretrainer(BaseModel):
                  global_head: Optional[dict] = None,
                  global_loss: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 cell_geometry: CellGeometryCfg = 'auto',
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='TwoViewDataPreprocessor')
@@ -134,6 +163,8 @@ class DenseContrastivePretrainer(BaseModel):
                 f'1 - MoCo momentum, e.g. 0.01), got {momentum}')
         self.backbone = MODELS.build(backbone)
         self.proj_head = MODELS.build(proj_head)
+        self.cell_geometry: Optional[CellGeometry] = \
+            self._resolve_cell_geometry(cell_geometry)
         self.loss_dense = MODELS.build(loss)
         self.global_head = None
         self.loss_global = None
@@ -147,6 +178,80 @@ class DenseContrastivePretrainer(BaseModel):
         if key_branch == 'ema':
             self.key_branch = ExponentialMovingAverage(
                 self._query_modules(), momentum=self.momentum)
+
+    def _resolve_cell_geometry(self, cfg: CellGeometryCfg
+                               ) -> Optional[CellGeometry]:
+        """The geometry of the dense head's embedding grid (see the class
+        docstring; None for 'centre-aligned'), logged once."""
+        key = 'model.cell_geometry'
+        name = type(self.backbone).__name__
+        if cfg == 'centre-aligned':
+            print_log(f'DenseContrastivePretrainer: {key}=\'centre-aligned\''
+                      f': embedding cells split the view equally, whatever '
+                      f'the {name} backbone does', logger='current',
+                      level=logging.WARNING)
+            return None
+        if isinstance(cfg, dict):
+            geom = CellGeometry.from_config(cfg, key)
+            print_log(f'DenseContrastivePretrainer: embedding cells of the '
+                      f'{name} backbone: {geom}', logger='current')
+            return geom
+        mode = 'auto' if cfg is None else cfg
+        if mode not in ('auto', 'table', 'probe'):
+            raise ConfigError(
+                f"{key} must be 'auto', 'table', 'probe', 'centre-aligned' or "
+                f'dict(stride=..., offset=...), got {cfg!r}')
+        in_index = getattr(self.proj_head, 'in_index', -1)
+        levels = [in_index] if isinstance(in_index, int) else list(in_index)
+        per_level: Dict[int, CellGeometry] = {}
+        if mode != 'probe':
+            declared = [declared_cell_geometry(self.backbone, level)
+                        for level in levels]
+            if all(g is not None for g in declared):
+                per_level = dict(zip(levels, declared))  # type: ignore
+                mode = 'table'
+            elif mode == 'table':
+                raise ConfigError(
+                    f"{key}='table' but the backbone {name} is not in the "
+                    f'table of ideal_mm.geometry (UNetEncoder, ResNet and '
+                    f"subclasses, MixVisionTransformer); use 'probe' or set "
+                    f'{key}=dict(stride=..., offset=...) (view pixels: cell '
+                    f'(i, j) is centred at (offset + stride * i, offset + '
+                    f'stride * j))')
+        if mode != 'table':
+            try:
+                per_level = probe_cell_geometry(self.backbone, levels)
+            except CellGeometryProbeError as err:
+                raise ConfigError(
+                    f'{key}: the gradient probe could not measure the cell '
+                    f'geometry of backbone {name} ({err}), and the table of '
+                    f'ideal_mm.geometry does not declare it; set '
+                    f'{key}=dict(stride=..., offset=...) (view pixels: cell '
+                    f'(i, j) of the embedding grid is centred at (offset + '
+                    f'stride * i, offset + stride * j))') from err
+        # the head's grid is its finest level; it resizes the others to it
+        finest = min(levels, key=lambda lv: per_level[lv].stride[0] *
+                     per_level[lv].stride[1])
+        geom = per_level[finest]
+        align_corners = bool(getattr(self.proj_head, 'align_corners', False))
+        for level in levels:
+            other = per_level[level]
+            factor = tuple(o / g for o, g in zip(other.stride, geom.stride))
+            resized = other.resampled(factor, align_corners)  # type: ignore
+            error = resized.offset_error(geom)
+            if error > 0.5:
+                print_log(
+                    f'DenseContrastivePretrainer: backbone level {level} '
+                    f'({other}) lands {error:g} px away from the embedding '
+                    f'grid (level {finest}) after the dense head resizes '
+                    f'it; its features describe points shifted by that much',
+                    logger='current', level=logging.WARNING)
+        print_log(
+            f'DenseContrastivePretrainer: embedding cells of the {name} '
+            f'backbone (level {finest} of in_index={levels}): cell (i, j) is '
+            f'centred at view pixel (offset + stride * i, offset + stride * '
+            f'j), {geom}', logger='current')
+        return geom
 
     def _query_modules(self) -> nn.ModuleDict:
         """The query branch as one (unregistered) container."""
@@ -203,9 +308,14 @@ class DenseContrastivePretrainer(BaseModel):
         affine_q = torch.stack([s.affine_q for s in data_samples])
         affine_k = torch.stack([s.affine_k for s in data_samples])
         src_shape = torch.stack([s.src_shape for s in data_samples])
+        geometry = {} if self.cell_geometry is None else dict(
+            stride=self.cell_geometry.stride,
+            offset=self.cell_geometry.offset,
+            key_grid_shape=emb_k.shape[-2:])
         corr, valid = dense_correspondence(
             affine_q.to(emb_q.device), affine_k.to(emb_q.device),
-            src_shape.to(emb_q.device), x_q.shape[-2:], emb_q.shape[-2:])
+            src_shape.to(emb_q.device), x_q.shape[-2:], emb_q.shape[-2:],
+            **geometry)
         parts = self.loss_dense(
             emb_q, emb_k, corr, valid, return_components=True)
         losses = {self.loss_dense.loss_name: parts['loss']}
