@@ -113,3 +113,17 @@ def test_study_report_and_resume(tmp_path):
     res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
                          text=True)
     assert res.returncode != 0 and "compare names 'nope'" in res.stderr
+
+
+@pytest.mark.parametrize('spec', ['configs/studies/phantom_hard.py',
+                                  'configs/studies/acdc.py'])
+def test_shipped_study_specs_list_their_runs(spec, tmp_path):
+    res = subprocess.run(
+        [sys.executable, 'tools/analysis/study.py', spec, '--out',
+         str(tmp_path / 'out'), '--dry-run', '--seeds', '0'], cwd=REPO,
+        capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    starts = [line for line in res.stdout.splitlines()
+              if line.endswith(': start')]
+    assert starts and all('seed 0' in line for line in starts)
+    assert any('pre-training' in line for line in res.stdout.splitlines())

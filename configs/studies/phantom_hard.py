@@ -43,7 +43,7 @@ methods = dict(
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
     supervised_all=dict(
-        config='configs/demo/supervised_unet_phantom.py', budgets=[None]),
+        config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
 )
 compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'cps'),
