@@ -414,7 +414,8 @@ def main() -> int:
     study = Study(args.spec, args.out)
     runner = Runner(study, args.jobs, args.dry_run)
     if not args.report_only:
-        _ensure_data(study)
+        if not args.dry_run:
+            _ensure_data(study)
         runs = study.runs(args.methods, args.seeds, args.budgets)
         runner.run_all(runs)
     if args.dry_run:
