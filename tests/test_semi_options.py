@@ -300,3 +300,30 @@ def test_dataset_oracle_labels(phantom_root, phantom_split_cfg, tmp_path):
     assert np.array_equal(
         item['data_samples'].oracle_sem_seg.data[0].numpy(),
         vol[unlabelled[0]['slice_idx']])
+
+
+def test_unsup_loss_list_is_summed():
+    dice = dict(type='ClassDiceLoss', loss_weight=1.0)
+    ce = dict(type='CrossEntropyLoss', loss_weight=0.5, avg_non_ignore=True)
+    model = build_model(unsup_loss=[ce, dice], conf_threshold=0.3)
+    inputs, samples = batch(views=1)
+    losses = model.loss(inputs, samples)
+    ce_m, dice_m = MODELS.build(ce), MODELS.build(dice)
+    with torch.no_grad():
+        z1, z2 = heads_of(model, model.extract_feat(inputs))
+        y1 = pseudo(z1[2:], 0.3)
+        expected = 0.5 * (ce_m(z2[2:], y1, ignore_index=255) +
+                          dice_m(z2[2:], y1, ignore_index=255))
+        # the Dice term is per-class soft Dice (squared p in the
+        # denominator) over the confident pixels only
+        p = z2[2:].softmax(1)
+        valid = y1 != 255
+        terms = []
+        for c in range(4):
+            pc = p[:, c][valid]
+            gc = (y1[valid] == c).float()
+            terms.append(1 - (2 * (pc * gc).sum() + 1e-5) /
+                         ((pc * pc).sum() + gc.sum() + 1e-5))
+    assert torch.allclose(losses['unsup.s2.loss_cps'], expected, atol=1e-5)
+    assert torch.allclose(dice_m(z2[2:], y1, ignore_index=255),
+                          torch.stack(terms).mean(), atol=1e-3)

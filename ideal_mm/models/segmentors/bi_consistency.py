@@ -172,7 +172,10 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
         semi_train_cfg: ``rampup_iters`` (T, iterations; 0 = no ramp-up),
             ``max_consistency_weight`` (lambda), ``conf_threshold`` (None or
             a probability in (0, 1)), ``unsup_on`` ('unlabelled' | 'all'),
-            ``unsup_loss`` (loss config for the pseudo-label term),
+            ``unsup_loss`` (loss config, or a list of them that is summed,
+            for the pseudo-label terms; e.g. CE + ``ClassDiceLoss``, whose
+            per-class Dice keeps confident background from swamping the
+            rare foreground of unlabelled slices),
             ``strong_views`` (int, 0 = off), ``cutmix_prob`` (float),
             ``feature_dropout`` (float, 0 = off), ``copy_paste`` (None or
             dict(prob, ratio)). Supervised loss weights are the heads'
@@ -231,7 +234,10 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
         self.num_classes = self.decode_head_1.num_classes
         self.out_channels = self.decode_head_1.out_channels
         self.ignore_index = self.decode_head_1.ignore_index
-        self.unsup_loss = MODELS.build(self.semi_train_cfg['unsup_loss'])
+        unsup_loss = self.semi_train_cfg['unsup_loss']
+        self.unsup_losses = nn.ModuleList(
+            MODELS.build(c) for c in (unsup_loss if isinstance(
+                unsup_loss, (list, tuple)) else [unsup_loss]))
         self.feature_dropout = nn.Dropout2d(
             float(self.semi_train_cfg.feature_dropout))
 
@@ -345,6 +351,13 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
             ] * inputs.shape[0]
         seg_logits = self.inference(inputs, batch_img_metas)
         return self.postprocess_result(seg_logits, data_samples)
+
+    def unsup_loss(self, logits: torch.Tensor,
+                   target: torch.Tensor) -> torch.Tensor:
+        """Sum of the ``unsup_loss`` terms (one config or a list) of logits
+        against a pseudo-label map (ignored pixels = ``ignore_index``)."""
+        return sum(loss(logits, target, ignore_index=self.ignore_index)
+                   for loss in self.unsup_losses)
 
     def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """(B, C * (1 + strong_views), H, W) -> [weak, strong_1, ...]."""
@@ -497,10 +510,8 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
                   t1: torch.Tensor, t2: torch.Tensor,
                   name: str) -> None:
             # stream 1's target (t1) teaches stream 2 and vice versa
-            losses[f'unsup.s2.{name}'] = weight * self.unsup_loss(
-                z[1], t1, ignore_index=ignore)
-            losses[f'unsup.s1.{name}'] = weight * self.unsup_loss(
-                z[0], t2, ignore_index=ignore)
+            losses[f'unsup.s2.{name}'] = weight * self.unsup_loss(z[1], t1)
+            losses[f'unsup.s1.{name}'] = weight * self.unsup_loss(z[0], t2)
 
         n_strong = len(views) - 1
         if n_strong == 0:
