@@ -107,6 +107,8 @@ LIST = (
              r'xyz missing'),
     Expected('test_broken.py', XYZ, 'imports xyz', ImportError,
              r'no_such_pkg_xyz'),
+    # in a module that fails to import: cannot be collected, is not stale
+    Expected('test_broken.py::test_inside', XYZ, 'needs xyz too'),
     # its need is met: not expected to fail, so it must pass
     Expected('test_a.py::test_needs_met', (Need(runner.PACKAGE, 'os'), ),
              'needs os', AssertionError),
@@ -123,7 +125,7 @@ def test_known_failures_pass_the_run(pytester):
     result = _run(pytester, root)
     result.assert_outcomes(passed=2, xfailed=1, skipped=1)
     assert result.ret == 0
-    result.stdout.fnmatch_lines(['*2 of 3 entries expected to fail here*',
+    result.stdout.fnmatch_lines(['*3 of 4 entries expected to fail here*',
                                  '*expected to pass: test_a.py::test_needs_met'])
 
 
