@@ -6,3 +6,4 @@ from .visualization_hook import ACDCVisualizationHook  # noqa: F401
 from .channels_last import ChannelsLastHook, to_channels_last  # noqa: F401
 from .nonfinite import NonFiniteLossHook, NonFiniteLossError  # noqa: F401
 from .resume import IterSeedHook  # noqa: F401
+from .probe_hook import EncoderProbeHook  # noqa: F401
