@@ -347,7 +347,10 @@ def report(study: Study) -> str:
         lines += ['', 'Paired per-volume Dice difference A - B (same seeds, '
                   'same test volumes), two-level bootstrap over seeds and '
                   'volumes (10,000 replicates): mean [95 % CI]; P(<=0) is '
-                  'the share of replicates at or below zero.', '',
+                  'the share of replicates at or below zero. A row with '
+                  'fewer than 5 seeds is preliminary; with one seed its '
+                  'interval covers the test volumes only, not training '
+                  'noise.', '',
                   '| A - B | budget | seeds | volumes | mean | 95 % CI | '
                   'P(<=0) |', '|---|---|---|---|---|---|---|']
         for a, b in pairs:
