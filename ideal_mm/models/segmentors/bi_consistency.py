@@ -13,7 +13,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
-from .semi_base import SemiSupervisedSegmentor, split_labelled
+from .semi_base import SemiSupervisedSegmentor, split_labelled  # noqa: F401 (re-export)
 
 PREDICT_ON = ('s1', 's2', 'mean')
 DEFAULT_SEMI_TRAIN_CFG = dict(
