@@ -38,6 +38,12 @@ methods = dict(
         config='configs/demo/ideal_unet_phantom_finetune.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
+    # IDEAL from the earlier stage 1 (lr 0.01 without warm-up, 300 iterations,
+    # full-resolution stage left out): is the new stage 1's transfer the cause?
+    ideal_legacy_stage1=dict(
+        config='configs/demo/ideal_unet_phantom_finetune.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain_legacy.py',
+        cfg_options=_semi),
     ideal_unimatch=dict(
         config='configs/demo/ideal_unimatch_unet_phantom.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
@@ -47,4 +53,5 @@ methods = dict(
 )
 compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'cps'),
-           ('ideal_unimatch', 'ideal')]
+           ('ideal_unimatch', 'ideal'), ('ideal_legacy_stage1', 'cps'),
+           ('ideal_legacy_stage1', 'ideal')]
