@@ -15,6 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ideal_mm.errors import ConfigError
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 init_default_scope('mmseg')
@@ -31,18 +32,12 @@ def method_cls():
 
 
 def build(**semi):
-    bn = dict(type='BN')
     return MODELS.build(dict(
         type='SelfTrainingSemiSupModel',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=None,
-                               std=None, bgr_to_rgb=False, seg_pad_val=255),
-        backbone=dict(type='UNetEncoder', in_channels=1, base_channels=4,
-                      num_stages=3, strides=(1, 1, 1),
-                      enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
-                      downsamples=(True, True), enc_dilations=(1, 1, 1),
-                      dec_dilations=(1, 1), norm_cfg=bn),
+        data_preprocessor=plain_preprocessor(),
+        backbone=tiny_unet_encoder(),
         decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
-                         channels=4, num_classes=4, norm_cfg=bn,
+                         channels=4, num_classes=4, norm_cfg=BN,
                          dropout_ratio=0.0,
                          loss_decode=dict(type='CrossEntropyLoss')),
         semi_train_cfg=dict(max_consistency_weight=0.5, **semi)))

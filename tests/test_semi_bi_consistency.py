@@ -15,9 +15,9 @@ from mmseg.structures import SegDataSample
 from ideal_mm.errors import ConfigError
 from ideal_mm.models.segmentors.bi_consistency import pseudo_labels
 from ideal_mm.models.segmentors.ramps import consistency_weight, sigmoid_rampup
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
-BN = dict(type='BN')
 LOSSES = [dict(type='CrossEntropyLoss', loss_weight=1.0),
           dict(type='ClassDiceLoss', loss_weight=1.0)]
 
@@ -43,14 +43,8 @@ def build_model(**semi_train_cfg):
     cfg.update(semi_train_cfg)
     return MODELS.build(dict(
         type='BiConsistencySemiSupModel',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=None,
-                               std=None, bgr_to_rgb=False, seg_pad_val=255,
-                               size=(16, 16)),
-        backbone=dict(type='UNetEncoder', in_channels=1, base_channels=4,
-                      num_stages=3, strides=(1, 1, 1),
-                      enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
-                      downsamples=(True, True), enc_dilations=(1, 1, 1),
-                      dec_dilations=(1, 1), norm_cfg=BN),
+        data_preprocessor=plain_preprocessor(size=(16, 16)),
+        backbone=tiny_unet_encoder(),
         decode_head_1=head('bilinear'),
         decode_head_2=head('deconv'),
         semi_train_cfg=cfg))

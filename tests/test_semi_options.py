@@ -16,9 +16,9 @@ from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
 from ideal_mm.errors import ConfigError
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
-BN = dict(type='BN')
 LOSSES = [dict(type='CrossEntropyLoss', loss_weight=1.0)]
 S = 16
 
@@ -49,13 +49,8 @@ def build_model(**semi_train_cfg):
     torch.manual_seed(0)
     return MODELS.build(dict(
         type='BiConsistencySemiSupModel',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=None,
-                               std=None, bgr_to_rgb=False, seg_pad_val=255),
-        backbone=dict(type='UNetEncoder', in_channels=1, base_channels=4,
-                      num_stages=3, strides=(1, 1, 1),
-                      enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
-                      downsamples=(True, True), enc_dilations=(1, 1, 1),
-                      dec_dilations=(1, 1), norm_cfg=BN),
+        data_preprocessor=plain_preprocessor(),
+        backbone=tiny_unet_encoder(),
         decode_head_1=head('bilinear'),
         decode_head_2=head('deconv'),
         semi_train_cfg=cfg))
