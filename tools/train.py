@@ -81,6 +81,13 @@ def main() -> int:
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
             RUNNERS.build(cfg)
         runner.train()
+    # Tear the process group down before interpreter exit: gloo's transport
+    # threads left alive at exit were seen to abort a rank with
+    # "terminate called without an active exception" after training ended.
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
     return 0
 
 
