@@ -23,13 +23,21 @@ class ClassDiceLoss(nn.Module):
         loss = loss_weight * (1 - mean_{c in classes} D_c)
 
     sums run over the batch and all pixels; ``classes`` defaults to every class
-    (background included, as SSL4MIS does).
+    (background included, as SSL4MIS does). With ``present_only=True`` the
+    mean runs only over the classes that occur among the target's
+    non-ignored pixels. That is the form for thresholded pseudo-labels:
+    there a class is often absent only because none of its pixels was
+    confident, and the term ``D_c = eps / (sum p_c^2 + eps)`` of an absent
+    class would push every kept pixel's probability of that class to zero,
+    i.e. towards the classes that are confident already (background).
 
     Args:
         loss_weight: multiplier. Defaults to 1.0.
         ignore_index: label value excluded from the sums. Defaults to 255.
         eps: smoothing term. Defaults to 1e-5.
         classes: class indices to average over; None means all.
+        present_only: average only over those of ``classes`` present in the
+            target (non-ignored pixels); a batch with none gives 0.
         loss_name: key in the loss dict; must start with ``loss_``.
     """
 
@@ -38,12 +46,14 @@ class ClassDiceLoss(nn.Module):
                  ignore_index: int = 255,
                  eps: float = 1e-5,
                  classes: Optional[Sequence[int]] = None,
+                 present_only: bool = False,
                  loss_name: str = 'loss_dice') -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self.ignore_index = ignore_index
         self.eps = eps
         self.classes = None if classes is None else list(classes)
+        self.present_only = bool(present_only)
         self._loss_name = loss_name
 
     def forward(self,
@@ -64,9 +74,15 @@ class ClassDiceLoss(nn.Module):
         inter = (prob * onehot * mask).sum(dims)
         denom = (prob * prob * mask).sum(dims) + (onehot * mask).sum(dims)
         dice = (2 * inter + self.eps) / (denom + self.eps)
+        chosen = torch.ones_like(dice, dtype=torch.bool)
         if self.classes is not None:
-            dice = dice[self.classes]
-        return self.loss_weight * (1 - dice.mean())
+            chosen = torch.zeros_like(chosen)
+            chosen[self.classes] = True
+        if self.present_only:
+            chosen &= (onehot * mask).sum(dims) > 0
+            if not chosen.any():
+                return pred.sum() * 0.0
+        return self.loss_weight * (1 - dice[chosen].mean())
 
     @property
     def loss_name(self) -> str:

@@ -13,6 +13,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
+from .dist_align import DistributionAlignment
 from .semi_base import SemiSupervisedSegmentor, split_labelled  # noqa: F401 (re-export)
 
 PREDICT_ON = ('s1', 's2', 'mean')
@@ -31,8 +32,10 @@ DEFAULT_SEMI_TRAIN_CFG = dict(
     cutmix_prob=0.0,
     feature_dropout=0.0,
     copy_paste=None,
+    dist_align=None,
 )
 COPY_PASTE_DEFAULT = dict(prob=1.0, ratio=2 / 3)
+DIST_ALIGN_DEFAULT = dict(momentum=0.99)
 
 
 def padding_mask(data_samples: Sequence[SegDataSample], idx: Sequence[int],
@@ -61,18 +64,22 @@ def padding_mask(data_samples: Sequence[SegDataSample], idx: Sequence[int],
 
 def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
                   ignore_index: int,
-                  valid: Optional[torch.Tensor] = None
-                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+                  valid: Optional[torch.Tensor] = None,
+                  align=None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Hard pseudo-labels ``y = argmax softmax(logits)`` without gradient.
 
-    Pixels whose maximum probability is below ``conf_threshold`` (if given)
-    or where ``valid`` is False are set to ``ignore_index``.
+    ``align`` (optional) maps the softmax probabilities to the ones labels
+    and confidence are taken from (distribution alignment). Pixels whose
+    maximum probability is below ``conf_threshold`` (if given) or where
+    ``valid`` is False are set to ``ignore_index``.
 
     Returns:
         (labels (N, H, W) long, kept (N, H, W) bool).
     """
     with torch.no_grad():
         prob = logits.detach().float().softmax(dim=1)
+        if align is not None:
+            prob = align(prob)
         conf, labels = prob.max(dim=1)
         kept = torch.ones_like(labels, dtype=torch.bool)
         if conf_threshold is not None:
@@ -143,6 +150,13 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
       with targets made of the ground truth of a and the other stream's
       pseudo-label of u in the same places;
       ``unsup.s{k}.loss_bcp = w * CE(z_k([x_in, x_out]), target_other)``.
+    * ``dist_align=dict(momentum)`` (or True; ReMixMatch's distribution
+      alignment, :class:`DistributionAlignment`): each stream's weak-view
+      probabilities are rescaled by ``prior / marginal`` (EMA of the labelled
+      class shares over EMA of that stream's mean prediction on unlabelled
+      pixels) before argmax and threshold, so pseudo-labels cannot drift to
+      all-background while the labelled slices hold foreground. For the
+      unlabelled Dice term use ``ClassDiceLoss(present_only=True)``.
 
     Logged diagnostics (not summed): ``unsup.s{k}.kept`` (share of confident
     pseudo-label pixels that supervise stream k), ``unsup.agree`` (share of
@@ -151,7 +165,10 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
     ``ACDCDataset(oracle_labels=True)`` + ``PackSemiSegInputs``),
     ``oracle.s{k}.pl_acc`` / ``oracle.s{k}.pl_fg_dice``: accuracy over kept
     pixels and mean foreground Dice of stream k's pseudo-label against it.
-    Oracle figures are for analysis only; no loss reads them.
+    Oracle figures are for analysis only; no loss reads them. A collapse
+    is visible without hidden labels too: ``unsup.s{k}.fg`` is the share of
+    valid unlabelled pixels whose (kept) pseudo-label for stream k is
+    foreground, ``sup.fg`` the foreground share of the labelled pixels.
 
     Distributed training: every decoder and auxiliary-head parameter gets a
     gradient in every step as long as each batch holds labelled samples
@@ -178,7 +195,8 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
             rare foreground of unlabelled slices),
             ``strong_views`` (int, 0 = off), ``cutmix_prob`` (float),
             ``feature_dropout`` (float, 0 = off), ``copy_paste`` (None or
-            dict(prob, ratio)). Supervised loss weights are the heads'
+            dict(prob, ratio)), ``dist_align`` (None, True or
+            dict(momentum)). Supervised loss weights are the heads'
             ``loss_decode`` weights.
         semi_test_cfg: ``predict_on``: 's1', 's2' or 'mean' (mean of the two
             softmax maps; ``seg_logits`` then holds probabilities).
@@ -240,6 +258,9 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
                 unsup_loss, (list, tuple)) else [unsup_loss]))
         self.feature_dropout = nn.Dropout2d(
             float(self.semi_train_cfg.feature_dropout))
+        da = self.semi_train_cfg.dist_align
+        self.dist_align = None if da is None else DistributionAlignment(
+            self.out_channels, num_streams=2, momentum=da['momentum'])
 
         test = dict(predict_on='s1')
         test.update(semi_test_cfg or {})
@@ -286,6 +307,20 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
                     'model.semi_train_cfg.copy_paste needs prob in [0, 1] and '
                     f'ratio in (0, 1), got {cp!r}')
             cfg['copy_paste'] = cp
+        da = cfg['dist_align']
+        if da is True:
+            da = dict(DIST_ALIGN_DEFAULT)
+        if da is not None and da is not False:
+            if not isinstance(da, dict) or set(da) - set(DIST_ALIGN_DEFAULT):
+                raise ConfigError(
+                    'model.semi_train_cfg.dist_align must be None, True or a '
+                    f'dict with keys {sorted(DIST_ALIGN_DEFAULT)}, got {da!r}')
+            da = dict(DIST_ALIGN_DEFAULT, **da)
+            if not 0.0 <= float(da['momentum']) < 1.0:
+                raise ConfigError(
+                    'model.semi_train_cfg.dist_align.momentum must be in '
+                    f"[0, 1), got {da['momentum']!r}")
+        cfg['dist_align'] = da or None
 
     # mmseg's EncoderDecoder already implements these on the attributes this
     # class shares with it (backbone, neck, auxiliary_head, test_cfg,
@@ -470,6 +505,17 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
         heads = (self.decode_head_1, self.decode_head_2)
         losses: Dict[str, torch.Tensor] = {}
 
+        if labelled or self.dist_align is not None:
+            gt = torch.cat([data_samples[i].gt_sem_seg.data
+                            for i in labelled]) if labelled else \
+                torch.zeros((0, 1, 1), dtype=torch.long)
+            gt = gt.to(inputs.device)
+            known = gt != self.ignore_index
+            if labelled:
+                losses['sup.fg'] = ((gt > 0) & known).sum() / \
+                    known.sum().clamp(min=1)
+            if self.dist_align is not None:
+                self.dist_align.update_prior(gt, self.ignore_index)
         if labelled:
             lab_samples = [data_samples[i] for i in labelled]
             for k, (head, z) in enumerate(zip(heads, logits), start=1):
@@ -485,6 +531,10 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
             # Keep both decoders in the graph (DDP) with a zero loss.
             losses['sup.loss_none'] = self.zero_loss(*logits)
         if not unsup:
+            if self.dist_align is not None:  # collective: every rank updates
+                for k in (0, 1):
+                    self.dist_align.update_marginal(
+                        k, logits[k][:0].float().softmax(dim=1))
             return losses
 
         device = inputs.device
@@ -495,10 +545,21 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
             for z, head in zip(logits, heads))
         valid = padding_mask(data_samples, unsup, size, device)
         thr = cfg.conf_threshold
-        y1, kept1 = pseudo_labels(z_weak[0], thr, ignore, valid)
-        y2, kept2 = pseudo_labels(z_weak[1], thr, ignore, valid)
+        aligns = [None, None]
+        if self.dist_align is not None:
+            da = self.dist_align
+            for k in (0, 1):
+                with torch.no_grad():
+                    da.update_marginal(k, z_weak[k].float().softmax(dim=1),
+                                       valid)
+                aligns[k] = (lambda p, k=k: da.align(k, p))
+        y1, kept1 = pseudo_labels(z_weak[0], thr, ignore, valid, aligns[0])
+        y2, kept2 = pseudo_labels(z_weak[1], thr, ignore, valid, aligns[1])
         losses['unsup.s2.kept'] = kept1.float().mean()
         losses['unsup.s1.kept'] = kept2.float().mean()
+        n_valid = valid.sum().clamp(min=1)
+        losses['unsup.s2.fg'] = (kept1 & (y1 > 0)).sum() / n_valid
+        losses['unsup.s1.fg'] = (kept2 & (y2 > 0)).sum() / n_valid
         with torch.no_grad():
             preds = tuple(z.argmax(dim=1) for z in z_weak)
             losses['unsup.agree'] = (preds[0] == preds[1])[valid].float(
