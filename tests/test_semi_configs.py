@@ -1,8 +1,8 @@
 """Every semi-supervised / IDEAL fine-tuning config builds and trains one
 iteration on CPU with phantom data (tiny crops, batch 2 + 2).
 
-Covers configs/ideal/*.py except the pre-training configs, the CPS and
-mean-teacher baselines and the semi-supervised demo configs. A backbone with a
+Covers configs/ideal/*.py except the pre-training configs, the CPS,
+mean-teacher and UniMatch baselines and the semi-supervised demo configs. A backbone with a
 ``Pretrained`` init_cfg loads a generated ``encoder.pth`` (keys prefixed
 ``backbone.``, the stage-1 export format), and the test checks the weights
 arrived.
@@ -29,6 +29,8 @@ CONFIGS = sorted(
      if 'pretrain' not in osp.basename(p)] +
     glob.glob(osp.join(REPO, 'configs/baselines/cps_*.py')) +
     glob.glob(osp.join(REPO, 'configs/baselines/mean_teacher_*.py')) +
+    glob.glob(osp.join(REPO, 'configs/baselines/unimatch_*.py')) +
+    glob.glob(osp.join(REPO, 'configs/demo/unimatch_*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/ideal_*finetune*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/cps_*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/*semi*.py')) +

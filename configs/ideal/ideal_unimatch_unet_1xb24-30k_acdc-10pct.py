@@ -24,13 +24,13 @@ model = dict(
         # 0.00; Dice over all classes alone: test Dice 0.061): the Dice
         # averages only over classes present among the kept pseudo-labels,
         # and pseudo-labels come from distribution-aligned probabilities
-        # (labelled class shares / the stream's unlabelled marginal). Weight
-        # 0.5 each for the strong and the feature-perturbed branch against
-        # the labelled CE + Dice, UniMatch's ratio.
+        # (labelled class shares / the stream's unlabelled marginal). The
+        # same 0.5 CE + 0.5 Dice as the labelled slices, weight 0.5 each for
+        # the strong and the feature-perturbed branch: UniMatch's ratio.
         unsup_loss=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
                  avg_non_ignore=True, loss_name='loss_cps'),
-            dict(type='ClassDiceLoss', loss_weight=1.0, present_only=True),
+            dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
         ],
         dist_align=dict(momentum=0.99),
         max_consistency_weight=0.5,

@@ -2,3 +2,4 @@
 from .semi_base import SemiSupervisedSegmentor, split_labelled  # noqa: F401
 from .bi_consistency import BiConsistencySemiSupModel  # noqa: F401
 from .mean_teacher import MeanTeacherSemiSupModel  # noqa: F401
+from .unimatch import UniMatchSemiSupModel  # noqa: F401

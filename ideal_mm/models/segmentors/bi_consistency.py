@@ -13,86 +13,24 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
-from .dist_align import DistributionAlignment
 from .semi_base import SemiSupervisedSegmentor, split_labelled  # noqa: F401 (re-export)
+from .unlabelled_signal import (SIGNAL_DEFAULTS, UnlabelledSignalMixin,  # noqa: F401
+                                padding_mask, pseudo_labels)
 
 PREDICT_ON = ('s1', 's2', 'mean')
 DEFAULT_SEMI_TRAIN_CFG = dict(
     rampup_iters=0,
     max_consistency_weight=1.0,
-    conf_threshold=None,
     unsup_on='unlabelled',
-    unsup_loss=dict(
-        type='CrossEntropyLoss',
-        use_sigmoid=False,
-        loss_weight=1.0,
-        avg_non_ignore=True,
-        loss_name='loss_cps'),
-    strong_views=0,
-    cutmix_prob=0.0,
-    feature_dropout=0.0,
+    **SIGNAL_DEFAULTS,
     copy_paste=None,
-    dist_align=None,
 )
 COPY_PASTE_DEFAULT = dict(prob=1.0, ratio=2 / 3)
-DIST_ALIGN_DEFAULT = dict(momentum=0.99)
-
-
-def padding_mask(data_samples: Sequence[SegDataSample], idx: Sequence[int],
-                 size: Tuple[int, int], device: torch.device) -> torch.Tensor:
-    """Boolean (len(idx), H, W): True on pixels that are not batch padding.
-
-    ``SegDataPreProcessor`` pads images to a common size and records
-    ``padding_size = (left, right, top, bottom)``; pseudo-labels on padding
-    would teach the decoders the padding value, so it is ignored.
-    """
-    h, w = size
-    mask = torch.ones((len(idx), h, w), dtype=torch.bool, device=device)
-    for row, i in enumerate(idx):
-        left, right, top, bottom = data_samples[i].metainfo.get(
-            'padding_size', (0, 0, 0, 0))
-        if right:
-            mask[row, :, w - right:] = False
-        if bottom:
-            mask[row, h - bottom:, :] = False
-        if left:
-            mask[row, :, :left] = False
-        if top:
-            mask[row, :top, :] = False
-    return mask
-
-
-def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
-                  ignore_index: int,
-                  valid: Optional[torch.Tensor] = None,
-                  align=None) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Hard pseudo-labels ``y = argmax softmax(logits)`` without gradient.
-
-    ``align`` (optional) maps the softmax probabilities to the ones labels
-    and confidence are taken from (distribution alignment). Pixels whose
-    maximum probability is below ``conf_threshold`` (if given) or where
-    ``valid`` is False are set to ``ignore_index``.
-
-    Returns:
-        (labels (N, H, W) long, kept (N, H, W) bool).
-    """
-    with torch.no_grad():
-        prob = logits.detach().float().softmax(dim=1)
-        if align is not None:
-            prob = align(prob)
-        conf, labels = prob.max(dim=1)
-        kept = torch.ones_like(labels, dtype=torch.bool)
-        if conf_threshold is not None:
-            kept &= conf >= conf_threshold
-        if valid is not None:
-            kept &= valid
-        labels = torch.where(kept, labels, torch.full_like(labels,
-                                                           ignore_index))
-    return labels, kept
 
 
 @MODELS.register_module()
-class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
+class BiConsistencySemiSupModel(UnlabelledSignalMixin,
+                                SemiSupervisedSegmentor):
     """IDEAL fine-tuning: shared encoder E, decoders D1 and D2, cross pseudo-labels.
 
     Both streams see the same batch: ``z_k = D_k(E(x))`` for k = 1, 2, one
@@ -252,15 +190,7 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
         self.num_classes = self.decode_head_1.num_classes
         self.out_channels = self.decode_head_1.out_channels
         self.ignore_index = self.decode_head_1.ignore_index
-        unsup_loss = self.semi_train_cfg['unsup_loss']
-        self.unsup_losses = nn.ModuleList(
-            MODELS.build(c) for c in (unsup_loss if isinstance(
-                unsup_loss, (list, tuple)) else [unsup_loss]))
-        self.feature_dropout = nn.Dropout2d(
-            float(self.semi_train_cfg.feature_dropout))
-        da = self.semi_train_cfg.dist_align
-        self.dist_align = None if da is None else DistributionAlignment(
-            self.out_channels, num_streams=2, momentum=da['momentum'])
+        self.build_signal(num_streams=2)
 
         test = dict(predict_on='s1')
         test.update(semi_test_cfg or {})
@@ -274,26 +204,7 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Check the threshold and the unlabelled-signal options."""
-        thr = cfg['conf_threshold']
-        if thr is not None and not 0.0 <= float(thr) < 1.0:
-            raise ConfigError('model.semi_train_cfg.conf_threshold must be '
-                              f'None or in [0, 1), got {thr!r}')
-        n = cfg['strong_views']
-        if not isinstance(n, int) or n < 0:
-            raise ConfigError('model.semi_train_cfg.strong_views must be an '
-                              f'int >= 0, got {n!r}')
-        for key in ('cutmix_prob', 'feature_dropout'):
-            if not 0.0 <= float(cfg[key]) <= 1.0:
-                raise ConfigError(f'model.semi_train_cfg.{key} must be in '
-                                  f'[0, 1], got {cfg[key]!r}')
-        if float(cfg['feature_dropout']) >= 1.0:
-            raise ConfigError('model.semi_train_cfg.feature_dropout must be '
-                              '< 1 (1 drops every channel)')
-        if cfg['cutmix_prob'] and not n:
-            raise ConfigError(
-                'model.semi_train_cfg.cutmix_prob mixes strong views: set '
-                'strong_views >= 1 and add WeakStrongViews to the train '
-                'pipeline')
+        self.check_signal_cfg(cfg)
         cp = cfg['copy_paste']
         if cp is not None:
             if not isinstance(cp, dict) or set(cp) - set(COPY_PASTE_DEFAULT):
@@ -307,20 +218,6 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
                     'model.semi_train_cfg.copy_paste needs prob in [0, 1] and '
                     f'ratio in (0, 1), got {cp!r}')
             cfg['copy_paste'] = cp
-        da = cfg['dist_align']
-        if da is True:
-            da = dict(DIST_ALIGN_DEFAULT)
-        if da is not None and da is not False:
-            if not isinstance(da, dict) or set(da) - set(DIST_ALIGN_DEFAULT):
-                raise ConfigError(
-                    'model.semi_train_cfg.dist_align must be None, True or a '
-                    f'dict with keys {sorted(DIST_ALIGN_DEFAULT)}, got {da!r}')
-            da = dict(DIST_ALIGN_DEFAULT, **da)
-            if not 0.0 <= float(da['momentum']) < 1.0:
-                raise ConfigError(
-                    'model.semi_train_cfg.dist_align.momentum must be in '
-                    f"[0, 1), got {da['momentum']!r}")
-        cfg['dist_align'] = da or None
 
     # mmseg's EncoderDecoder already implements these on the attributes this
     # class shares with it (backbone, neck, auxiliary_head, test_cfg,
@@ -387,27 +284,6 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
         seg_logits = self.inference(inputs, batch_img_metas)
         return self.postprocess_result(seg_logits, data_samples)
 
-    def unsup_loss(self, logits: torch.Tensor,
-                   target: torch.Tensor) -> torch.Tensor:
-        """Sum of the ``unsup_loss`` terms (one config or a list) of logits
-        against a pseudo-label map (ignored pixels = ``ignore_index``)."""
-        return sum(loss(logits, target, ignore_index=self.ignore_index)
-                   for loss in self.unsup_losses)
-
-    def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """(B, C * (1 + strong_views), H, W) -> [weak, strong_1, ...]."""
-        n = 1 + int(self.semi_train_cfg.strong_views)
-        if n == 1:
-            return [inputs]
-        if inputs.shape[1] % n:
-            raise ConfigError(
-                f'model.semi_train_cfg.strong_views={n - 1} expects inputs '
-                f'with {n} channel groups (weak + strong views), got '
-                f'{inputs.shape[1]} channels: add '
-                f"dict(type='WeakStrongViews', num_strong={n - 1}) to the "
-                'train pipeline before the packing transform')
-        return list(inputs.chunk(n, dim=1))
-
     def _decode(self, feats: Sequence[torch.Tensor], size: Tuple[int, int]
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Both streams' logits, resized to ``size``."""
@@ -415,80 +291,6 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
             resize(head.forward(feats), size=size, mode='bilinear',
                    align_corners=head.align_corners)
             for head in (self.decode_head_1, self.decode_head_2))
-
-    @staticmethod
-    def random_boxes(n: int, size: Tuple[int, int],
-                     side: Tuple[float, float], prob: float,
-                     device: torch.device) -> torch.Tensor:
-        """(n, H, W) bool masks of random boxes, each present with ``prob``.
-
-        Box sides are ``U(side) * H`` and ``U(side) * W`` (fractions), at a
-        uniformly random position inside the image (torch's generator, which
-        mmengine seeds).
-        """
-        h, w = (int(v) for v in size)
-        masks = torch.zeros((n, h, w), dtype=torch.bool, device=device)
-        for i in range(n):
-            if torch.rand(()) >= prob:
-                continue
-            fh, fw = (side[0] + (side[1] - side[0]) * torch.rand(2)).tolist()
-            bh, bw = max(1, round(fh * h)), max(1, round(fw * w))
-            y0 = int(torch.randint(0, h - bh + 1, ()))
-            x0 = int(torch.randint(0, w - bw + 1, ()))
-            masks[i, y0:y0 + bh, x0:x0 + bw] = True
-        return masks
-
-    def _cutmix(self, strong: torch.Tensor, targets: Sequence[torch.Tensor],
-                num: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """CutMix within each strong-view group of ``num`` samples: a box of
-        sample i comes from sample i + 1 (mod num), images and targets alike."""
-        if num < 2:
-            return strong, list(targets)
-        groups = strong.shape[0] // num
-        order = torch.cat([
-            torch.roll(torch.arange(num), -1) + g * num for g in range(groups)
-        ]).to(strong.device)
-        box = self.random_boxes(strong.shape[0], strong.shape[2:],
-                                (0.25, 0.5), self.semi_train_cfg.cutmix_prob,
-                                strong.device)
-        mixed = torch.where(box[:, None], strong[order], strong)
-        return mixed, [torch.where(box, t[order], t) for t in targets]
-
-    def _oracle(self, losses: Dict[str, torch.Tensor],
-                data_samples: Sequence[SegDataSample], idx: Sequence[int],
-                preds: Sequence[torch.Tensor], labels: Sequence[torch.Tensor],
-                kept: Sequence[torch.Tensor]) -> None:
-        """``oracle.s{k}.pl_acc`` / ``pl_fg_dice`` of stream k's pseudo-labels
-        against hidden labels, where the samples carry them (analysis only)."""
-        rows = [r for r, i in enumerate(idx)
-                if 'oracle_sem_seg' in data_samples[i]]
-        if not rows:
-            return
-        h, w = preds[0].shape[1:]
-        device = preds[0].device
-        gt = torch.full((len(rows), h, w), self.ignore_index,
-                        dtype=torch.long, device=device)
-        for j, r in enumerate(rows):
-            o = data_samples[idx[r]].oracle_sem_seg.data[0]
-            oh, ow = min(h, o.shape[0]), min(w, o.shape[1])
-            gt[j, :oh, :ow] = o[:oh, :ow].to(device)
-        known = gt != self.ignore_index
-        with torch.no_grad():
-            for k in (1, 2):
-                pred = preds[k - 1][rows]
-                keep = kept[k - 1][rows] & known
-                if keep.any():
-                    losses[f'oracle.s{k}.pl_acc'] = (
-                        labels[k - 1][rows] == gt)[keep].float().mean()
-                dices = []
-                for c in range(1, self.num_classes):
-                    p, g = (pred == c) & known, gt == c
-                    denom = p.sum() + g.sum()
-                    if denom > 0:
-                        dices.append(2.0 * (p & g).sum() / denom)
-                if dices:
-                    losses[f'oracle.s{k}.pl_fg_dice'] = torch.stack(
-                        dices).float().mean()
 
     def semi_loss(self, inputs: torch.Tensor,
                   data_samples: List[SegDataSample], labelled: List[int],
@@ -505,17 +307,8 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
         heads = (self.decode_head_1, self.decode_head_2)
         losses: Dict[str, torch.Tensor] = {}
 
-        if labelled or self.dist_align is not None:
-            gt = torch.cat([data_samples[i].gt_sem_seg.data
-                            for i in labelled]) if labelled else \
-                torch.zeros((0, 1, 1), dtype=torch.long)
-            gt = gt.to(inputs.device)
-            known = gt != self.ignore_index
-            if labelled:
-                losses['sup.fg'] = ((gt > 0) & known).sum() / \
-                    known.sum().clamp(min=1)
-            if self.dist_align is not None:
-                self.dist_align.update_prior(gt, self.ignore_index)
+        self.labelled_statistics(losses, data_samples, labelled,
+                                 inputs.device)
         if labelled:
             lab_samples = [data_samples[i] for i in labelled]
             for k, (head, z) in enumerate(zip(heads, logits), start=1):
@@ -532,40 +325,30 @@ class BiConsistencySemiSupModel(SemiSupervisedSegmentor):
             losses['sup.loss_none'] = self.zero_loss(*logits)
         if not unsup:
             if self.dist_align is not None:  # collective: every rank updates
-                for k in (0, 1):
-                    self.dist_align.update_marginal(
-                        k, logits[k][:0].float().softmax(dim=1))
+                self.stream_pseudo_labels(
+                    [z[:0] for z in logits],
+                    torch.zeros((0, ) + tuple(logits[0].shape[2:]),
+                                dtype=torch.bool, device=inputs.device))
             return losses
 
         device = inputs.device
-        ignore = self.ignore_index
         z_weak = tuple(
             resize(z[unsup], size=size, mode='bilinear',
                    align_corners=head.align_corners)
             for z, head in zip(logits, heads))
         valid = padding_mask(data_samples, unsup, size, device)
-        thr = cfg.conf_threshold
-        aligns = [None, None]
-        if self.dist_align is not None:
-            da = self.dist_align
-            for k in (0, 1):
-                with torch.no_grad():
-                    da.update_marginal(k, z_weak[k].float().softmax(dim=1),
-                                       valid)
-                aligns[k] = (lambda p, k=k: da.align(k, p))
-        y1, kept1 = pseudo_labels(z_weak[0], thr, ignore, valid, aligns[0])
-        y2, kept2 = pseudo_labels(z_weak[1], thr, ignore, valid, aligns[1])
-        losses['unsup.s2.kept'] = kept1.float().mean()
-        losses['unsup.s1.kept'] = kept2.float().mean()
-        n_valid = valid.sum().clamp(min=1)
-        losses['unsup.s2.fg'] = (kept1 & (y1 > 0)).sum() / n_valid
-        losses['unsup.s1.fg'] = (kept2 & (y2 > 0)).sum() / n_valid
+        (y1, kept1), (y2, kept2) = self.stream_pseudo_labels(z_weak, valid)
+        # y1 (stream 1's pseudo-label) supervises stream 2: unsup.s2.*
+        losses['unsup.s2.kept'], losses['unsup.s2.fg'] = \
+            self.pseudo_label_shares(y1, kept1, valid)
+        losses['unsup.s1.kept'], losses['unsup.s1.fg'] = \
+            self.pseudo_label_shares(y2, kept2, valid)
         with torch.no_grad():
             preds = tuple(z.argmax(dim=1) for z in z_weak)
             losses['unsup.agree'] = (preds[0] == preds[1])[valid].float(
             ).mean() if valid.any() else torch.ones((), device=device)
-        self._oracle(losses, data_samples, unsup, preds, (y1, y2),
-                     (kept1, kept2))
+        self.oracle_figures(losses, data_samples, unsup, preds, (y1, y2),
+                            (kept1, kept2), ('s1.', 's2.'))
 
         def cross(z: Tuple[torch.Tensor, torch.Tensor],
                   t1: torch.Tensor, t2: torch.Tensor,

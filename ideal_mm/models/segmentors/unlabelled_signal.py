@@ -1,0 +1,305 @@
+"""What a pseudo-labelling segmentor needs, shared by the two-stream IDEAL model
+and the single-stream UniMatch-style baseline.
+
+* :func:`padding_mask`, :func:`pseudo_labels`: confident, detached hard labels
+  of a weak view, padding and unconfident pixels ignored;
+* :class:`UnlabelledSignalMixin`: the config keys and checks of the options
+  (``conf_threshold``, ``unsup_loss``, ``strong_views``, ``cutmix_prob``,
+  ``feature_dropout``, ``dist_align``), the modules they build, weak/strong
+  view splitting, CutMix of strong views and their targets, distribution
+  alignment, and the logged diagnostics (``kept``, ``fg``, ``oracle.*``).
+
+mmseg has no semi-supervised segmentation part to reuse (its segmentors are
+supervised) and mmdet's semi-supervised detectors work on boxes, so this is
+written here once, for every segmentor that learns from pseudo-labels.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from ...errors import ConfigError
+from .dist_align import DistributionAlignment
+
+DIST_ALIGN_DEFAULT = dict(momentum=0.99)
+SIGNAL_DEFAULTS = dict(
+    conf_threshold=None,
+    unsup_loss=dict(
+        type='CrossEntropyLoss',
+        use_sigmoid=False,
+        loss_weight=1.0,
+        avg_non_ignore=True,
+        loss_name='loss_cps'),
+    strong_views=0,
+    cutmix_prob=0.0,
+    feature_dropout=0.0,
+    dist_align=None,
+)
+
+
+def padding_mask(data_samples: Sequence[SegDataSample], idx: Sequence[int],
+                 size: Tuple[int, int], device: torch.device) -> torch.Tensor:
+    """Boolean (len(idx), H, W): True on pixels that are not batch padding.
+
+    ``SegDataPreProcessor`` pads images to a common size and records
+    ``padding_size = (left, right, top, bottom)``; pseudo-labels on padding
+    would teach the decoders the padding value, so it is ignored.
+    """
+    h, w = size
+    mask = torch.ones((len(idx), h, w), dtype=torch.bool, device=device)
+    for row, i in enumerate(idx):
+        left, right, top, bottom = data_samples[i].metainfo.get(
+            'padding_size', (0, 0, 0, 0))
+        if right:
+            mask[row, :, w - right:] = False
+        if bottom:
+            mask[row, h - bottom:, :] = False
+        if left:
+            mask[row, :, :left] = False
+        if top:
+            mask[row, :top, :] = False
+    return mask
+
+
+def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
+                  ignore_index: int,
+                  valid: Optional[torch.Tensor] = None,
+                  align: Optional[Callable] = None
+                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Hard pseudo-labels ``y = argmax softmax(logits)`` without gradient.
+
+    ``align`` (optional) maps the softmax probabilities to the ones labels
+    and confidence are taken from (distribution alignment). Pixels whose
+    maximum probability is below ``conf_threshold`` (if given) or where
+    ``valid`` is False are set to ``ignore_index``.
+
+    Returns:
+        (labels (N, H, W) long, kept (N, H, W) bool).
+    """
+    with torch.no_grad():
+        prob = logits.detach().float().softmax(dim=1)
+        if align is not None:
+            prob = align(prob)
+        conf, labels = prob.max(dim=1)
+        kept = torch.ones_like(labels, dtype=torch.bool)
+        if conf_threshold is not None:
+            kept &= conf >= conf_threshold
+        if valid is not None:
+            kept &= valid
+        labels = torch.where(kept, labels, torch.full_like(labels,
+                                                           ignore_index))
+    return labels, kept
+
+
+class UnlabelledSignalMixin:
+    """Options and helpers of segmentors that learn from pseudo-labels.
+
+    A subclass of :class:`SemiSupervisedSegmentor` mixes this in, adds
+    ``SIGNAL_DEFAULTS`` to its ``DEFAULT_SEMI_TRAIN_CFG``, calls
+    :meth:`check_signal_cfg` from ``check_semi_train_cfg`` and
+    :meth:`build_signal` once its heads exist (it needs ``ignore_index``).
+    """
+
+    ignore_index: int
+    num_classes: int
+    semi_train_cfg: dict
+
+    # ---- config ---------------------------------------------------------
+    @staticmethod
+    def check_signal_cfg(cfg: dict) -> None:
+        """Check the shared option values in place (normalises dist_align)."""
+        thr = cfg['conf_threshold']
+        if thr is not None and not 0.0 <= float(thr) < 1.0:
+            raise ConfigError('model.semi_train_cfg.conf_threshold must be '
+                              f'None or in [0, 1), got {thr!r}')
+        n = cfg['strong_views']
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ConfigError('model.semi_train_cfg.strong_views must be an '
+                              f'int >= 0, got {n!r}')
+        for key in ('cutmix_prob', 'feature_dropout'):
+            if not 0.0 <= float(cfg[key]) <= 1.0:
+                raise ConfigError(f'model.semi_train_cfg.{key} must be in '
+                                  f'[0, 1], got {cfg[key]!r}')
+        if float(cfg['feature_dropout']) >= 1.0:
+            raise ConfigError('model.semi_train_cfg.feature_dropout must be '
+                              '< 1 (1 drops every channel)')
+        if cfg['cutmix_prob'] and not n:
+            raise ConfigError(
+                'model.semi_train_cfg.cutmix_prob mixes strong views: set '
+                'strong_views >= 1 and add WeakStrongViews to the train '
+                'pipeline')
+        da = cfg['dist_align']
+        if da is True:
+            da = dict(DIST_ALIGN_DEFAULT)
+        if da is not None and da is not False:
+            if not isinstance(da, dict) or set(da) - set(DIST_ALIGN_DEFAULT):
+                raise ConfigError(
+                    'model.semi_train_cfg.dist_align must be None, True or a '
+                    f'dict with keys {sorted(DIST_ALIGN_DEFAULT)}, got {da!r}')
+            da = dict(DIST_ALIGN_DEFAULT, **da)
+            if not 0.0 <= float(da['momentum']) < 1.0:
+                raise ConfigError(
+                    'model.semi_train_cfg.dist_align.momentum must be in '
+                    f"[0, 1), got {da['momentum']!r}")
+        cfg['dist_align'] = da or None
+
+    def build_signal(self, num_streams: int) -> None:
+        """Build ``unsup_losses``, ``feature_dropout`` and ``dist_align``."""
+        cfg = self.semi_train_cfg
+        unsup_loss = cfg['unsup_loss']
+        self.unsup_losses = nn.ModuleList(
+            MODELS.build(c) for c in (unsup_loss if isinstance(
+                unsup_loss, (list, tuple)) else [unsup_loss]))
+        self.feature_dropout = nn.Dropout2d(float(cfg.feature_dropout))
+        da = cfg.dist_align
+        self.dist_align = None if da is None else DistributionAlignment(
+            self.out_channels, num_streams=num_streams,
+            momentum=da['momentum'])
+
+    # ---- losses and views ----------------------------------------------
+    def unsup_loss(self, logits: torch.Tensor,
+                   target: torch.Tensor) -> torch.Tensor:
+        """Sum of the ``unsup_loss`` terms (one config or a list) of logits
+        against a pseudo-label map (ignored pixels = ``ignore_index``)."""
+        return sum(loss(logits, target, ignore_index=self.ignore_index)
+                   for loss in self.unsup_losses)
+
+    def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """(B, C * (1 + strong_views), H, W) -> [weak, strong_1, ...]."""
+        n = 1 + int(self.semi_train_cfg.strong_views)
+        if n == 1:
+            return [inputs]
+        if inputs.shape[1] % n:
+            raise ConfigError(
+                f'model.semi_train_cfg.strong_views={n - 1} expects inputs '
+                f'with {n} channel groups (weak + strong views), got '
+                f'{inputs.shape[1]} channels: add '
+                f"dict(type='WeakStrongViews', num_strong={n - 1}) to the "
+                'train pipeline before the packing transform')
+        return list(inputs.chunk(n, dim=1))
+
+    @staticmethod
+    def random_boxes(n: int, size: Tuple[int, int],
+                     side: Tuple[float, float], prob: float,
+                     device: torch.device) -> torch.Tensor:
+        """(n, H, W) bool masks of random boxes, each present with ``prob``.
+
+        Box sides are ``U(side) * H`` and ``U(side) * W`` (fractions), at a
+        uniformly random position inside the image (torch's generator, which
+        mmengine seeds).
+        """
+        h, w = (int(v) for v in size)
+        masks = torch.zeros((n, h, w), dtype=torch.bool, device=device)
+        for i in range(n):
+            if torch.rand(()) >= prob:
+                continue
+            fh, fw = (side[0] + (side[1] - side[0]) * torch.rand(2)).tolist()
+            bh, bw = max(1, round(fh * h)), max(1, round(fw * w))
+            y0 = int(torch.randint(0, h - bh + 1, ()))
+            x0 = int(torch.randint(0, w - bw + 1, ()))
+            masks[i, y0:y0 + bh, x0:x0 + bw] = True
+        return masks
+
+    def _cutmix(self, strong: torch.Tensor, targets: Sequence[torch.Tensor],
+                num: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """CutMix within each strong-view group of ``num`` samples: a box of
+        sample i comes from sample i + 1 (mod num), images and targets alike."""
+        if num < 2:
+            return strong, list(targets)
+        groups = strong.shape[0] // num
+        order = torch.cat([
+            torch.roll(torch.arange(num), -1) + g * num for g in range(groups)
+        ]).to(strong.device)
+        box = self.random_boxes(strong.shape[0], strong.shape[2:],
+                                (0.25, 0.5), self.semi_train_cfg.cutmix_prob,
+                                strong.device)
+        mixed = torch.where(box[:, None], strong[order], strong)
+        return mixed, [torch.where(box, t[order], t) for t in targets]
+
+    # ---- pseudo-labels and diagnostics ---------------------------------
+    def labelled_statistics(self, losses: Dict[str, torch.Tensor],
+                            data_samples: Sequence[SegDataSample],
+                            labelled: Sequence[int],
+                            device: torch.device) -> None:
+        """``sup.fg`` (foreground share of labelled pixels) and the labelled
+        class prior of distribution alignment (updated on every rank)."""
+        if not labelled and self.dist_align is None:
+            return
+        gt = torch.cat([data_samples[i].gt_sem_seg.data
+                        for i in labelled]).to(device) if labelled else \
+            torch.zeros((0, 1, 1), dtype=torch.long, device=device)
+        known = gt != self.ignore_index
+        if labelled:
+            losses['sup.fg'] = ((gt > 0) & known).sum() / \
+                known.sum().clamp(min=1)
+        if self.dist_align is not None:
+            self.dist_align.update_prior(gt, self.ignore_index)
+
+    def stream_pseudo_labels(self, z_weak: Sequence[torch.Tensor],
+                             valid: torch.Tensor
+                             ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """(labels, kept) of each stream's weak-view logits, from aligned
+        probabilities when ``dist_align`` is on (its marginals updated first).
+
+        With an empty batch (no pseudo-labelled sample on this rank) call it
+        with empty tensors: the alignment statistics are collective."""
+        out = []
+        for k, z in enumerate(z_weak):
+            align = None
+            if self.dist_align is not None:
+                self.dist_align.update_marginal(
+                    k, z.detach().float().softmax(dim=1), valid)
+                align = (lambda p, k=k: self.dist_align.align(k, p))
+            out.append(pseudo_labels(z, self.semi_train_cfg.conf_threshold,
+                                     self.ignore_index, valid, align))
+        return out
+
+    @staticmethod
+    def pseudo_label_shares(labels: torch.Tensor, kept: torch.Tensor,
+                            valid: torch.Tensor
+                            ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(kept share of all pixels, kept-foreground share of valid pixels)."""
+        return kept.float().mean(), (kept & (labels > 0)).sum() / \
+            valid.sum().clamp(min=1)
+
+    def oracle_figures(self, losses: Dict[str, torch.Tensor],
+                       data_samples: Sequence[SegDataSample],
+                       idx: Sequence[int], preds: Sequence[torch.Tensor],
+                       labels: Sequence[torch.Tensor],
+                       kept: Sequence[torch.Tensor],
+                       prefixes: Sequence[str]) -> None:
+        """``oracle.{prefix}pl_acc`` / ``pl_fg_dice`` of each stream's
+        pseudo-labels against hidden labels, where the samples carry them
+        (``oracle_sem_seg``; analysis only, no loss reads them)."""
+        rows = [r for r, i in enumerate(idx)
+                if 'oracle_sem_seg' in data_samples[i]]
+        if not rows:
+            return
+        h, w = preds[0].shape[1:]
+        device = preds[0].device
+        gt = torch.full((len(rows), h, w), self.ignore_index,
+                        dtype=torch.long, device=device)
+        for j, r in enumerate(rows):
+            o = data_samples[idx[r]].oracle_sem_seg.data[0]
+            oh, ow = min(h, o.shape[0]), min(w, o.shape[1])
+            gt[j, :oh, :ow] = o[:oh, :ow].to(device)
+        known = gt != self.ignore_index
+        with torch.no_grad():
+            for pred, lab, kp, prefix in zip(preds, labels, kept, prefixes):
+                pred, keep = pred[rows], kp[rows] & known
+                if keep.any():
+                    losses[f'oracle.{prefix}pl_acc'] = (
+                        lab[rows] == gt)[keep].float().mean()
+                dices = []
+                for c in range(1, self.num_classes):
+                    p, g = (pred == c) & known, gt == c
+                    denom = p.sum() + g.sum()
+                    if denom > 0:
+                        dices.append(2.0 * (p & g).sum() / denom)
+                if dices:
+                    losses[f'oracle.{prefix}pl_fg_dice'] = torch.stack(
+                        dices).float().mean()
