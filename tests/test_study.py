@@ -127,3 +127,54 @@ def test_shipped_study_specs_list_their_runs(spec, tmp_path):
               if line.endswith(': start')]
     assert starts and all('seed 0' in line for line in starts)
     assert any('pre-training' in line for line in res.stdout.splitlines())
+
+
+def _load_study_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'study_tool', osp.join(REPO, 'tools', 'analysis', 'study.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_pretrain_exclude_exports_from_the_shared_stage1(tmp_path):
+    import torch
+    tool = _load_study_tool()
+    spec = tmp_path / 'spec.py'
+    spec.write_text("""
+budgets = [1]
+seeds = [0]
+methods = dict(
+    whole=dict(config='configs/demo/ideal_unet_phantom_finetune.py',
+               pretrain='configs/demo/ideal_unet_phantom_pretrain.py'),
+    part=dict(config='configs/demo/ideal_unet_phantom_finetune.py',
+              pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+              pretrain_exclude=['encoder.0.']))
+""")
+    study = tool.Study(str(spec), str(tmp_path / 'out'))
+    runner = tool.Runner(study, jobs=1, dry_run=False)
+    wd = study.pretrain_dir('part')
+    assert wd == study.pretrain_dir('whole')  # one stage-1 run for both
+    os.makedirs(wd)
+    state = {'backbone.encoder.0.w': torch.ones(2),
+             'backbone.encoder.1.w': torch.full((2, ), 2.0),
+             'head.w': torch.zeros(1)}
+    ckpt = osp.join(wd, 'iter_4.pth')
+    torch.save(dict(state_dict=state, meta=dict()), ckpt)
+    with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
+        f.write(ckpt)
+    enc = osp.join(wd, 'encoder.pth')
+    assert runner.excluded_encoder('whole', enc) == enc
+    out = runner.excluded_encoder('part', enc)
+    assert out == osp.join(wd, 'encoder_excl-encoder.0.pth')
+    saved = torch.load(out, map_location='cpu', weights_only=False)
+    assert sorted(saved['state_dict']) == ['backbone.encoder.1.w']
+    assert torch.equal(saved['state_dict']['backbone.encoder.1.w'],
+                       state['backbone.encoder.1.w'])
+    # a method without `pretrain` may not exclude
+    spec.write_text(spec.read_text().replace(
+        "pretrain='configs/demo/ideal_unet_phantom_pretrain.py',\n"
+        "              pretrain_exclude", "pretrain_exclude"))
+    with pytest.raises(tool.ConfigError, match='pretrain_exclude needs'):
+        tool.Study(str(spec), str(tmp_path / 'out'))

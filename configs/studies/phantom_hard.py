@@ -38,6 +38,13 @@ methods = dict(
         config='configs/demo/ideal_unet_phantom_finetune.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
+    # IDEAL from the same stage 1 without its full-resolution stage
+    # (encoder.0.): does transferring the whole encoder cost Dice?
+    ideal_excl_stage0=dict(
+        config='configs/demo/ideal_unet_phantom_finetune.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+        pretrain_exclude=['encoder.0.'],
+        cfg_options=_semi),
     # IDEAL from the earlier stage 1 (lr 0.01 without warm-up, 300 iterations,
     # full-resolution stage left out): is the new stage 1's transfer the cause?
     ideal_legacy_stage1=dict(
@@ -48,10 +55,15 @@ methods = dict(
         config='configs/demo/ideal_unimatch_unet_phantom.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
+    # single-stream UniMatch-style baseline, no pre-training
+    unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
+                  cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
 )
 compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'cps'),
-           ('ideal_unimatch', 'ideal'), ('ideal_legacy_stage1', 'cps'),
+           ('ideal_unimatch', 'ideal'), ('ideal_unimatch', 'unimatch'),
+           ('unimatch', 'supervised'), ('ideal_excl_stage0', 'ideal'),
+           ('ideal_excl_stage0', 'cps'), ('ideal_legacy_stage1', 'cps'),
            ('ideal_legacy_stage1', 'ideal')]

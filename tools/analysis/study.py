@@ -9,7 +9,11 @@ STUDY.py is an mmengine config (see configs/studies/) with:
 * ``methods``: ``{name: dict(config=..., pretrain=None | config,
   budgets=None | [...], cfg_options={...})}``; ``pretrain`` names a stage-1
   config, run once per study (seed 0, no labels) and loaded through
-  ``model.backbone.init_cfg.checkpoint``;
+  ``model.backbone.init_cfg.checkpoint``; ``pretrain_exclude=[prefix, ...]``
+  loads that stage 1 without the encoder keys starting with those prefixes
+  (an ``encoder_excl-<prefixes>.pth`` exported from the same stage-1
+  checkpoint), so transferring the whole encoder and leaving a stage out can
+  be compared on one pre-training run;
 * ``budgets``: label budgets (int = patients, float = fraction, None = all);
 * ``seeds``: fine-tuning seeds (``randomness.seed``);
 * ``cfg_options``: overrides for every run (data root, split, schedule),
@@ -96,6 +100,9 @@ class Study:
         for name, m in self.spec.methods.items():
             if 'config' not in m:
                 raise ConfigError(f'{spec_path}: methods.{name} needs `config`')
+            if m.get('pretrain_exclude') and not m.get('pretrain'):
+                raise ConfigError(f'{spec_path}: methods.{name}.'
+                                  'pretrain_exclude needs `pretrain`')
             for key in ('config', 'pretrain'):
                 if m.get(key) and not osp.isfile(m[key]):
                     raise ConfigError(f'{spec_path}: methods.{name}.{key} = '
@@ -212,6 +219,28 @@ class Runner:
             return None
         return enc
 
+    def excluded_encoder(self, method: str, encoder: Optional[str]
+                         ) -> Optional[str]:
+        """The method's stage-1 encoder without its ``pretrain_exclude``
+        prefixes, exported once next to encoder.pth from the same checkpoint."""
+        exclude = list(self.study.methods[method].get('pretrain_exclude') or [])
+        if not exclude or encoder is None:
+            return encoder
+        wd = osp.dirname(encoder)
+        tag = '+'.join(p.rstrip('.') for p in exclude)
+        out = osp.join(wd, f'encoder_excl-{tag}.pth')
+        if osp.isfile(out) or self.dry_run:
+            return out
+        from ideal_mm.engine.export_encoder import export_encoder
+        ckpt = _last_checkpoint(wd)
+        if not ckpt:
+            self.failed.append(f'export {method}')
+            self._say(f'FAILED exporting {method}: no checkpoint in {wd}')
+            return None
+        export_encoder(ckpt, out, exclude=exclude)
+        self._say(f'{method}: {out} (stage 1 without {exclude})')
+        return out
+
     def finetune(self, method: str, budget: Any, seed: int,
                  encoder: Optional[str], index: int, total: int) -> None:
         """Train and test one run unless its summary.json exists."""
@@ -268,7 +297,7 @@ class Runner:
             key = self.study.pretrain_dir(m)
             if key not in done:
                 done[key] = self.pretrain(m)
-            encoders[m] = done[key]
+            encoders[m] = self.excluded_encoder(m, done[key])
         total = len(runs)
         with ThreadPoolExecutor(self.jobs) as pool:
             futures = [
