@@ -156,3 +156,41 @@ def test_dist_align_true_means_default_momentum():
     assert model.dist_align.momentum == 0.99
     assert build_model().dist_align is None
     assert MODELS.get('ClassDiceLoss') is ClassDiceLoss
+
+
+def test_class_thresholds_keep_a_portion_of_every_class():
+    from ideal_mm.models.segmentors.unlabelled_signal import (
+        class_thresholds, pseudo_labels)
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 6, 6) * 3
+    logits[:, 0] += 2.0                         # class 0 dominant, confident
+    valid = torch.ones(2, 6, 6, dtype=torch.bool)
+    valid[1, :, :2] = False
+    prob = logits.softmax(1)
+    conf, lab = prob.max(1)
+    thr = class_thresholds(conf, lab, valid, 0.9, 0.5, 3)
+    for c in range(3):
+        vals = np.sort(conf[valid & (lab == c)].numpy())[::-1]
+        k = int(np.ceil(0.5 * len(vals)))
+        assert float(thr[c]) == pytest.approx(min(0.9, vals[k - 1]))
+    labels, kept = pseudo_labels(logits, 0.9, 255, valid, class_portion=0.5)
+    expect = valid & (conf >= thr[lab])
+    assert torch.equal(kept, expect)
+    assert torch.equal(labels[kept], lab[kept])
+    assert (labels[~kept] == 255).all()
+    # every predicted class keeps at least half of its valid pixels
+    for c in range(3):
+        n = int((valid & (lab == c)).sum())
+        assert int((kept & (lab == c)).sum()) >= np.ceil(0.5 * n)
+    # a plain threshold keeps fewer of the rare classes
+    _, plain = pseudo_labels(logits, 0.9, 255, valid)
+    assert int(plain.sum()) < int(kept.sum())
+
+
+def test_class_portion_needs_a_threshold():
+    with pytest.raises(ConfigError, match='class_portion'):
+        build_model(class_portion=0.5)
+    with pytest.raises(ConfigError, match='class_portion'):
+        build_model(conf_threshold=0.9, class_portion=0.0)
+    assert build_model(conf_threshold=0.9,
+                       class_portion=0.5).semi_train_cfg.class_portion == 0.5

@@ -95,6 +95,11 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
       pixels) before argmax and threshold, so pseudo-labels cannot drift to
       all-background while the labelled slices hold foreground. For the
       unlabelled Dice term use ``ClassDiceLoss(present_only=True)``.
+    * ``class_portion=q`` (with ``conf_threshold``; class-balanced
+      self-training, CBST): the threshold of class c is lowered to the
+      confidence of the top ``q`` share of the pixels predicted as c in the
+      batch, so a rare class that is never 0.95-confident still gives
+      pseudo-labels (:func:`class_thresholds`).
 
     Logged diagnostics (not summed): ``unsup.s{k}.kept`` (share of confident
     pseudo-label pixels that supervise stream k), ``unsup.agree`` (share of
@@ -134,7 +139,7 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
             ``strong_views`` (int, 0 = off), ``cutmix_prob`` (float),
             ``feature_dropout`` (float, 0 = off), ``copy_paste`` (None or
             dict(prob, ratio)), ``dist_align`` (None, True or
-            dict(momentum)). Supervised loss weights are the heads'
+            dict(momentum)), ``class_portion`` (None or in (0, 1]). Supervised loss weights are the heads'
             ``loss_decode`` weights.
         semi_test_cfg: ``predict_on``: 's1', 's2' or 'mean' (mean of the two
             softmax maps; ``seg_logits`` then holds probabilities).

@@ -4,8 +4,9 @@ and the single-stream UniMatch-style baseline.
 * :func:`padding_mask`, :func:`pseudo_labels`: confident, detached hard labels
   of a weak view, padding and unconfident pixels ignored;
 * :class:`UnlabelledSignalMixin`: the config keys and checks of the options
-  (``conf_threshold``, ``unsup_loss``, ``strong_views``, ``cutmix_prob``,
-  ``feature_dropout``, ``dist_align``), the modules they build, weak/strong
+  (``conf_threshold``, ``class_portion``, ``unsup_loss``, ``strong_views``,
+  ``cutmix_prob``, ``feature_dropout``, ``dist_align``), the modules they
+  build, weak/strong
   view splitting, CutMix of strong views and their targets, distribution
   alignment, and the logged diagnostics (``kept``, ``fg``, ``oracle.*``).
 
@@ -15,6 +16,7 @@ written here once, for every segmentor that learns from pseudo-labels.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -38,6 +40,7 @@ SIGNAL_DEFAULTS = dict(
     cutmix_prob=0.0,
     feature_dropout=0.0,
     dist_align=None,
+    class_portion=None,
 )
 
 
@@ -65,17 +68,41 @@ def padding_mask(data_samples: Sequence[SegDataSample], idx: Sequence[int],
     return mask
 
 
+def class_thresholds(conf: torch.Tensor, labels: torch.Tensor,
+                     valid: torch.Tensor, threshold: float, portion: float,
+                     num_classes: int) -> torch.Tensor:
+    """Per-class thresholds ``t_c = min(threshold, q_c)`` (CBST).
+
+    ``q_c`` is the confidence of the ``ceil(portion * n_c)``-th most confident
+    of the ``n_c`` valid pixels predicted as class c in the batch, so at least
+    that portion of every predicted class is kept even when the class is
+    never as confident as ``threshold`` (class-balanced self-training, Zou et
+    al., ECCV 2018). Classes not predicted get ``threshold``.
+    """
+    out = torch.full((num_classes, ), float(threshold), device=conf.device)
+    for c in range(num_classes):
+        vals = conf[valid & (labels == c)]
+        if vals.numel():
+            k = max(1, int(math.ceil(portion * vals.numel())))
+            q = vals.topk(k).values[-1]
+            out[c] = torch.minimum(out[c], q)
+    return out
+
+
 def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
                   ignore_index: int,
                   valid: Optional[torch.Tensor] = None,
-                  align: Optional[Callable] = None
+                  align: Optional[Callable] = None,
+                  class_portion: Optional[float] = None
                   ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Hard pseudo-labels ``y = argmax softmax(logits)`` without gradient.
 
     ``align`` (optional) maps the softmax probabilities to the ones labels
     and confidence are taken from (distribution alignment). Pixels whose
-    maximum probability is below ``conf_threshold`` (if given) or where
-    ``valid`` is False are set to ``ignore_index``.
+    maximum probability is below the threshold or where ``valid`` is False
+    are set to ``ignore_index``; the threshold is ``conf_threshold`` (if
+    given), or per class :func:`class_thresholds` when ``class_portion`` is
+    given too.
 
     Returns:
         (labels (N, H, W) long, kept (N, H, W) bool).
@@ -87,7 +114,13 @@ def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
         conf, labels = prob.max(dim=1)
         kept = torch.ones_like(labels, dtype=torch.bool)
         if conf_threshold is not None:
-            kept &= conf >= conf_threshold
+            if class_portion is not None:
+                mask = valid if valid is not None else kept
+                thr = class_thresholds(conf, labels, mask, conf_threshold,
+                                       class_portion, prob.shape[1])
+                kept &= conf >= thr[labels]
+            else:
+                kept &= conf >= conf_threshold
         if valid is not None:
             kept &= valid
         labels = torch.where(kept, labels, torch.full_like(labels,
@@ -132,6 +165,15 @@ class UnlabelledSignalMixin:
                 'model.semi_train_cfg.cutmix_prob mixes strong views: set '
                 'strong_views >= 1 and add WeakStrongViews to the train '
                 'pipeline')
+        cp = cfg['class_portion']
+        if cp is not None:
+            if not 0.0 < float(cp) <= 1.0:
+                raise ConfigError('model.semi_train_cfg.class_portion must be '
+                                  f'None or in (0, 1], got {cp!r}')
+            if thr is None:
+                raise ConfigError(
+                    'model.semi_train_cfg.class_portion lowers '
+                    'conf_threshold per class: set conf_threshold too')
         da = cfg['dist_align']
         if da is True:
             da = dict(DIST_ALIGN_DEFAULT)
@@ -255,7 +297,8 @@ class UnlabelledSignalMixin:
                     k, z.detach().float().softmax(dim=1), valid)
                 align = (lambda p, k=k: self.dist_align.align(k, p))
             out.append(pseudo_labels(z, self.semi_train_cfg.conf_threshold,
-                                     self.ignore_index, valid, align))
+                                     self.ignore_index, valid, align,
+                                     self.semi_train_cfg.class_portion))
         return out
 
     @staticmethod
