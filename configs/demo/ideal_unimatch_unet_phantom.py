@@ -32,6 +32,9 @@ model = dict(
             dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
         ],
         dist_align=dict(momentum=0.99),
+        # CBST: per class, at least the most confident half of the pixels
+        # predicted as that class is kept (threshold min(0.95, median))
+        class_portion=0.5,
         max_consistency_weight=0.5,
         rampup_iters=150))
 
