@@ -55,6 +55,9 @@ methods = dict(
         config='configs/demo/ideal_unimatch_unet_phantom.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
+    # the same two streams and options from random weights (no stage 1)
+    cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
+                      cfg_options=_semi),
     # single-stream UniMatch-style baseline, no pre-training
     unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
                   cfg_options=_semi),
@@ -64,6 +67,7 @@ methods = dict(
 compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'cps'),
            ('ideal_unimatch', 'ideal'), ('ideal_unimatch', 'unimatch'),
-           ('unimatch', 'supervised'), ('ideal_excl_stage0', 'ideal'),
+           ('unimatch', 'supervised'), ('cps_unimatch', 'unimatch'),
+           ('ideal_unimatch', 'cps_unimatch'), ('ideal_excl_stage0', 'ideal'),
            ('ideal_excl_stage0', 'cps'), ('ideal_legacy_stage1', 'cps'),
            ('ideal_legacy_stage1', 'ideal')]
