@@ -14,15 +14,11 @@ loading model keeps its random initialisation there.
 from __future__ import annotations
 
 import argparse
-import os.path as osp
-import sys
 from typing import List, Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import ideal_mm  # noqa: E402,F401  (allow-lists mmengine checkpoint types)
-from ideal_mm.engine.export_encoder import export_encoder  # noqa: E402
-from ideal_mm.errors import run_cli  # noqa: E402
+import ideal_mm  # noqa: F401  (allow-lists mmengine checkpoint types)
+from ideal_mm.engine.export_encoder import export_encoder
+from ideal_mm.errors import run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

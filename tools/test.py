@@ -4,24 +4,20 @@
                          [--show-dir DIR] [--cfg-options k=v ...]
 
 Writes ``per_case.csv`` and ``summary.json`` into the work dir and prints the
-per-class table.
+per-class table. The steps are
+:func:`ideal_mm.engine.launch.prepare_test_config` and
+:func:`ideal_mm.engine.launch.run`.
 """
 import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import ideal_mm  # noqa: E402,F401
-from ideal_mm.engine.runner_config import (  # noqa: E402
-    check_checkpoint_fits, config_errors, load_config, resolve_work_dir,
-    set_metric_out_dirs, setup_cpu_distributed, validate_config)
-from ideal_mm.errors import CheckpointError, run_cli  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import ideal_mm  # noqa: F401,I001  (compat first, registers components)
+from mmengine.config import DictAction
+from ideal_mm.engine.launch import prepare_test_config, run
+from ideal_mm.errors import run_cli
+from ideal_mm.evaluation.report import format_table
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,63 +46,18 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise CheckpointError(
-            f'checkpoint {args.checkpoint!r} does not exist; pass a .pth from '
-            f'a work dir (e.g. work_dirs/<config>/best_mDice_iter_*.pth)')
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
-    # The checkpoint holds the whole model: stage-1 weights are not needed.
-    _drop_pretrained(cfg.get('model'))
     # Bad configs and checkpoints of another model fail before the Runner
     # creates the work dir.
-    validate_config(cfg)
-    check_checkpoint_fits(cfg, args.checkpoint, 'CHECKPOINT')
-    set_metric_out_dirs(cfg, work_dir)
-    cfg.load_from = args.checkpoint
-    if args.show_dir:
-        hook = cfg.default_hooks.get('visualization')
-        if hook is not None:
-            hook['draw'] = True
-            hook['interval'] = 1
-            cfg.visualizer['save_dir'] = args.show_dir
-    if args.out:
-        _set_prediction_dir(cfg, args.out)
-    setup_cpu_distributed(cfg)
-    with config_errors():
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
-            RUNNERS.build(cfg)
-        runner.test()
-    summary = osp.join(work_dir, 'summary.json')
+    cfg = prepare_test_config(
+        args.config, args.checkpoint, args.work_dir, args.cfg_options,
+        launcher=args.launcher, out_dir=args.out, show_dir=args.show_dir)
+    run(cfg, 'test')
+    summary = osp.join(cfg.work_dir, 'summary.json')
     if osp.isfile(summary):
-        from ideal_mm.evaluation.report import format_table
         with open(summary) as f:
             print(format_table(json.load(f)))
-        print(f'per-case metrics: {osp.join(work_dir, "per_case.csv")}')
+        print(f'per-case metrics: {osp.join(cfg.work_dir, "per_case.csv")}')
     return 0
-
-
-def _set_prediction_dir(cfg, out_dir: str) -> None:
-    """Ask the volume metric to also write each predicted volume as NIfTI."""
-    evaluator = cfg.test_evaluator
-    items = evaluator if isinstance(evaluator, list) else [evaluator]
-    for item in items:
-        if item.get('type') == 'ACDCVolumeMetric':
-            item['pred_dir'] = out_dir
-
-
-def _drop_pretrained(obj) -> None:
-    """Remove Pretrained init_cfgs: test weights come from the checkpoint."""
-    if isinstance(obj, dict):
-        init_cfg = obj.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            obj['init_cfg'] = None
-        for v in obj.values():
-            _drop_pretrained(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            _drop_pretrained(v)
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@
 # for CPU-only distributed runs. All parameters receive gradients every step
 # (every batch holds labelled slices), so DDP needs no find_unused_parameters.
 _base_ = [
+    '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_30k.py'
 ]
@@ -29,8 +30,6 @@ _base_ = [
 pretrain_config = 'configs/ideal/unet_acdc_pretrain.py'
 pretrained_encoder = 'work_dirs/unet_acdc_pretrain/encoder.pth'  # or None
 label_budget = 0.1
-num_classes = 4
-norm_cfg = dict(type='BN', requires_grad=True)
 labelled_per_batch = 12
 unlabelled_per_batch = 12
 
@@ -42,57 +41,13 @@ data_preprocessor = dict(
     pad_val=0,
     seg_pad_val=255,
     size_divisor=32)
-sup_losses = [
-    dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5),
-    dict(type='ClassDiceLoss', loss_weight=0.5),
-]
+# encoder, decoders and their supervised losses: _base_/models/ideal_unet_*.py
 model = dict(
-    type='BiConsistencySemiSupModel',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='UNetEncoder',
-        in_channels=1,
-        base_channels=16,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        with_cp=False,
-        conv_cfg=None,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type='ReLU'),
-        upsample_cfg=dict(type='InterpConv'),
-        norm_eval=False,
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained_encoder,
             prefix='backbone.') if pretrained_encoder else None),
-    decode_head_1=dict(
-        type='UNetDecoderHead',
-        in_channels=[16, 32, 64, 128, 256],
-        in_index=[0, 1, 2, 3, 4],
-        channels=16,
-        upsample_mode='bilinear',
-        num_convs=2,
-        dropout_ratio=0.1,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=sup_losses),
-    decode_head_2=dict(
-        type='UNetDecoderHead',
-        in_channels=[16, 32, 64, 128, 256],
-        in_index=[0, 1, 2, 3, 4],
-        channels=16,
-        upsample_mode='deconv',
-        num_convs=2,
-        dropout_ratio=0.1,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=sup_losses),
     semi_train_cfg=dict(
         rampup_iters=30000,
         max_consistency_weight=0.1,

@@ -8,54 +8,15 @@
 # At the end ExportEncoderHook writes <work_dir>/encoder.pth (the whole
 # encoder; warm-up and a lower lr for the first stage, see below); load it with
 # backbone init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
-_base_ = ['../_base_/default_runtime.py', '../_base_/schedules/pretrain_20k.py']
+_base_ = [
+    '../_base_/models/ideal_unet_pretrainer.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/pretrain_20k.py'
+]
 
 data_root = 'data/ACDC'
 split_cfg = dict(type='ssl4mis')
 crop_size = (256, 256)  # divisible by 16 (4 UNet downsamplings)
-norm_cfg = dict(type='BN', requires_grad=True)
-
-model = dict(
-    type='DenseContrastivePretrainer',
-    data_preprocessor=dict(type='TwoViewDataPreprocessor'),
-    backbone=dict(
-        type='UNetEncoder',
-        in_channels=1,
-        base_channels=16,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        with_cp=False,
-        conv_cfg=None,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type='ReLU'),
-        upsample_cfg=dict(type='InterpConv'),
-        norm_eval=False),
-    proj_head=dict(
-        type='DenseConvProjHead',
-        in_channels=256,
-        in_index=-1,
-        channels=128,
-        norm_cfg=norm_cfg),
-    loss=dict(
-        type='DenseContrastiveLoss',
-        tau=0.1,
-        num_samples=256,
-        margin=0.5,
-        infonce_weight=1.0,
-        metric_weight=1.0,
-        symmetric=True,
-        loss_name='loss_dense'),
-    key_branch='ema',
-    momentum=0.01,  # mmengine convention: MoCo's 0.99
-    # image-level term of the "global vs dense" comparison (off):
-    # global_head=dict(type='GlobalProjHead', in_channels=256),
-    # global_loss=dict(type='GlobalContrastiveLoss', tau=0.1),
-)
+# model (encoder, dense head, loss, EMA key branch): _base_/models/ideal_unet_pretrainer.py
 
 train_pipeline = [
     dict(type='LoadACDCSlice', with_label=False),

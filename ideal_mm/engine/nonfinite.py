@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os.path as osp
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config
@@ -25,6 +25,7 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from ..errors import ConfigError, IdealMMError
+from .config_edits import add_hook_once
 
 HOOK_TYPE = 'NonFiniteLossHook'
 
@@ -130,10 +131,4 @@ def ensure_nonfinite_hook(cfg: Config) -> None:
     """
     if cfg.get('nonfinite_check', True) is False:
         return
-    hooks: List[Any] = list(cfg.get('custom_hooks') or [])
-    if any(isinstance(h, dict) and h.get('type') in (HOOK_TYPE,
-                                                      NonFiniteLossHook)
-           for h in hooks):
-        return
-    hooks.append(dict(type=HOOK_TYPE))
-    cfg.custom_hooks = hooks
+    add_hook_once(cfg, HOOK_TYPE, also=(NonFiniteLossHook, ))

@@ -25,13 +25,15 @@ Exact equality also needs deterministic kernels
 from __future__ import annotations
 
 import random
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
+
+from .config_edits import add_hook_once
 
 HOOK_TYPE = 'IterSeedHook'
 
@@ -105,9 +107,4 @@ def ensure_iter_seed_hook(cfg: Config) -> None:
     randomness = cfg.get('randomness') or {}
     if not randomness.get('deterministic') or randomness.get('seed') is None:
         return
-    hooks: List[Any] = list(cfg.get('custom_hooks') or [])
-    if any(isinstance(h, dict) and h.get('type') in (HOOK_TYPE, IterSeedHook)
-           for h in hooks):
-        return
-    hooks.append(dict(type=HOOK_TYPE))
-    cfg.custom_hooks = hooks
+    add_hook_once(cfg, HOOK_TYPE, also=(IterSeedHook, ))

@@ -35,7 +35,7 @@ from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
-from ideal_mm.apis.visualize import to_uint8_gray
+from ideal_mm.visualization import to_uint8_gray
 
 
 def _slice_rgb(img_path: str, slice_idx: int) -> np.ndarray:

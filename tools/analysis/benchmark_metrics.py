@@ -23,10 +23,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from ideal_mm.errors import run_cli  # noqa: E402
-from ideal_mm.evaluation.functional import ACDC_LABELS, volume_metrics  # noqa: E402
+from ideal_mm.errors import run_cli
+from ideal_mm.evaluation.functional import ACDC_LABELS, volume_metrics
 
 SPACING = (10.0, 1.5625, 1.5625)  # (sz, sx, sy) in mm, typical of ACDC
 

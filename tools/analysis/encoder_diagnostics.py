@@ -34,15 +34,12 @@ from __future__ import annotations
 import argparse
 import math
 import os.path as osp
-import sys
 from typing import Dict, List, Optional, Sequence
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from ideal_mm.errors import ConfigError, run_cli  # noqa: E402
+from ideal_mm.errors import ConfigError, run_cli
 
 
 def effective_rank(features: torch.Tensor) -> float:

@@ -22,13 +22,10 @@ import json
 import math
 import os
 import os.path as osp
-import sys
 import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from ideal_mm.errors import ConfigError, DataError, run_cli  # noqa: E402
+from ideal_mm.errors import ConfigError, DataError, run_cli
 
 Series = Tuple[List[float], List[float]]
 

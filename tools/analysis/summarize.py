@@ -38,14 +38,11 @@ import math
 import os
 import os.path as osp
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from ideal_mm.errors import DataError, run_cli  # noqa: E402
+from ideal_mm.errors import DataError, run_cli
 
 NAME_RE = re.compile(
     r'^(?P<method>.+?)_\d+xb\d+-[^_]+_[^_]+?-(?P<budget>[\d.]+(?:pat|pct))$')

@@ -1,6 +1,8 @@
 # mmseg's UNet (5 stages, base 16) with an FCN head, CE + class-averaged Dice;
-# single-channel MRI input, 4 classes (background, RV, Myo, LV).
-norm_cfg = dict(type='BN', requires_grad=True)
+# single-channel MRI input, 4 classes (background, RV, Myo, LV). The UNet's
+# encoder settings are those of the IDEAL encoder (ideal_unet_encoder.py).
+_base_ = ['./ideal_unet_encoder.py']
+norm_cfg = {{_base_.norm_cfg}}
 num_classes = 4
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -14,23 +16,7 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     pretrained=None,
-    backbone=dict(
-        type='UNet',
-        in_channels=1,
-        base_channels=16,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        with_cp=False,
-        conv_cfg=None,
-        norm_cfg=norm_cfg,
-        act_cfg=dict(type='ReLU'),
-        upsample_cfg=dict(type='InterpConv'),
-        norm_eval=False),
+    backbone=dict(type='UNet'),
     decode_head=dict(
         type='FCNHead',
         in_channels=16,

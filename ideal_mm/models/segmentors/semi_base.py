@@ -4,19 +4,25 @@ The shape of mmdet's ``SemiBaseDetector``, for mmseg segmentors: the base owns
 ``semi_train_cfg`` (defaults, unknown-key and value checks), the split of a
 batch into labelled samples and the samples that get a consistency loss, the
 ramped consistency weight, the guard that keeps every head in the graph when a
-batch has no labelled sample (DDP), and the ``unsup.weight`` log key. A method
-writes one thing: :meth:`semi_loss`, its losses given that split and weight.
+batch has no labelled sample (DDP), the ``unsup.weight`` log key, and test-time
+routing (``predict`` -> ``inference`` -> whole or sliding-window
+``encode_decode``, as mmseg's ``EncoderDecoder`` does it). A method writes
+:meth:`semi_loss`, its losses given that split and weight, and
+``encode_decode`` (or delegates ``predict`` to a network it holds).
 mmseg has no semi-supervised segmentor to inherit from; mmdet's base is for
 detectors (teacher/student dicts, box pseudo-labels) and mmdet is not a
 dependency.
 """
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.structures import SegDataSample
 
@@ -123,3 +129,74 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         """The method's losses: ``sup.*`` on ``labelled``, ``unsup.*`` (already
         multiplied by ``weight``) on ``unsup``; ``sup.loss_none`` from
         :meth:`zero_loss` when ``labelled`` is empty."""
+
+    # ------------------------------------------------------------------
+    # test time: the routing of mmseg's EncoderDecoder (predict ->
+    # inference -> whole / slide -> encode_decode), written against the
+    # attributes every subclass that uses it has: ``test_cfg`` and
+    # ``out_channels`` (slide mode) and its own ``encode_decode``.
+    # ------------------------------------------------------------------
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[SegDataSample]] = None
+                ) -> List[SegDataSample]:
+        """SegDataSamples with ``pred_sem_seg`` and ``seg_logits`` on the
+        original grid (mmseg's ``postprocess_result``)."""
+        if data_samples is not None:
+            batch_img_metas = [s.metainfo for s in data_samples]
+        else:
+            batch_img_metas = [
+                dict(
+                    ori_shape=inputs.shape[2:],
+                    img_shape=inputs.shape[2:],
+                    pad_shape=inputs.shape[2:],
+                    padding_size=[0, 0, 0, 0])
+            ] * inputs.shape[0]
+        seg_logits = self.inference(inputs, batch_img_metas)
+        return self.postprocess_result(seg_logits, data_samples)
+
+    def inference(self, inputs: torch.Tensor,
+                  batch_img_metas: List[dict]) -> torch.Tensor:
+        """``test_cfg.mode`` 'whole' (default) or 'slide' inference."""
+        assert self.test_cfg.get('mode', 'whole') in ['slide', 'whole'], \
+            f'Only "slide" or "whole" test mode are supported, but got ' \
+            f'{self.test_cfg["mode"]}.'
+        ori_shape = batch_img_metas[0]['ori_shape']
+        if not all(m['ori_shape'] == ori_shape for m in batch_img_metas):
+            print_log('Image shapes are different in the batch.',
+                      logger='current', level=logging.WARN)
+        if self.test_cfg.mode == 'slide':
+            return self.slide_inference(inputs, batch_img_metas)
+        return self.whole_inference(inputs, batch_img_metas)
+
+    def whole_inference(self, inputs: torch.Tensor,
+                        batch_img_metas: List[dict]) -> torch.Tensor:
+        """``encode_decode`` of the whole image."""
+        return self.encode_decode(inputs, batch_img_metas)
+
+    def slide_inference(self, inputs: torch.Tensor,
+                        batch_img_metas: List[dict]) -> torch.Tensor:
+        """Overlapping windows of ``test_cfg.crop_size`` every
+        ``test_cfg.stride``, averaged where they overlap (a window larger
+        than the image is decoded without padding)."""
+        h_stride, w_stride = self.test_cfg.stride
+        h_crop, w_crop = self.test_cfg.crop_size
+        batch_size, _, h_img, w_img = inputs.size()
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        preds = inputs.new_zeros((batch_size, self.out_channels, h_img, w_img))
+        count_mat = inputs.new_zeros((batch_size, 1, h_img, w_img))
+        for h_idx in range(h_grids):
+            for w_idx in range(w_grids):
+                y2 = min(h_idx * h_stride + h_crop, h_img)
+                x2 = min(w_idx * w_stride + w_crop, w_img)
+                y1 = max(y2 - h_crop, 0)
+                x1 = max(x2 - w_crop, 0)
+                crop_img = inputs[:, :, y1:y2, x1:x2]
+                batch_img_metas[0]['img_shape'] = crop_img.shape[2:]
+                crop_seg_logit = self.encode_decode(crop_img, batch_img_metas)
+                preds += F.pad(crop_seg_logit,
+                               (int(x1), int(preds.shape[3] - x2), int(y1),
+                                int(preds.shape[2] - y2)))
+                count_mat[:, :, y1:y2, x1:x2] += 1
+        assert (count_mat == 0).sum() == 0
+        return preds / count_mat

@@ -1,2 +1,3 @@
 """Registered components; each module registers on import."""
-from .dense_pretrainer import DenseContrastivePretrainer, TwoViewDataPreprocessor  # noqa: F401
+from .dense_pretrainer import DenseContrastivePretrainer  # noqa: F401
+from .two_view_preprocessor import TwoViewDataPreprocessor  # noqa: F401

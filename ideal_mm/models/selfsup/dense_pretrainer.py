@@ -2,8 +2,9 @@
 
 mmseg has no self-supervised model and mmpretrain's (MoCo, DenseCL) are tied to
 image-level crops without an exact pixel correspondence, so the pre-training
-model and its small data preprocessor are written here; the encoder, the EMA
-(mmengine's ExponentialMovingAverage) and the training loop are reused.
+model and its small data preprocessor (:mod:`.two_view_preprocessor`) are
+written here; the encoder, the EMA (mmengine's ExponentialMovingAverage) and
+the training loop are reused.
 """
 from __future__ import annotations
 
@@ -13,58 +14,18 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.model import BaseDataPreprocessor, BaseModel, \
-    ExponentialMovingAverage
+from mmengine.model import BaseModel, ExponentialMovingAverage
 from mmengine.structures import BaseDataElement
 from mmseg.registry import MODELS
 
-from ideal_mm.datasets.transforms.two_view import dense_correspondence
+from ideal_mm.correspondence import dense_correspondence
 from ideal_mm.errors import ConfigError
 from ideal_mm.geometry import (CellGeometry, CellGeometryProbeError,
                                declared_cell_geometry, probe_cell_geometry)
 
+from .two_view_preprocessor import TwoViewDataPreprocessor  # noqa: F401
+
 CellGeometryCfg = Optional[Union[str, Dict[str, object]]]
-
-
-@MODELS.register_module()
-class TwoViewDataPreprocessor(BaseDataPreprocessor):
-    """Stack view pairs into a batch, move them to the device, normalise.
-
-    mmseg's SegDataPreProcessor expects (C, H, W) images with segmentation
-    samples and pads them; here every sample is a fixed-size view pair
-    (2*C, h, w) from :class:`PackTwoViewInputs`, so stacking suffices.
-
-    Output: ``inputs`` (B, 2*C, h, w) float32 = (x - mean) / std, and the
-    data samples (with their correspondence tensors) on the same device.
-
-    Args:
-        mean: subtracted from every pixel (default 0).
-        std: divides every pixel (default 1).
-        non_blocking: passed to ``Tensor.to``.
-    """
-
-    def __init__(self,
-                 mean: float = 0.0,
-                 std: float = 1.0,
-                 non_blocking: bool = False) -> None:
-        super().__init__(non_blocking=non_blocking)
-        if std <= 0:
-            raise ConfigError(
-                f'data_preprocessor.std must be > 0, got {std}')
-        self.mean = float(mean)
-        self.std = float(std)
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        """Return ``dict(inputs=(B, 2*C, h, w) tensor, data_samples=list)``."""
-        data = self.cast_data(data)
-        inputs = data['inputs']
-        if isinstance(inputs, (list, tuple)):
-            inputs = torch.stack(list(inputs))
-        inputs = inputs.float()
-        if inputs.dim() == 3:  # a single (2, h, w) sample
-            inputs = inputs.unsqueeze(0)
-        inputs = (inputs - self.mean) / self.std
-        return dict(inputs=inputs, data_samples=data.get('data_samples'))
 
 
 @MODELS.register_module()
