@@ -3,4 +3,5 @@ h5), nnU-Net and Decathlon folders; splits, volume cache, samplers."""
 from . import transforms  # noqa: F401
 from .volume_dataset import VolumeSegDataset, default_palette  # noqa: F401,E402
 from .acdc import ACDCDataset  # noqa: F401,E402
+from .nnunet import MSDDataset, NnUNetDataset  # noqa: F401,E402
 from .samplers import SemiSupMultiSourceSampler  # noqa: F401
