@@ -18,6 +18,7 @@ import ideal_mm  # noqa: E402,F401
 from ideal_mm.engine.runner_config import (  # noqa: E402
     check_checkpoint_fits, config_errors, load_config, resolve_work_dir,
     set_metric_out_dirs, setup_cpu_distributed, validate_config)
+from ideal_mm.datasets.config_checks import check_dataset_config  # noqa: E402
 from ideal_mm.errors import CheckpointError, run_cli  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -62,6 +63,7 @@ def main() -> int:
     # Bad configs and checkpoints of another model fail before the Runner
     # creates the work dir.
     validate_config(cfg)
+    check_dataset_config(cfg)
     check_checkpoint_fits(cfg, args.checkpoint, 'CHECKPOINT')
     set_metric_out_dirs(cfg, work_dir)
     cfg.load_from = args.checkpoint

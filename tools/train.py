@@ -18,6 +18,7 @@ from ideal_mm.engine.runner_config import (  # noqa: E402
     validate_config)
 from ideal_mm.engine.nonfinite import ensure_nonfinite_hook  # noqa: E402
 from ideal_mm.engine.resume import ensure_iter_seed_hook  # noqa: E402
+from ideal_mm.datasets.config_checks import check_dataset_config  # noqa: E402
 from ideal_mm.errors import run_cli  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -65,6 +66,7 @@ def main() -> int:
     # Everything a config can get wrong fails here, before the Runner
     # creates the work dir.
     validate_config(cfg)
+    check_dataset_config(cfg)
     cfg.resume = args.resume or cfg.get('resume', False)
     if cfg.get('load_from') and not cfg.resume:
         check_checkpoint_fits(cfg, cfg.load_from, 'load_from')

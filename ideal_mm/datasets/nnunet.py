@@ -435,3 +435,20 @@ def dataset_channels(dataset_cfg: Mapping[str, Any]) -> Optional[int]:
             return None
         return cls.channels_of(root)
     return 1
+
+
+def dataset_metainfo(dataset_cfg: Mapping[str, Any]) -> Optional[dict]:
+    """``classes`` and ``palette`` of an nnU-Net / MSD dataset config, read
+    from its dataset.json (None for other data sets or when the file is not
+    on this machine)."""
+    kind = dataset_cfg.get('type')
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    if not isinstance(cls, type) or not issubclass(cls, _NiftiFolderDataset):
+        return None
+    root = dataset_cfg.get('data_root')
+    if not root or not os.path.isfile(_dataset_json_path(root)):
+        return None
+    classes = read_dataset_json(root).classes
+    meta = dict(classes=classes, palette=default_palette(len(classes)))
+    meta.update(dataset_cfg.get('metainfo') or {})
+    return meta
