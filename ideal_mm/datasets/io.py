@@ -520,8 +520,19 @@ def _load_nifti(path: str) -> Tuple[np.ndarray, object]:
 
 
 def nifti_spacing(image: object, path: str) -> Spacing:
-    """Voxel spacing ``(sz, sx, sy)`` in mm of a 3D/4D NIfTI; 0 / NaN refused."""
+    """Voxel spacing ``(sz, sx, sy)`` in mm of a 3D/4D NIfTI; 0 / NaN refused.
+
+    The header is read again without nibabel's fixes (which silently turn a
+    pixdim of 0 into 1 mm), so a broken spacing is reported, not guessed.
+    """
     zooms = [float(z) for z in image.header.get_zooms()[:3]]
+    try:
+        from nibabel.openers import ImageOpener
+        with ImageOpener(path) as f:
+            raw = type(image.header).from_fileobj(f, check=False)
+        zooms = [float(z) for z in raw['pixdim'][1:1 + min(3, len(zooms))]]
+    except Exception:  # not a plain NIfTI header: keep nibabel's zooms
+        pass
     if len(zooms) < 3 or not all(np.isfinite(z) and z > 0 for z in zooms):
         raise DataError(
             f'{path}: voxel spacing {tuple(zooms)} (header pixdim) must hold '
