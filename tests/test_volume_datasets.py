@@ -429,3 +429,50 @@ def test_acdc_and_converted_nnunet_give_identical_slices_and_metrics(
                 ma = volume_metrics(pred, ga, va['spacing'], labels)
                 mb = volume_metrics(pred, gb, vb['spacing'], labels)
                 assert json.dumps(ma) == json.dumps(mb)
+
+
+# ---------------------------------------------------------------------------
+# the MMWHS configs build (the semi-supervised and pre-training ones also
+# train one iteration in test_semi_configs.py / test_pretrain_configs.py)
+# ---------------------------------------------------------------------------
+def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg,
+                                            tmp_path):
+    import glob
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    from ideal_mm.datasets.config_checks import check_dataset_config
+    from ideal_mm.engine.runner_config import validate_config
+    init_default_scope('mmseg')
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = sorted(glob.glob(os.path.join(repo, 'configs', '*',
+                                          '*_mmwhs-*.py')))
+    names = {os.path.basename(p) for p in paths}
+    for mod in ('ct', 'mr'):
+        for pct in (10, 20, 40, 100):
+            for kind in ('ideal', 'cps', 'supervised'):
+                assert f'{kind}_unet_1xb24-30k_mmwhs-{mod}-{pct}pct.py' in names
+    built = set()
+    for path in paths:
+        cfg = Config.fromfile(path)
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            if cfg.get(loader):
+                ds = cfg[loader]['dataset']
+                assert ds['type'] == 'NnUNetDataset'
+                ds.update(data_root=whs_root, split_cfg=whs_split_cfg,
+                          cache_dir=str(tmp_path / 'cache'), progress=False)
+        cfg.model.backbone.init_cfg = None
+        validate_config(cfg)
+        check_dataset_config(cfg)
+        ds = cfg.train_dataloader.dataset
+        key = (ds.get('normalize'), ds.get('label_budget'), ds.get('subset'))
+        if key not in built:  # each distinct dataset once
+            built.add(key)
+            dataset = DATASETS.build(ds)
+            assert dataset.metainfo['classes'] == MMWHS_CLASSES
+            expected = 'window' if '-ct' in os.path.basename(path) else \
+                'zscore'
+            assert ds['normalize'] == expected
