@@ -35,6 +35,33 @@ def phantom_root(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope='session')
+def whs_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A read-only whole-heart phantom in nnU-Net layout (8 classes, CT-like):
+    whs_001..whs_008 in imagesTr/labelsTr, whs_009..whs_010 in imagesTs."""
+    from ideal_mm.datasets.phantom import make_phantom_whs
+    root = str(tmp_path_factory.mktemp('phantom_whs'))
+    make_phantom_whs(root, num_cases=8, num_test=2, seed=0, size=(48, 48),
+                     num_slices=(6, 8))
+    return root
+
+
+@pytest.fixture(scope='session')
+def whs_split_cfg() -> dict:
+    """A seeded split for ``whs_root``: 5 train, 1 val, 2 test patients."""
+    return dict(type='seeded', seed=0, num_val=1, num_test=2)
+
+
+def data_for(dataset_type: str, request: pytest.FixtureRequest):
+    """(data_root, split_cfg) of the phantom that suits a dataset type:
+    the whole-heart nnU-Net phantom for NnUNetDataset, else phantom ACDC."""
+    if dataset_type == 'NnUNetDataset':
+        return (request.getfixturevalue('whs_root'),
+                request.getfixturevalue('whs_split_cfg'))
+    return (request.getfixturevalue('phantom_root'),
+            request.getfixturevalue('phantom_split_cfg'))
+
+
+@pytest.fixture(scope='session')
 def phantom_split_cfg() -> dict:
     """A seeded split for ``phantom_root``: 8 train, 2 val, 2 test patients."""
     return dict(type='seeded', seed=0, num_val=2, num_test=2)

@@ -12,7 +12,6 @@ import os
 import os.path as osp
 from typing import Dict, List, Set, Tuple
 
-import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PACKAGE = osp.join(REPO, 'ideal_mm')
@@ -157,23 +156,3 @@ def test_checker_sees_a_cycle_and_an_upward_import():
              ('models', 'datasets', 'ideal_mm/models/z.py', 3)]
     assert _cycles(_graph(edges)) == [['apis', 'engine', 'apis']]
     assert [e for e in edges if LAYERS[e[1]] > LAYERS[e[0]]] == [edges[0]]
-
-
-def test_transform_copy_of_dense_correspondence_agrees():
-    """datasets/transforms/two_view.py keeps a copy of
-    ideal_mm.correspondence.dense_correspondence until issue #12 imports it;
-    both give the same correspondence (centre-aligned and explicit grid)."""
-    from ideal_mm.correspondence import dense_correspondence as shared
-    from ideal_mm.datasets.transforms.two_view import \
-        dense_correspondence as copy
-    g = torch.Generator().manual_seed(0)
-    eye = torch.eye(3).repeat(2, 1, 1)
-    aq, ak = eye.clone(), eye.clone()
-    aq[:, :2, :2] += 0.1 * torch.randn(2, 2, 2, generator=g)
-    ak[:, :2, 2] += 4 * torch.randn(2, 2, generator=g)
-    src = torch.tensor([[60, 70], [64, 64]])
-    for kwargs in ({}, dict(stride=8, offset=3.5, key_grid_shape=(7, 7))):
-        a = shared(aq, ak, src, (64, 64), (8, 8), **kwargs)
-        b = copy(aq, ak, src, (64, 64), (8, 8), **kwargs)
-        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-        assert 0 < int(a[1].sum()) < a[1].numel()

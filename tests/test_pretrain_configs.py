@@ -30,8 +30,12 @@ def test_all_pretraining_configs_are_covered():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_runs_one_iteration_and_exports_encoder(
-        path, phantom_root, phantom_split_cfg, cache_dir, tmp_path):
+        path, request, cache_dir, tmp_path):
+    from conftest import data_for
     cfg = Config.fromfile(path)
+    # phantom ACDC, or the whole-heart nnU-Net phantom for the MMWHS configs
+    phantom_root, phantom_split_cfg = data_for(
+        cfg.train_dataloader.dataset.type, request)
     assert cfg.default_scope == 'mmseg'
     assert cfg.custom_imports['imports'] == ['ideal_mm']
     ds = cfg.train_dataloader.dataset

@@ -106,10 +106,13 @@ def cache_dir(tmp_path_factory):
 
 @pytest.mark.parametrize('config', CONFIGS,
                          ids=[osp.relpath(c, REPO) for c in CONFIGS])
-def test_config_trains_one_iteration(config, phantom_root, phantom_split_cfg,
-                                     cache_dir, tmp_path):
+def test_config_trains_one_iteration(config, request, cache_dir, tmp_path):
+    from conftest import data_for
     cfg = Config.fromfile(config)
-    _tiny(cfg, phantom_root, phantom_split_cfg, cache_dir, str(tmp_path))
+    # phantom ACDC, or the whole-heart nnU-Net phantom for the MMWHS configs
+    data_root, split_cfg = data_for(cfg.train_dataloader.dataset.type,
+                                    request)
+    _tiny(cfg, data_root, split_cfg, cache_dir, str(tmp_path))
     init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
     expected = None
     if init_cfg:

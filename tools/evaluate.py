@@ -1,7 +1,12 @@
 """Evaluate NIfTI label maps against ground truth: per-volume Dice, Jaccard, HD95, ASD, ASSD.
 
     python tools/evaluate.py --pred-dir P --gt-dir G --out metrics.json \
-        [--labels RV=1 Myo=2 LV=3] [--csv per_case.csv]
+        [--labels RV=1 Myo=2 LV=3 | --dataset-json D/dataset.json] [--csv per_case.csv]
+
+Classes: ``--labels NAME=VALUE ...``, or ``--dataset-json`` (an nnU-Net v2 or
+Decathlon ``dataset.json``, or its folder: every class but the background),
+or ACDC's RV=1 Myo=2 LV=3 by default. For an nnU-Net data set use
+``--gt-dir <root>/labelsTr --dataset-json <root>``.
 
 ``P/NAME.nii.gz`` (or ``P/NAME_pred.nii.gz``) is compared with ``G/NAME_gt.nii.gz``
 or ``G/NAME.nii.gz`` (``.nii`` works too). Distances are in mm from the ground
@@ -121,8 +126,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--csv', default=None, help='optional per-case CSV to write')
     parser.add_argument('--labels', nargs='+', metavar='NAME=VALUE',
                         help='classes and label values (default: RV=1 Myo=2 LV=3)')
+    parser.add_argument('--dataset-json', metavar='PATH',
+                        help='take the classes from an nnU-Net / Decathlon dataset.json '
+                        '(the file or its folder)')
     args = parser.parse_args(argv)
-    labels = parse_labels(args.labels)
+    if args.labels and args.dataset_json:
+        raise ConfigError('give --labels or --dataset-json, not both')
+    if args.dataset_json:
+        from ideal_mm.datasets.nnunet import read_dataset_json
+        labels = read_dataset_json(args.dataset_json).labels
+    else:
+        labels = parse_labels(args.labels)
     pairs = find_pairs(args.pred_dir, args.gt_dir)
     allowed = [0, *labels.values()]
 

@@ -5,16 +5,23 @@
         [--name-template '{name}_pred.nii.gz'] [--batch-size 16]
 
 INPUT is one of
-  * a NIfTI file (``.nii`` / ``.nii.gz``) holding one 3D frame;
+  * a NIfTI file (``.nii`` / ``.nii.gz``) holding one 3D frame, or a 4D file
+    whose last axis holds the channels (Medical Segmentation Decathlon);
   * a folder of such files (``*_gt.nii[.gz]`` and ``*_4d.nii[.gz]`` are skipped);
+  * a folder of nnU-Net images ``<case>_0000.nii.gz`` (``_0001``, ... for more
+    channels; every file of the folder named so): one volume per case, its
+    channels stacked; an nnU-Net data set root (``dataset.json``) means its
+    ``imagesTs/``;
   * an ACDC patient folder (``Info.cfg`` names the ED and ES frames);
   * an ACDC data root (``training/`` and/or ``testing/`` patient folders).
 
-For every volume: ``DIR/<name>_pred.nii.gz`` (uint8 labels 0 bg, 1 RV, 2 Myo,
-3 LV; the input's affine and header, qform and sform), written atomically,
-and one line with the LV, RV and Myo volumes in ml. For patient folders also
-LV/RV EDV, ESV and EF from the ED and ES predictions (and from the ground
-truth when ``*_gt`` files exist). An existing output is kept unless
+For every volume: ``DIR/<name>_pred.nii.gz`` (uint8 class indices of the
+model's classes, for ACDC 0 bg, 1 RV, 2 Myo, 3 LV; the input's affine and
+header, qform and sform), written atomically, and one line with the volume
+in ml of every class. The clinical quantities are ACDC-only: for ACDC
+patient folders (and a model with ACDC's classes) also LV/RV EDV, ESV and
+EF from the ED and ES predictions (and from the ground truth when ``*_gt``
+files exist). An existing output is kept unless
 ``--overwrite``; an input is never overwritten. A bad file is reported and
 the others are still processed; the exit status is then 1.
 """
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import os.path as osp
 import sys
 from dataclasses import dataclass, field
@@ -32,9 +40,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import ideal_mm  # noqa: E402,F401  (compat first, registers components)
 import numpy as np  # noqa: E402
 from ideal_mm.apis.nifti import write_label_nifti  # noqa: E402
+from ideal_mm.datasets.io import ACDC_CLASSES  # noqa: E402
 from ideal_mm.errors import ConfigError, DataError, run_cli  # noqa: E402
 
 NIFTI_EXTS = ('.nii.gz', '.nii')
+CHANNEL_RE = re.compile(r'^(?P<case>.+)_(?P<channel>\d{4})$')
 
 
 @dataclass
@@ -44,6 +54,7 @@ class VolumeJob:
     img_file: str
     name: str
     gt_file: Optional[str] = None
+    img_files: Tuple[str, ...] = ()  # nnU-Net channel files, in order
     patient_id: Optional[str] = None
     frame: Optional[str] = None  # 'ED' / 'ES' for patient folders
     out_file: str = ''
@@ -150,11 +161,18 @@ def collect_inputs(path: str) -> Inputs:
             raise DataError(f'{path}: training/ or testing/ hold no patient '
                             'folders with an Info.cfg')
         return found
-    for name in sorted(os.listdir(path)):
+    if osp.isfile(osp.join(path, 'dataset.json')) and osp.isdir(
+            osp.join(path, 'imagesTs')):
+        path = osp.join(path, 'imagesTs')  # an nnU-Net data set root
+    files = [name for name in sorted(os.listdir(path))
+             if osp.isfile(osp.join(path, name)) and is_nifti(name)
+             and not name.startswith('.')]
+    if files and all(CHANNEL_RE.match(strip_nifti(n)) for n in files):
+        return nnunet_jobs(path, files, found)
+    for name in files:
         file = osp.join(path, name)
         stem = strip_nifti(name)
-        if (osp.isfile(file) and is_nifti(name) and not stem.endswith('_gt')
-                and not stem.endswith('_4d')):
+        if not stem.endswith('_gt') and not stem.endswith('_4d'):
             found.jobs.append(VolumeJob(img_file=file, name=stem,
                                         gt_file=find_gt(file)))
     if not found.jobs:
@@ -165,11 +183,41 @@ def collect_inputs(path: str) -> Inputs:
     return found
 
 
+def nnunet_jobs(folder: str, files: Sequence[str], found: Inputs) -> Inputs:
+    """One job per case of an nnU-Net images folder (``<case>_XXXX``).
+
+    A case whose channels are not 0000..N-1 without a gap is reported as a
+    failure naming the missing file; the other cases are still processed.
+    """
+    cases: Dict[str, Dict[int, str]] = {}
+    for name in files:
+        match = CHANNEL_RE.match(strip_nifti(name))
+        cases.setdefault(match.group('case'), {})[int(
+            match.group('channel'))] = osp.join(folder, name)
+    for case, channels in sorted(cases.items()):
+        missing = [c for c in range(max(channels) + 1) if c not in channels]
+        if missing:
+            ext = '.nii.gz' if channels[max(channels)].endswith('.gz') \
+                else '.nii'
+            found.failures.append((
+                osp.join(folder, f'{case}_{missing[0]:04d}{ext}'),
+                f'channel {missing[0]} of case {case} is missing; nnU-Net '
+                'cases need <case>_0000, <case>_0001, ... without gaps'))
+            continue
+        ordered = tuple(channels[c] for c in sorted(channels))
+        found.jobs.append(VolumeJob(img_file=ordered[0], name=case,
+                                    img_files=ordered))
+    if not found.jobs and not found.failures:
+        raise DataError(f'{folder}: no nnU-Net cases found')
+    return found
+
+
 def assign_outputs(inputs: Inputs, out_dir: str, template: str) -> None:
     """Set each job's output file; refuse collisions and input overwrites."""
     protected = set()
     for job in inputs.jobs:
         protected.add(osp.realpath(job.img_file))
+        protected.update(osp.realpath(f) for f in job.img_files)
         if job.gt_file:
             protected.add(osp.realpath(job.gt_file))
     seen: Dict[str, str] = {}
@@ -198,17 +246,23 @@ def assign_outputs(inputs: Inputs, out_dir: str, template: str) -> None:
         job.out_file = out
 
 
-def read_labels(path: str) -> Tuple[np.ndarray, Tuple[float, float, float]]:
-    """Labels (X, Y, Z) of an existing label file and its zooms."""
-    from ideal_mm.datasets.io import read_nifti_frame
-    arr, spacing, image = read_nifti_frame(path, is_label=True)
+def read_labels(path: str, classes: Sequence[str] = ACDC_CLASSES
+                ) -> Tuple[np.ndarray, Tuple[float, float, float]]:
+    """Labels (X, Y, Z) of an existing label file (values checked against
+    ``classes``) and its zooms."""
+    from ideal_mm.datasets.io import read_nifti_frame, read_nifti_raw_label
+    if tuple(classes) == ACDC_CLASSES:
+        arr, spacing, image = read_nifti_frame(path, is_label=True)
+    else:
+        import nibabel as nib
+        arr, image = read_nifti_raw_label(path, classes, None), nib.load(path)
     zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
     zooms = zooms + (1.0, ) * (3 - len(zooms))
     return np.transpose(arr, (1, 2, 0)), zooms
 
 
 def format_volumes(volumes: Dict[str, float]) -> str:
-    """``LV 123.4 ml, RV 98.7 ml, Myo 110.2 ml``."""
+    """``LV 123.4 ml, RV 98.7 ml, Myo 110.2 ml`` (any classes)."""
     return ', '.join(f'{k} {v:.1f} ml' for k, v in volumes.items())
 
 
@@ -257,6 +311,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     assign_outputs(inputs, args.out_dir, args.name_template)
     model = init_model(args.config, args.checkpoint, device=args.device)
     meta = model.dataset_meta
+    classes = tuple(meta['classes'])
+    acdc = classes == ACDC_CLASSES
+    structures = None if acdc else {
+        name: i for i, name in enumerate(classes) if i > 0}
+    if not acdc and inputs.patients:
+        print('ejection fractions are ACDC-only (the model predicts '
+              f'{", ".join(classes[1:])}, not RV, Myo, LV): only volumes in ml '
+              'are reported')
     os.makedirs(args.out_dir, exist_ok=True)
     failures = list(inputs.failures)
 
@@ -266,11 +328,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    if args.show_dir else None)
             kept = osp.exists(job.out_file) and not args.overwrite
             if kept:
-                job.labels, job.zooms = read_labels(job.out_file)
+                job.labels, job.zooms = read_labels(job.out_file, classes)
                 tqdm.write(f'{job.name}: {job.out_file} exists, kept (pass '
                            '--overwrite to replace it)')
             else:
-                labels = segment_volume(model, job.img_file,
+                labels = segment_volume(model,
+                                        list(job.img_files) or job.img_file,
                                         batch_size=args.batch_size,
                                         tta=args.tta)
                 import nibabel as nib
@@ -280,20 +343,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 zooms = tuple(float(z)
                               for z in reference.header.get_zooms()[:3])
                 job.zooms = zooms + (1.0, ) * (3 - len(zooms))
-            volumes = label_volumes_ml(job.labels, job.zooms)
+            volumes = label_volumes_ml(job.labels, job.zooms, structures)
             frame = f' ({job.frame})' if job.frame else ''
             tqdm.write(f'{job.name}{frame}: {format_volumes(volumes)} -> '
                        f'{job.out_file}')
             if png and (args.overwrite or not osp.exists(png)):
-                image, _, _, _ = load_volume(job.img_file)
+                image, _, _, _ = load_volume(list(job.img_files)
+                                             or job.img_file)
+                if image.ndim == 4:  # multi-channel: show channel 0
+                    image = image[..., 0]
                 depth, height, width = image.shape
                 pred = np.transpose(
                     job.labels.reshape(height, width, depth), (2, 0, 1))
                 gt = None
                 if job.gt_file:
                     from ideal_mm.datasets.io import read_nifti_frame
-                    gt, _, _ = read_nifti_frame(job.gt_file, is_label=True)
-                    if gt.shape != image.shape:
+                    try:
+                        gt, _, _ = read_nifti_frame(job.gt_file,
+                                                    is_label=True)
+                    except DataError:  # not ACDC labels: show none
+                        gt = None
+                    if gt is not None and gt.shape != image.shape:
                         gt = None
                 from ideal_mm.apis.visualize import save_volume_montage
                 save_volume_montage(
@@ -304,7 +374,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             failures.append((job.img_file, str(err)))
             tqdm.write(f'{job.name}: FAILED: {err}')
 
-    for pid, frames in inputs.patients.items():
+    for pid, frames in (inputs.patients.items() if acdc else ()):
         ed, es = frames['ED'], frames['ES']
         if ed.labels is None or es.labels is None:
             print(f'{pid}: no ejection fraction (a frame failed)')

@@ -90,12 +90,16 @@ def _dataset_cfg(cfg: Config, split: str = 'test') -> Optional[dict]:
 
 
 def _config_dataset_meta(cfg: Config) -> Dict[str, Any]:
-    """Classes and palette of the config's test dataset class (METAINFO)."""
+    """Classes and palette of the config's test dataset: its class's
+    METAINFO, or the dataset.json of an nnU-Net / MSD ``data_root`` when it
+    exists here; ACDC's as the last resort."""
     dataset = _dataset_cfg(cfg) or {}
     meta = dict(ACDC_METAINFO)
     type_name = dataset.get('type')
     if isinstance(type_name, str):
         from mmseg.registry import DATASETS
+
+        from ideal_mm.datasets.nnunet import dataset_metainfo
         with DefaultScope.overwrite_default_scope(
                 cfg.get('default_scope', 'mmseg')):
             cls = DATASETS.get(type_name)
@@ -103,6 +107,9 @@ def _config_dataset_meta(cfg: Config) -> Dict[str, Any]:
         if metainfo:
             meta.update({k: metainfo[k] for k in ('classes', 'palette')
                          if k in metainfo})
+        from_json = dataset_metainfo(dict(dataset, type=cls)) if cls else None
+        if from_json:
+            meta.update(from_json)
     if isinstance(dataset.get('metainfo'), dict):
         meta.update(dataset['metainfo'])
     return meta
@@ -176,6 +183,21 @@ def test_normalize_mode(cfg: Config) -> str:
     return dataset.get('normalize', 'minmax') or 'minmax'
 
 
+def test_intensity_window(cfg: Config) -> Optional[Tuple[float, float]]:
+    """``cfg.test_dataloader.dataset.intensity_window`` (CT), or None."""
+    window = (_dataset_cfg(cfg) or {}).get('intensity_window')
+    return tuple(window) if window is not None else None
+
+
+def model_in_channels(model: torch.nn.Module) -> Optional[int]:
+    """Input channels of the model's backbone (config ``in_channels``)."""
+    cfg = getattr(model, 'cfg', None)
+    backbone = (cfg.get('model') or {}).get('backbone') if cfg else None
+    value = backbone.get('in_channels') if isinstance(backbone, dict) \
+        else None
+    return int(value) if isinstance(value, int) else None
+
+
 def build_inference_pipeline(cfg: Config) -> Compose:
     """The config's test pipeline without its loading transforms.
 
@@ -202,17 +224,49 @@ def build_inference_pipeline(cfg: Config) -> Compose:
         return Compose(kept)
 
 
-def load_volume(volume: VolumeInput
+def load_volume(volume: Union[VolumeInput, Sequence[str]]
                 ) -> Tuple[np.ndarray, Tuple[float, float, float], Any, str]:
-    """Read a NIfTI frame (path or nibabel image) in (D, H, W) order.
+    """Read a volume (path, nibabel image, or channel files) as (D, H, W[, C]).
 
-    Returns ``(array float32 (D, H, W), spacing (sz, sx, sy), image, name)``
-    where ``name`` is the file name without ``.nii[.gz]`` (``'volume'`` for
-    an in-memory image). Bad files raise :class:`DataError` naming the file.
+    ``volume`` is one NIfTI frame (3D; a 4D file with more than one volume
+    on its last axis is read as channels, as MSD stores modalities), a
+    nibabel image, or a list of one 3D file per channel (nnU-Net's
+    ``<case>_0000.nii.gz``, ``<case>_0001.nii.gz``, ...), which must share
+    shape and affine.
+
+    Returns ``(array float32 (D, H, W) or (D, H, W, C), spacing (sz, sx, sy),
+    image, name)`` where ``image`` is the (first) nibabel image and ``name``
+    the file name without ``.nii[.gz]`` (and without ``_0000`` for channel
+    lists; ``'volume'`` for an in-memory image). Bad files raise
+    :class:`DataError` naming the file.
     """
+    from ideal_mm.datasets.io import FrameFiles, read_case
+    if isinstance(volume, (list, tuple)):
+        paths = [os.fspath(p) for p in volume]
+        if not paths:
+            raise DataError('an empty list of channel files was given')
+        frame = FrameFiles(volume_id=volume_name(paths[0]), patient_id='',
+                           frame=None, frame_number=None, img_file=paths[0],
+                           gt_file=None, kind='case', img_files=tuple(paths),
+                           num_channels=len(paths))
+        array, _, spacing = read_case(frame, False, ('background', ))
+        import nibabel as nib
+        name = volume_name(paths[0])
+        if len(paths) > 1 or name.endswith('_0000'):
+            name = name[:-5] if name.endswith('_0000') else name
+        return array, tuple(spacing), nib.load(paths[0]), name
     if isinstance(volume, (str, os.PathLike)):
         from ideal_mm.datasets.io import read_nifti_frame
         path = os.fspath(volume)
+        channels = _file_channels(path)
+        if channels > 1:
+            frame = FrameFiles(volume_id=volume_name(path), patient_id='',
+                               frame=None, frame_number=None, img_file=path,
+                               gt_file=None, kind='case', img_files=(path, ),
+                               num_channels=channels)
+            array, _, spacing = read_case(frame, False, ('background', ))
+            import nibabel as nib
+            return array, tuple(spacing), nib.load(path), volume_name(path)
         array, spacing, image = read_nifti_frame(path)
         return array, tuple(spacing), image, volume_name(path)
     if not hasattr(volume, 'dataobj') or not hasattr(volume, 'header'):
@@ -233,6 +287,17 @@ def load_volume(volume: VolumeInput
     array = check_image(np.ascontiguousarray(np.transpose(data, (2, 0, 1))),
                         name)
     return array, (zooms[2], zooms[0], zooms[1]), volume, volume_name(name)
+
+
+def _file_channels(path: str) -> int:
+    """Channels of a NIfTI file from its header: the 4th axis of a 4D file
+    with more than one volume (MSD), else 1."""
+    import nibabel as nib
+    try:
+        shape = nib.load(path).shape
+    except Exception:  # read_nifti_frame reports unreadable files
+        return 1
+    return int(shape[3]) if len(shape) == 4 and shape[3] > 1 else 1
 
 
 def volume_name(path: str) -> str:
@@ -286,10 +351,10 @@ def _predict_probs(model: torch.nn.Module, pipeline: Compose, vol: np.ndarray,
         results = model.test_step(pseudo_collate(batch))
         for result in results:
             logits = result.seg_logits.data.float()
-            if logits.shape[-2:] != vol.shape[1:]:
+            if tuple(logits.shape[-2:]) != tuple(vol.shape[1:3]):
                 raise ConfigError(
                     f'the model returned {tuple(logits.shape[-2:])} maps for '
-                    f'{vol.shape[1:]} slices; the test pipeline must keep '
+                    f'{vol.shape[1:3]} slices; the test pipeline must keep '
                     f'ori_shape so that predictions return to the slice grid')
             probs = logits if are_probs else logits.softmax(dim=0)
             out.append(probs.cpu().numpy())
@@ -297,15 +362,18 @@ def _predict_probs(model: torch.nn.Module, pipeline: Compose, vol: np.ndarray,
 
 
 def segment_volume(model: torch.nn.Module,
-                   volume: VolumeInput,
+                   volume: Union[VolumeInput, Sequence[str]],
                    batch_size: int = 16,
                    tta: bool = False,
                    return_probs: bool = False
                    ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Segment a 3D NIfTI frame slice by slice.
 
-    Steps: read the frame, transpose (X, Y, Z) -> (D, H, W), normalise it per
-    volume with the test dataset's mode (``normalize_volume``), run the
+    Steps: read the frame (or the channel files, see :func:`load_volume`),
+    transpose (X, Y, Z) -> (D, H, W), check the channel count against the
+    model's ``backbone.in_channels``, normalise it per volume and channel with
+    the test dataset's mode (``normalize_image``: ``normalize`` and
+    ``intensity_window``), run the
     config's test pipeline without its loading transform on every slice,
     predict batches through ``model.test_step`` (data preprocessor +
     predict, logits resized back to the slice grid), and take
@@ -317,7 +385,8 @@ def segment_volume(model: torch.nn.Module,
 
     Args:
         model: from :func:`init_model` (needs ``model.cfg``).
-        volume: NIfTI path or nibabel image of one frame (X, Y, Z).
+        volume: NIfTI path or nibabel image of one frame (X, Y, Z), a 4D
+            multi-channel file (X, Y, Z, C), or a list of channel files.
         batch_size: slices per forward pass.
         tta: flip test-time augmentation.
         return_probs: also return the probabilities.
@@ -332,9 +401,20 @@ def segment_volume(model: torch.nn.Module,
     if cfg is None:
         raise ConfigError('model has no .cfg; build it with '
                           'ideal_mm.apis.init_model(config, checkpoint)')
-    from ideal_mm.datasets.volume_cache import normalize_volume
+    from ideal_mm.datasets.volume_cache import normalize_image
     array, spacing, image, name = load_volume(volume)
-    vol = normalize_volume(array, test_normalize_mode(cfg))
+    channels = array.shape[3] if array.ndim == 4 else 1
+    expected = model_in_channels(model)
+    if expected is not None and expected != channels:
+        source = image.get_filename() if hasattr(image, 'get_filename') \
+            else name
+        raise DataError(
+            f'{source}: {channels} image channel(s) but the model takes '
+            f'{expected} (model.backbone.in_channels); give every channel '
+            '(<case>_0000, <case>_0001, ...) or use a model trained on this '
+            'many channels')
+    vol = normalize_image(array, test_normalize_mode(cfg),
+                          test_intensity_window(cfg))
     pipeline = build_inference_pipeline(cfg)
     img_path = image.get_filename() if hasattr(image, 'get_filename') \
         else None
@@ -354,7 +434,10 @@ def segment_volume(model: torch.nn.Module,
         model.train(was_training)
     labels = probs.argmax(axis=0).astype(np.uint8)  # (D, H, W)
     labels = np.ascontiguousarray(np.transpose(labels, (1, 2, 0)))
-    labels = labels.reshape(tuple(image.shape))
+    shape = tuple(image.shape)
+    if channels > 1 and len(shape) == 4:  # one 4D multi-channel file
+        shape = shape[:3]
+    labels = labels.reshape(shape)
     if not return_probs:
         return labels
     probs = np.ascontiguousarray(np.transpose(probs, (0, 2, 3, 1)),

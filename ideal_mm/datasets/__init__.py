@@ -1,4 +1,7 @@
-"""ACDC data: raw NIfTI / SSL4MIS h5 reading, splits, volume cache, samplers."""
+"""3D data sets as slices: the volume dataset base, ACDC (raw NIfTI and SSL4MIS
+h5), nnU-Net and Decathlon folders; splits, volume cache, samplers."""
 from . import transforms  # noqa: F401
+from .volume_dataset import VolumeSegDataset, default_palette  # noqa: F401,E402
 from .acdc import ACDCDataset  # noqa: F401,E402
+from .nnunet import MSDDataset, NnUNetDataset  # noqa: F401,E402
 from .samplers import SemiSupMultiSourceSampler  # noqa: F401

@@ -1,33 +1,30 @@
 """``ACDCDataset``: ACDC cardiac MRI as slices, split by patient, with budgets."""
 from __future__ import annotations
 
-import copy
-from typing import Dict, List, Mapping, Optional, Union
+from typing import Dict, Mapping, Optional, Tuple, Union
 
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ideal_mm.errors import ConfigError
-from .io import FrameFiles, scan_data_root
-from .splits import build_split, select_labelled
-from .volume_cache import (NORMALIZE_MODES, build_volume_cache, cache_paths,
-                           default_cache_dir)
+from .io import PatientRecord, scan_data_root
+from .volume_cache import NORMALIZE_MODES
+from .volume_dataset import SPLITS, SUBSETS, VolumeSegDataset  # noqa: F401
 
-SPLITS = ('train', 'val', 'test')
-SUBSETS = ('all', 'labelled', 'unlabelled')
 SOURCES = ('raw', 'ssl4mis_h5')
 
 
 @DATASETS.register_module()
-class ACDCDataset(BaseSegDataset):
+class ACDCDataset(VolumeSegDataset):
     """ACDC (Automated Cardiac Diagnosis Challenge) short-axis cine MRI.
 
     Every ED and ES frame of the selected patients is cached once as a
     normalised, memory-mappable volume (:mod:`ideal_mm.datasets.volume_cache`)
     and the data list holds one entry per slice, volume by volume, with the
     keys of ``docs/data_contract.md``. ``LoadACDCSlice`` then loads a slice.
-    mmseg's ``load_data_list`` lists 2D image files; this class replaces it
-    because ACDC comes as 3D NIfTI volumes with patient-level splits.
+    A thin subclass of :class:`~ideal_mm.datasets.volume_dataset.VolumeSegDataset`
+    (which owns splits, budgets, the cache and the slice list): it finds the
+    patients (``Info.cfg``, ED/ES frames, or the SSL4MIS h5 copy), keeps the
+    SSL4MIS split as default and its cache folder ``<source>-<normalize>``.
 
     Args:
         data_root: the ACDC folder (``training/`` and ``testing/`` for
@@ -51,13 +48,17 @@ class ACDCDataset(BaseSegDataset):
             accurate their pseudo-labels are (``oracle.*`` keys). For
             analysis on data that has every label (phantoms, or a real data
             set with a budget simulated); never read by a loss.
-        **kwargs: passed to :class:`mmseg.datasets.BaseSegDataset`
+        **kwargs: ``label_map`` (raw label value -> class index) and the
+            arguments of :class:`mmseg.datasets.BaseSegDataset`
             (``pipeline``, ``test_mode``, ``lazy_init``, ...).
     """
 
     METAINFO = dict(
         classes=('background', 'RV', 'Myo', 'LV'),
         palette=[[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200]])
+
+    DEFAULT_SPLIT_CFG = dict(type='ssl4mis')
+    DATASET_NAME = 'ACDC'
 
     def __init__(self,
                  data_root: str,
@@ -71,144 +72,40 @@ class ACDCDataset(BaseSegDataset):
                  progress: bool = True,
                  oracle_labels: bool = False,
                  **kwargs) -> None:
-        if split not in SPLITS:
-            raise ConfigError(f'split={split!r} must be one of {SPLITS}')
-        if subset not in SUBSETS:
-            raise ConfigError(f'subset={subset!r} must be one of {SUBSETS}')
-        if split != 'train' and subset != 'all':
-            raise ConfigError(
-                f"subset={subset!r} applies to split='train' only; use "
-                f"subset='all' for split={split!r}")
-        if subset == 'labelled' and label_budget is None:
-            raise ConfigError(
-                "label_budget is required with subset='labelled' (number of "
-                'labelled patients, or a fraction in (0, 1])')
-        if source not in SOURCES:
-            raise ConfigError(f'source={source!r} must be one of {SOURCES}')
-        if normalize not in NORMALIZE_MODES:
-            raise ConfigError(
-                f'normalize={normalize!r} must be one of {NORMALIZE_MODES}')
-        if data_root is None:
-            raise ConfigError('data_root is required (the ACDC folder)')
-        self.split = split
-        self.subset = subset
-        self.label_budget = label_budget
-        self.split_cfg = copy.deepcopy(
-            dict(split_cfg) if split_cfg is not None else dict(type='ssl4mis'))
         self.source = source
-        self.normalize = normalize
-        self.cache_dir = cache_dir
-        self.progress = progress
-        self.oracle_labels = bool(oracle_labels)
-        self._volumes: List[dict] = []
-        self.patient_split: Dict[str, List[str]] = {}
-        self.labelled_patients: List[str] = []
-        kwargs.setdefault('img_suffix', '.npy')
-        kwargs.setdefault('seg_map_suffix', '.npy')
-        super().__init__(data_root=data_root, **kwargs)
+        super().__init__(
+            data_root=data_root, split=split, subset=subset,
+            label_budget=label_budget, split_cfg=split_cfg,
+            normalize=normalize, cache_dir=cache_dir, progress=progress,
+            oracle_labels=oracle_labels, **kwargs)
 
-    def load_data_list(self) -> List[dict]:
-        """Scan, split, cache; return one entry per slice, volume by volume."""
-        patients = scan_data_root(self.data_root, self.source)
-        groups = {pid: rec.group for pid, rec in patients.items()}
-        split = build_split(self.split_cfg, list(patients), groups,
-                            self.data_root)
-        self.patient_split = split
-        if self.split == 'train':
-            labelled = select_labelled(split['train'], self.label_budget)
-            if self.subset == 'labelled':
-                chosen = labelled
-            elif self.subset == 'unlabelled':
-                chosen = sorted(set(split['train']) - set(labelled))
-                if not chosen:
-                    raise ConfigError(
-                        f'label_budget={self.label_budget!r} labels every '
-                        f"train patient, so subset='unlabelled' is empty; "
-                        'lower label_budget')
-            else:
-                chosen = sorted(split['train'])
-        else:
-            chosen = sorted(split[self.split])
-            labelled = list(chosen)
-        self.labelled_patients = sorted(labelled)
-        labelled_set = set(labelled)
+    def _check_options(self) -> None:
+        if self.source not in SOURCES:
+            raise ConfigError(
+                f'source={self.source!r} must be one of {SOURCES}')
 
-        frames: List[FrameFiles] = [
-            frame for pid in chosen for frame in patients[pid].frames
-        ]
-        need_label = {
-            f.volume_id
-            for f in frames if f.patient_id in labelled_set
-        }
-        oracle = set()
-        if self.oracle_labels and self.split == 'train':
-            oracle = {
-                f.volume_id
-                for f in frames
-                if f.volume_id not in need_label and f.gt_file is not None
-            }
-        cache_dir = self.cache_dir or default_cache_dir(
-            self.data_root, self.source, self.normalize)
-        self.cache_dir = cache_dir
-        metas = build_volume_cache(
-            frames, cache_dir, self.normalize, need_label | oracle,
-            progress=self.progress)
+    @classmethod
+    def normalize_modes(cls):
+        """ACDC is MRI: per-volume ``'minmax'`` or ``'zscore'``."""
+        return NORMALIZE_MODES
 
-        data_list: List[dict] = []
-        self._volumes = []
-        for frame in frames:
-            meta = metas[frame.volume_id]
-            paths = cache_paths(cache_dir, frame.volume_id)
-            is_labelled = frame.volume_id in need_label
-            spacing = tuple(float(s) for s in meta['spacing'])
-            depth = int(meta['shape'][0])
-            gt_path = paths['gt'] if is_labelled else None
-            self._volumes.append(
-                dict(
-                    volume_id=frame.volume_id,
-                    patient_id=frame.patient_id,
-                    frame=frame.frame,
-                    img_path=paths['img'],
-                    seg_map_path=gt_path,
-                    spacing=spacing,
-                    shape=tuple(int(s) for s in meta['shape']),
-                    labelled=is_labelled,
-                    img_source=frame.img_file,
-                    gt_source=frame.gt_file if is_labelled else None))
-            for k in range(depth):
-                data_list.append(
-                    dict(
-                        img_path=paths['img'],
-                        seg_map_path=gt_path,
-                        slice_idx=k,
-                        num_slices=depth,
-                        volume_id=frame.volume_id,
-                        patient_id=frame.patient_id,
-                        frame=frame.frame,
-                        spacing=spacing,
-                        labelled=is_labelled,
-                        reduce_zero_label=False,
-                        seg_fields=[]))
-                if frame.volume_id in oracle:
-                    data_list[-1]['oracle_seg_map_path'] = paths['gt']
-        return data_list
+    def scan(self) -> Dict[str, PatientRecord]:
+        """The patients of the raw ACDC download or of the SSL4MIS h5 copy."""
+        return scan_data_root(self.data_root, self.source)
 
-    def volumes(self) -> List[dict]:
-        """Per-volume info of this dataset, in data-list order.
+    def cache_tag(self) -> Tuple[str, str]:
+        """``(source, normalize)``: the cache stays
+        ``.ideal_mm_cache/<source>-<normalize>`` (a label_map adds a hash)."""
+        tag = self.normalize
+        if self.label_value_map:
+            tag = super().cache_tag()[1]
+        return self.source, tag
 
-        Each dict has ``volume_id``, ``patient_id``, ``frame``, ``img_path``
-        and ``seg_map_path`` (cache ``.npy`` files; the latter None when
-        unlabelled), ``spacing`` (sz, sx, sy), ``shape`` (D, H, W),
-        ``labelled``, and the source files ``img_source`` / ``gt_source``.
-        """
-        if not self._fully_initialized:
-            self.full_init()
-        return copy.deepcopy(self._volumes)
+    def _use_default_prepare(self) -> bool:
+        return not self.label_value_map
 
-    @property
-    def volume_ids(self) -> List[str]:
-        """The volume ids of this dataset, in data-list order."""
-        return [v['volume_id'] for v in self.volumes()]
+    def _volume_info(self, frame, meta) -> dict:
+        return {}
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(data_root={self.data_root!r}, '

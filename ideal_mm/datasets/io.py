@@ -1,4 +1,4 @@
-"""Reading and validating ACDC files: ``Info.cfg``, NIfTI frames, SSL4MIS h5.
+"""Reading and validating volume files: ACDC ``Info.cfg`` / frames / SSL4MIS h5, NIfTI cases.
 
 Everything a user's data can get wrong is reported as a
 :class:`~ideal_mm.errors.DataError` that names the file and says how to fix
@@ -23,6 +23,12 @@ Two layouts are understood:
   Only the volumes are read: ``ACDC_training_slices/*.h5`` hold the same
   slices again, and ideal_mm slices the volumes itself. The h5 files store no
   voxel spacing, so spacing is (1, 1, 1) and distances are in voxels.
+
+Any other NIfTI data set (nnU-Net, Medical Segmentation Decathlon, ...) is
+read through :func:`read_case` (``FrameFiles.kind == 'case'``): one file per
+channel or one 4D multi-channel file, strictly checked (3D volumes only,
+positive finite spacing, equal shapes and affines of channels and labels,
+label values in the data set's classes after an optional ``label_map``).
 """
 from __future__ import annotations
 
@@ -32,14 +38,14 @@ import re
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ideal_mm.errors import DataError
 
-#: Label values of ACDC: 0 background, 1 RV, 2 Myo, 3 LV.
-NUM_CLASSES = 4
+#: Class names of ACDC by label value: 0 background, 1 RV, 2 Myo, 3 LV.
+ACDC_CLASSES = ('background', 'RV', 'Myo', 'LV')
 PATIENT_RE = re.compile(r'^patient(\d{3})$')
 H5_RE = re.compile(r'^(patient\d{3})_frame(\d{2})\.h5$')
 RAW_SUBSETS = ('training', 'testing')
@@ -56,27 +62,40 @@ class FrameFiles:
 
     ``gt_file`` is None when no label file exists; that is only an error
     when the frame's labels are needed. For ``kind='h5'`` image and labels
-    live in the same file.
+    live in the same file. ``kind='case'`` is a generic NIfTI case
+    (nnU-Net, MSD): ``img_files`` lists its channel files in channel order
+    (``img_file`` is the first), or holds one 4D file whose last axis is
+    the channels; ``num_channels`` is the count the data set declares.
+    ``frame`` / ``frame_number`` are ACDC's ED/ES (None elsewhere).
     """
 
     volume_id: str
     patient_id: str
-    frame: str  # 'ED' or 'ES'
-    frame_number: int
+    frame: Optional[str]  # 'ED' or 'ES' (ACDC); None for other data sets
+    frame_number: Optional[int]
     img_file: str
     gt_file: Optional[str]
-    kind: str  # 'nifti' or 'h5'
+    kind: str  # 'nifti' or 'h5' (ACDC), 'case' (generic NIfTI)
+    img_files: Tuple[str, ...] = ()
+    num_channels: int = 1
 
 
 @dataclass
 class PatientRecord:
-    """A patient found in a data root: its group and its ED and ES frames."""
+    """A patient (the unit of splits and budgets): its group and volumes.
+
+    ACDC: the ED and ES frames. ``labelled=False`` marks a patient whose
+    volumes have no label file by construction (nnU-Net ``imagesTs``, MSD
+    ``test``): it is kept out of the split and joins the unlabelled train
+    pool (:class:`~ideal_mm.datasets.volume_dataset.VolumeSegDataset`).
+    """
 
     patient_id: str
     folder: str
     group: Optional[str]
     frames: List[FrameFiles] = field(default_factory=list)
     info: Dict[str, str] = field(default_factory=dict)
+    labelled: bool = True
 
 
 def parse_info_cfg(path: str) -> Dict[str, str]:
@@ -275,28 +294,74 @@ def check_image(arr: np.ndarray, path: str) -> np.ndarray:
     return arr
 
 
-def check_label(arr: np.ndarray, path: str) -> np.ndarray:
-    """Return ``arr`` as uint8 after checking its values are in 0..3."""
+def _class_text(classes: Sequence[str]) -> str:
+    return ', '.join(f'{i} {name}' for i, name in enumerate(classes))
+
+
+def apply_label_map(arr: np.ndarray, label_map: Mapping[int, int],
+                    path: str) -> np.ndarray:
+    """Replace every value ``v`` of ``arr`` by ``label_map[v]`` (0 stays 0).
+
+    Every non-zero value must be a key of ``label_map``; otherwise a
+    DataError names the file and the values outside the map.
+    """
+    values, inverse = np.unique(arr, return_inverse=True)
+    lut = {int(k): int(v) for k, v in label_map.items()}
+    lut.setdefault(0, 0)
+    bad = [int(v) for v in values if int(v) not in lut]
+    if bad:
+        raise DataError(
+            f'{path}: label values {bad[:10]} are not in label_map '
+            f'{dict(sorted(lut.items()))}; add them to label_map in the '
+            'dataset config (e.g. label_map={...: 0} to drop a value) or fix '
+            'the label file')
+    mapped = np.asarray([lut[int(v)] for v in values], dtype=np.int64)
+    return mapped[inverse].reshape(arr.shape)
+
+
+def check_label(arr: np.ndarray, path: str,
+                classes: Sequence[str] = ACDC_CLASSES,
+                label_map: Optional[Mapping[int, int]] = None) -> np.ndarray:
+    """Return ``arr`` as uint8 after checking its values are class indices.
+
+    Values must be integers in ``0..len(classes) - 1`` (after ``label_map``
+    when given, see :func:`apply_label_map`). The messages for ACDC (the
+    default classes) are those of ACDC's label values.
+    """
+    acdc = tuple(classes) == ACDC_CLASSES and not label_map
+    hint = ('0 (bg), 1 (RV), 2 (Myo), 3 (LV)' if acdc else
+            f'0..{len(classes) - 1} ({_class_text(classes)})')
     arr = np.asarray(arr)
     if arr.dtype.kind == 'f':
         if not np.isfinite(arr).all():
             raise DataError(f'{path}: label map holds NaN/inf values; labels '
-                            'must be the integers 0 (bg), 1 (RV), 2 (Myo), 3 (LV)')
+                            f'must be the integers {hint}')
         rounded = np.rint(arr)
         non_int = np.unique(arr[rounded != arr])
         if non_int.size:
             raise DataError(
                 f'{path}: label map holds non-integer values '
-                f'{non_int[:10].tolist()}; labels must be the integers 0 (bg), '
-                '1 (RV), 2 (Myo), 3 (LV)')
-        arr = rounded
+                f'{non_int[:10].tolist()}; labels must be the integers {hint}')
+        arr = rounded.astype(np.int64)
+    if label_map:
+        arr = apply_label_map(arr, label_map, path)
     values = np.unique(arr)
-    bad = values[(values < 0) | (values >= NUM_CLASSES)]
+    num_classes = len(classes)
+    bad = values[(values < 0) | (values >= num_classes)]
     if bad.size:
+        if acdc:
+            raise DataError(
+                f'{path}: label values {bad[:10].tolist()} are outside 0..3; '
+                'ACDC labels are 0 background, 1 RV, 2 Myo, 3 LV (remap or '
+                'replace the label file)')
         raise DataError(
-            f'{path}: label values {bad[:10].tolist()} are outside 0..3; '
-            'ACDC labels are 0 background, 1 RV, 2 Myo, 3 LV (remap or '
-            'replace the label file)')
+            f'{path}: label values {bad[:10].tolist()} are outside '
+            f'0..{num_classes - 1} ({_class_text(classes)}); map them with '
+            'label_map={raw_value: class_index, ...} in the dataset config, '
+            'or fix the labels of dataset.json')
+    if num_classes > 256:
+        raise DataError(f'{path}: {num_classes} classes do not fit uint8 '
+                        'label maps (at most 256)')
     return arr.astype(np.uint8)
 
 
@@ -378,15 +443,24 @@ def read_h5_volume(path: str,
 
 
 def read_frame(frame: FrameFiles,
-               with_label: bool) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
+               with_label: bool,
+               classes: Sequence[str] = ACDC_CLASSES,
+               label_map: Optional[Mapping[int, int]] = None
+               ) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
     """Read a frame's image (and labels when ``with_label``) and validate them.
 
+    ``classes`` (names by label value) and ``label_map`` (raw value ->
+    class index) define the valid label values; the defaults are ACDC's.
     Raises DataError when the labels are needed but missing, or when the
-    image and label shapes differ.
+    image and label shapes differ. ``kind='case'`` goes to :func:`read_case`.
     """
+    if frame.kind == 'case':
+        return read_case(frame, with_label, classes, label_map)
     if frame.kind == 'h5':
         img, gt, spacing = read_h5_volume(frame.img_file, with_label)
         gt_path = frame.img_file
+        if gt is not None and (label_map or tuple(classes) != ACDC_CLASSES):
+            gt = check_label(gt, gt_path, classes, label_map)
     else:
         img, spacing, _ = read_nifti_frame(frame.img_file)
         gt = None
@@ -400,10 +474,159 @@ def read_frame(frame: FrameFiles,
                     f'{expected}: label file missing for labelled volume '
                     f'{frame.volume_id}; restore it, or use the patient as '
                     "unlabelled (subset='unlabelled' / a smaller label_budget)")
-            gt, _, _ = read_nifti_frame(frame.gt_file, is_label=True)
+            if label_map or tuple(classes) != ACDC_CLASSES:
+                gt = read_nifti_raw_label(frame.gt_file, classes, label_map)
+            else:
+                gt, _, _ = read_nifti_frame(frame.gt_file, is_label=True)
     if gt is not None and gt.shape != img.shape:
         raise DataError(
             f'{gt_path}: label shape {gt.shape} differs from image shape '
             f'{img.shape} of {frame.img_file} (both (D, H, W)); the label '
             'file must belong to this image')
     return img, gt, spacing
+
+
+def read_nifti_raw_label(path: str, classes: Sequence[str],
+                         label_map: Optional[Mapping[int, int]]) -> np.ndarray:
+    """An ACDC-layout label frame (D, H, W) checked against ``classes`` /
+    ``label_map`` (uint8 class indices)."""
+    data, _ = _load_nifti(path)
+    return check_label(_to_dhw(data, path), path, classes, label_map)
+
+
+# --------------------------------------------------------------------------
+# generic NIfTI cases (nnU-Net, MSD, converted data sets)
+# --------------------------------------------------------------------------
+#: Tolerance of the affine comparison between channels and labels (mm).
+AFFINE_ATOL = 1e-3
+
+
+def _load_nifti(path: str) -> Tuple[np.ndarray, object]:
+    """The raw array (file axis order) and the nibabel image of ``path``."""
+    import nibabel as nib
+    from nibabel.filebasedimages import ImageFileError
+    if not os.path.isfile(path):
+        raise DataError(f'{path}: file not found')
+    try:
+        image = nib.load(path)
+        data = np.asarray(np.asanyarray(image.dataobj))
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, ImageFileError,
+            ValueError) as err:
+        raise DataError(
+            f'{path}: cannot read NIfTI file ({type(err).__name__}: {err}); '
+            'the file is truncated or corrupt - download or copy it '
+            'again') from err
+    return data, image
+
+
+def nifti_spacing(image: object, path: str) -> Spacing:
+    """Voxel spacing ``(sz, sx, sy)`` in mm of a 3D/4D NIfTI; 0 / NaN refused.
+
+    The header is read again without nibabel's fixes (which silently turn a
+    pixdim of 0 into 1 mm), so a broken spacing is reported, not guessed.
+    """
+    zooms = [float(z) for z in image.header.get_zooms()[:3]]
+    try:
+        from nibabel.openers import ImageOpener
+        with ImageOpener(path) as f:
+            raw = type(image.header).from_fileobj(f, check=False)
+        zooms = [float(z) for z in raw['pixdim'][1:1 + min(3, len(zooms))]]
+    except Exception:  # not a plain NIfTI header: keep nibabel's zooms
+        pass
+    if len(zooms) < 3 or not all(np.isfinite(z) and z > 0 for z in zooms):
+        raise DataError(
+            f'{path}: voxel spacing {tuple(zooms)} (header pixdim) must hold '
+            'three positive finite values; fix the header (e.g. re-export '
+            'the image, or set pixdim with nibabel) - distances in mm need it')
+    return (zooms[2], zooms[0], zooms[1])
+
+
+def _volume_channels(data: np.ndarray, path: str,
+                     multi_channel: bool) -> List[np.ndarray]:
+    """Split a file's array into 3D (X, Y, Z) channels; 2D / 5D refused."""
+    if data.ndim == 4 and (multi_channel or data.shape[3] == 1):
+        return [data[..., c] for c in range(data.shape[3])]
+    if data.ndim == 3:
+        return [data]
+    raise DataError(
+        f'{path}: array of shape {data.shape} ({data.ndim}D) is not a 3D '
+        'volume (X, Y, Z)' + (' or a 4D multi-channel volume (X, Y, Z, C)'
+                              if multi_channel else '') +
+        '; give one 3D volume per file (2D slices: stack them into a volume)')
+
+
+def read_case(frame: FrameFiles,
+              with_label: bool,
+              classes: Sequence[str],
+              label_map: Optional[Mapping[int, int]] = None
+              ) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
+    """Read a generic NIfTI case: image (D, H, W) or (D, H, W, C), labels.
+
+    ``frame.img_files`` holds one 3D file per channel (nnU-Net) or one file
+    whose 4th axis is the channels (MSD). Checked, each failure a DataError
+    naming the file: the channel count equals ``frame.num_channels``; every
+    volume is 3D with positive finite spacing; all channels and the label
+    map share shape and affine (within ``AFFINE_ATOL``); label values are
+    in ``0..len(classes) - 1`` after ``label_map``.
+    """
+    files = frame.img_files or (frame.img_file, )
+    channels: List[np.ndarray] = []
+    ref_affine = ref_shape = None
+    ref_path = files[0]
+    spacing: Optional[Spacing] = None
+    for path in files:
+        data, image = _load_nifti(path)
+        parts = _volume_channels(data, path, multi_channel=len(files) == 1)
+        sp = nifti_spacing(image, path)
+        affine = np.asarray(image.affine, dtype=np.float64)
+        if ref_affine is None:
+            ref_affine, ref_shape, spacing = affine, parts[0].shape, sp
+        else:
+            _check_same_grid(path, parts[0].shape, affine, ref_path,
+                             ref_shape, ref_affine)
+        channels.extend(check_image(p, path) for p in parts)
+    if len(channels) != frame.num_channels:
+        raise DataError(
+            f'{files[0]}: case {frame.volume_id} has {len(channels)} '
+            f'channel(s) but the data set declares {frame.num_channels} '
+            '(dataset.json channel_names / modality); add the missing '
+            'channel files (<case>_0001.nii.gz, ...) or fix dataset.json')
+    img = np.stack([np.transpose(c, (2, 0, 1)) for c in channels], axis=-1)
+    img = np.ascontiguousarray(img[..., 0] if img.shape[-1] == 1 else img)
+    gt = None
+    if with_label:
+        if frame.gt_file is None:
+            raise DataError(
+                f'{frame.img_file}: case {frame.volume_id} has no label file '
+                '(labelsTr/<case>.nii.gz); add it, or leave the case '
+                "unlabelled (subset='unlabelled' / a smaller label_budget)")
+        data, image = _load_nifti(frame.gt_file)
+        if data.ndim == 4 and data.shape[3] == 1:
+            data = data[..., 0]
+        if data.ndim != 3:
+            raise DataError(
+                f'{frame.gt_file}: label map of shape {data.shape} is not a '
+                '3D volume (X, Y, Z); give one 3D label map per case')
+        nifti_spacing(image, frame.gt_file)
+        _check_same_grid(frame.gt_file, data.shape,
+                         np.asarray(image.affine, dtype=np.float64), ref_path,
+                         ref_shape, ref_affine)
+        gt = check_label(np.ascontiguousarray(np.transpose(data, (2, 0, 1))),
+                         frame.gt_file, classes, label_map)
+    return img, gt, spacing
+
+
+def _check_same_grid(path: str, shape: tuple, affine: np.ndarray,
+                     ref_path: str, ref_shape: tuple,
+                     ref_affine: np.ndarray) -> None:
+    if tuple(shape) != tuple(ref_shape):
+        raise DataError(
+            f'{path}: shape {tuple(shape)} differs from {tuple(ref_shape)} of '
+            f'{ref_path}; every channel and the label map of a case must be '
+            'on the same voxel grid (resample them, e.g. with SimpleITK)')
+    if not np.allclose(affine, ref_affine, atol=AFFINE_ATOL, rtol=0):
+        raise DataError(
+            f'{path}: affine differs from that of {ref_path} (max difference '
+            f'{float(np.abs(affine - ref_affine).max()):.4g}); the image '
+            'channels and label map of a case must share their geometry '
+            '(resample, or copy the header if only the header is wrong)')

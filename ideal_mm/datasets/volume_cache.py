@@ -1,9 +1,10 @@
-"""Normalised, memory-mappable copies of ACDC volumes (the volume cache).
+"""Normalised, memory-mappable copies of 3D volumes (the volume cache).
 
 NIfTI frames are gzip-compressed, so reading one slice means decompressing
-the whole volume. ``ACDCDataset`` therefore converts every frame it uses once
-into ``<cache_dir>/<volume_id>_img.npy`` (float32, (D, H, W), normalised per
-volume), ``<volume_id>_gt.npy`` (uint8) and ``<volume_id>.json`` (spacing,
+the whole volume. ``VolumeSegDataset`` (ACDC, nnU-Net, MSD) therefore
+converts every volume it uses once into ``<cache_dir>/<volume_id>_img.npy``
+(float32, (D, H, W), or (D, H, W, C) for multi-channel cases, normalised per
+volume and channel), ``<volume_id>_gt.npy`` (uint8) and ``<volume_id>.json`` (spacing,
 shape, source files with size and mtime, normalisation); a data loader worker
 then reads one slice with ``np.load(path, mmap_mode='r')``. Neither mmengine
 nor mmseg has such a cache (mmseg reads whole files per sample), hence this
@@ -29,7 +30,7 @@ import json
 import os
 import re
 import tempfile
-from typing import Dict, Iterator, Optional, Sequence, Set
+from typing import Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -43,6 +44,9 @@ except ImportError:  # pragma: no cover - Windows
 
 CACHE_VERSION = 1
 NORMALIZE_MODES = ('minmax', 'zscore')
+#: Modes of :func:`normalize_image`: the per-volume ones plus ``'window'``
+#: (a fixed intensity window, e.g. CT Hounsfield units, see there).
+IMAGE_NORMALIZE_MODES = NORMALIZE_MODES + ('window', )
 LOCK_NAME = '.lock'
 
 
@@ -80,6 +84,45 @@ def normalize_volume(vol: np.ndarray, mode: str) -> np.ndarray:
     if std <= 0:
         return np.zeros_like(vol)
     return ((vol - mean) / std).astype(np.float32)
+
+
+def normalize_image(vol: np.ndarray, mode: str,
+                    window: Optional[Sequence[float]] = None) -> np.ndarray:
+    """Normalise a (D, H, W) volume or each channel of a (D, H, W, C) one.
+
+    ``'minmax'`` / ``'zscore'``: :func:`normalize_volume` per channel (MRI:
+    intensities have no absolute scale). ``'window'`` with
+    ``window=(lo, hi)``: ``(clip(v, lo, hi) - lo) / (hi - lo)``, the same
+    map for every volume, as nnU-Net clips CT to a fixed intensity range
+    (Hounsfield units keep their meaning across scans).
+    """
+    if mode not in IMAGE_NORMALIZE_MODES:
+        raise ConfigError(f'normalize={mode!r} is not supported; use one of '
+                          f'{IMAGE_NORMALIZE_MODES}')
+    vol = np.asarray(vol, dtype=np.float32)
+    if mode == 'window':
+        lo, hi = check_window(window)
+        return ((np.clip(vol, lo, hi) - lo) / (hi - lo)).astype(np.float32)
+    if vol.ndim == 4:
+        return np.ascontiguousarray(np.stack(
+            [normalize_volume(vol[..., c], mode) for c in range(vol.shape[-1])],
+            axis=-1))
+    return normalize_volume(vol, mode)
+
+
+def check_window(window: Optional[Sequence[float]]) -> Tuple[float, float]:
+    """``(lo, hi)`` of an intensity window, checked (finite, lo < hi)."""
+    try:
+        lo, hi = (float(v) for v in window)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f'intensity_window={window!r} must be (lo, hi), e.g. (-200, 800) '
+            "for cardiac CT in HU; it is required with normalize='window'"
+        ) from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ConfigError(f'intensity_window={window!r} must be finite with '
+                          'lo < hi')
+    return lo, hi
 
 
 def _probe_writable(folder: str) -> bool:
@@ -134,6 +177,8 @@ def _stat(path: str) -> dict:
 def source_stats(frame: FrameFiles, with_label: bool) -> dict:
     """Size and mtime of the files a cached volume is built from."""
     stats = dict(img=_stat(frame.img_file))
+    for i, path in enumerate(frame.img_files[1:], 1):  # further channels
+        stats[f'img_{i}'] = _stat(path)
     if with_label and frame.gt_file is not None:
         stats['gt'] = _stat(frame.gt_file)
     return stats
@@ -154,6 +199,9 @@ def load_valid_meta(cache_dir: str, frame: FrameFiles, normalize: str,
                 or meta['sources']['img'] != _stat(frame.img_file)
                 or not os.path.isfile(paths['img'])):
             return None
+        for i, path in enumerate(frame.img_files[1:], 1):
+            if meta['sources'].get(f'img_{i}') != _stat(path):
+                return None
         if with_label:
             if (not meta.get('has_gt') or frame.gt_file is None
                     or meta['sources'].get('gt') != _stat(frame.gt_file)
@@ -229,16 +277,28 @@ def atomic_write_json(path: str, obj: dict) -> None:
         f.write(json.dumps(obj, indent=1, sort_keys=True).encode('utf-8'))
 
 
+#: ``prepare(frame, with_label) -> (normalised image, labels or None,
+#: spacing)``: how a data set reads and normalises one volume.
+Prepare = Callable[[FrameFiles, bool], Tuple[np.ndarray, Optional[np.ndarray],
+                                             Tuple[float, float, float]]]
+
+
 def build_volume(frame: FrameFiles, cache_dir: str, normalize: str,
-                 with_label: bool) -> dict:
+                 with_label: bool, prepare: Optional[Prepare] = None) -> dict:
     """Read, validate, normalise and write one volume; returns its meta.
 
     Everything is read and checked before the first write, and the old json
     is removed first, so a failure never leaves a volume that looks complete.
+    ``prepare`` reads and normalises (default: ACDC's :func:`read_frame` and
+    :func:`normalize_volume` with mode ``normalize``); ``normalize`` is then
+    the tag stored in the meta that later builds must match.
     """
     stats = source_stats(frame, with_label)
-    img, gt, spacing = read_frame(frame, with_label)
-    img = normalize_volume(img, normalize)
+    if prepare is None:
+        img, gt, spacing = read_frame(frame, with_label)
+        img = normalize_volume(img, normalize)
+    else:
+        img, gt, spacing = prepare(frame, with_label)
     paths = cache_paths(cache_dir, frame.volume_id)
     with contextlib.suppress(FileNotFoundError):
         os.remove(paths['meta'])
@@ -260,6 +320,8 @@ def build_volume(frame: FrameFiles, cache_dir: str, normalize: str,
         has_gt=gt is not None,
         kind=frame.kind,
         sources=stats)
+    if frame.kind == 'case':
+        meta['channels'] = int(img.shape[3]) if img.ndim == 4 else 1
     atomic_write_json(paths['meta'], meta)
     return meta
 
@@ -268,7 +330,9 @@ def build_volume_cache(frames: Sequence[FrameFiles],
                        cache_dir: str,
                        normalize: str = 'minmax',
                        need_label: Optional[Set[str]] = None,
-                       progress: bool = True) -> Dict[str, dict]:
+                       progress: bool = True,
+                       prepare: Optional[Prepare] = None,
+                       name: str = 'ACDC') -> Dict[str, dict]:
     """Make sure every frame is cached and current; returns metas by volume id.
 
     Args:
@@ -278,8 +342,11 @@ def build_volume_cache(frames: Sequence[FrameFiles],
         need_label: volume ids whose labels are cached too; the others are
             built from the image alone and their label file is never read.
         progress: show a tqdm bar while building.
+        prepare: reads and normalises a volume (see :func:`build_volume`);
+            ``normalize`` is then a free-form tag of that normalisation.
+        name: the data set's name in log lines.
     """
-    if normalize not in NORMALIZE_MODES:
+    if prepare is None and normalize not in NORMALIZE_MODES:
         raise ConfigError(f'normalize={normalize!r} is not supported; use one '
                           f'of {NORMALIZE_MODES}')
     need_label = set(need_label or ())
@@ -309,12 +376,17 @@ def build_volume_cache(frames: Sequence[FrameFiles],
         if todo:
             from mmengine.logging import print_log
             from tqdm import tqdm
-            print_log(f'caching {len(todo)} ACDC volume(s) in {cache_dir}',
+            print_log(f'caching {len(todo)} {name} volume(s) in {cache_dir}',
                       logger='current')
             for frame in tqdm(
-                    todo, desc='ACDC volume cache', unit='vol',
+                    todo, desc=f'{name} volume cache', unit='vol',
                     disable=not progress):
-                metas[frame.volume_id] = build_volume(
-                    frame, cache_dir, normalize,
-                    frame.volume_id in need_label)
+                if prepare is None:  # the signature tests patch
+                    metas[frame.volume_id] = build_volume(
+                        frame, cache_dir, normalize,
+                        frame.volume_id in need_label)
+                else:
+                    metas[frame.volume_id] = build_volume(
+                        frame, cache_dir, normalize,
+                        frame.volume_id in need_label, prepare)
     return metas

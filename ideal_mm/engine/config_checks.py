@@ -255,8 +255,11 @@ def check_label_budgets(cfg: Config) -> None:
 
 def validate_config(cfg: Config) -> None:
     """Every start-up check: registered types, pre-trained files, classes,
-    label budgets. Raises ConfigError before anything is written."""
+    label budgets, and channels / classes against a data set's dataset.json
+    (nnU-Net, MSD). Raises ConfigError before anything is written."""
+    from ideal_mm.datasets.config_checks import check_dataset_config
     check_registered_types(cfg)
     check_pretrained_files(cfg)
     check_num_classes(cfg)
     check_label_budgets(cfg)
+    check_dataset_config(cfg)

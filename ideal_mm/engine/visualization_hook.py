@@ -39,9 +39,11 @@ from ideal_mm.visualization import to_uint8_gray
 
 
 def _slice_rgb(img_path: str, slice_idx: int) -> np.ndarray:
-    """Slice ``slice_idx`` of a cached (D, H, W) volume as RGB uint8."""
+    """Slice ``slice_idx`` of a cached (D, H, W) or multi-channel
+    (D, H, W, C) volume as RGB uint8 (channel 0 of a multi-channel one)."""
     volume = np.load(img_path, mmap_mode='r')
-    gray = to_uint8_gray(np.asarray(volume[int(slice_idx)], dtype=np.float32))
+    sl = np.asarray(volume[int(slice_idx)], dtype=np.float32)
+    gray = to_uint8_gray(sl[..., 0] if sl.ndim == 3 else sl)
     return np.repeat(gray[..., None], 3, axis=-1)
 
 

@@ -18,6 +18,8 @@ from .report import format_table, summarize, write_json, write_per_case_csv
 __all__ = ['ACDCVolumeMetric']
 
 _LOG_NAMES = {'dice': 'Dice', 'jaccard': 'Jaccard', 'hd95': 'HD95', 'asd': 'ASD', 'assd': 'ASSD'}
+#: Class names when neither ``class_names`` nor the dataset gives them (ACDC).
+DEFAULT_CLASS_NAMES = ('RV', 'Myo', 'LV')
 _META_KEYS = ('volume_id', 'slice_idx', 'num_slices', 'spacing', 'seg_map_path')
 
 
@@ -46,8 +48,15 @@ class ACDCVolumeMetric(BaseMetric):
     keys), leaving out undefined values (NaN: class absent from a map). Returned keys:
     ``mDice, mJaccard, mHD95, mASD, mASSD`` and ``<class>_<Metric>`` (e.g. ``RV_HD95``).
 
+    Any number of classes: the names (and their count) come from
+    ``class_names`` when given, else from the dataset's metainfo
+    (``dataset_meta['classes']`` without the background, which mmengine sets
+    from the val/test dataset: ACDC gives RV, Myo, LV; an nnU-Net data set
+    the names of its dataset.json), else ACDC's (RV, Myo, LV).
+
     Args:
-        class_names: class names for label values 1, 2, ...
+        class_names: class names for label values 1, 2, ...; None: from the
+            dataset's metainfo.
         out_dir: if set, ``per_case.csv`` and ``summary.json`` are written there
             (atomically) after every evaluation.
         collect_device: ``'cpu'`` or ``'gpu'`` for collecting results across ranks.
@@ -58,21 +67,40 @@ class ACDCVolumeMetric(BaseMetric):
     """
 
     def __init__(self,
-                 class_names: Sequence[str] = ('RV', 'Myo', 'LV'),
+                 class_names: Optional[Sequence[str]] = None,
                  out_dir: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  pred_dir: Optional[str] = None,
                  **kwargs: Any) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
+        self._class_names = (None if class_names is None else
+                             self._check_names(class_names))
+        self.out_dir = out_dir
+        self.pred_dir = pred_dir
+
+    @staticmethod
+    def _check_names(class_names: Sequence[str]) -> Tuple[str, ...]:
         names = tuple(str(n) for n in class_names)
         if not names or len(set(names)) != len(names):
             raise ConfigError(f'ACDCVolumeMetric: class_names={tuple(class_names)!r} must be '
                               'non-empty and unique, e.g. class_names=("RV", "Myo", "LV")')
-        self.class_names = names
-        self.labels = {name: i + 1 for i, name in enumerate(names)}
-        self.out_dir = out_dir
-        self.pred_dir = pred_dir
+        return names
+
+    @property
+    def class_names(self) -> Tuple[str, ...]:
+        """Foreground class names (label values 1, 2, ...)."""
+        if self._class_names is not None:
+            return self._class_names
+        classes = (self.dataset_meta or {}).get('classes')
+        if classes and len(classes) > 1:
+            return self._check_names(tuple(classes)[1:])
+        return DEFAULT_CLASS_NAMES
+
+    @property
+    def labels(self) -> Dict[str, int]:
+        """Class name -> label value."""
+        return {name: i + 1 for i, name in enumerate(self.class_names)}
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Store each slice's prediction (uint8 (H, W)) and volume metainfo."""

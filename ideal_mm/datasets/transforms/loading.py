@@ -1,4 +1,5 @@
-"""``LoadACDCSlice``: one slice from a memory-mapped cached ACDC volume.
+"""``LoadACDCSlice``: one slice from a memory-mapped cached volume (any
+``VolumeSegDataset``: ACDC, nnU-Net, MSD; the name is kept, it is public).
 
 mmseg's loaders read whole image files (``LoadImageFromFile``) or whole
 biomedical volumes (``LoadBiomedicalImageFromFile``, which decompresses a
@@ -24,7 +25,9 @@ class LoadACDCSlice(BaseTransform):
     Required keys: ``img_path``, ``slice_idx``; ``seg_map_path`` (may be
     None). Added keys: ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 and
     ``seg_fields`` += ``['gt_seg_map']`` when ``with_label`` and
-    ``seg_map_path`` is set, ``ori_shape`` and ``img_shape`` (H, W); and
+    ``seg_map_path`` is set, ``ori_shape`` and ``img_shape`` (H, W); a
+    multi-channel volume (D, H, W, C) gives ``img`` (H, W, C), mmseg's image
+    layout; and
     ``oracle_seg_map`` (also in ``seg_fields``, so geometric transforms warp
     it) when the entry has ``oracle_seg_map_path``: the hidden label of a
     slice that training treats as unlabelled (``ACDCDataset(oracle_labels=
@@ -74,7 +77,7 @@ class LoadACDCSlice(BaseTransform):
 
     def _slice(self, path: str, k: int, dtype: type) -> np.ndarray:
         vol = self._volume(path)
-        if vol.ndim != 3 or not 0 <= k < vol.shape[0]:
+        if vol.ndim not in (3, 4) or not 0 <= k < vol.shape[0]:
             raise DataError(
                 f'{path}: slice {k} not in volume of shape {vol.shape}; the '
                 'cache is stale - delete it so ACDCDataset rebuilds it')
@@ -90,7 +93,7 @@ class LoadACDCSlice(BaseTransform):
         seg_path: Optional[str] = results.get('seg_map_path')
         if self.with_label and seg_path is not None:
             gt = self._slice(seg_path, k, np.uint8)
-            if gt.shape != img.shape:
+            if gt.shape != img.shape[:2]:
                 raise DataError(
                     f'{seg_path}: label slice shape {gt.shape} differs from '
                     f'image {img.shape}; delete the cache so it is rebuilt')
