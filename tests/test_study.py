@@ -166,6 +166,12 @@ methods = dict(
         f.write(ckpt)
     enc = osp.join(wd, 'encoder.pth')
     assert runner.excluded_encoder('whole', enc) == enc
+    # [] re-exports the whole encoder from the checkpoint
+    study.methods['whole']['pretrain_exclude'] = []
+    full = runner.excluded_encoder('whole', enc)
+    assert full == osp.join(wd, 'encoder_excl-none.pth')
+    assert sorted(torch.load(full, map_location='cpu', weights_only=False)[
+        'state_dict']) == ['backbone.encoder.0.w', 'backbone.encoder.1.w']
     out = runner.excluded_encoder('part', enc)
     assert out == osp.join(wd, 'encoder_excl-encoder.0.pth')
     saved = torch.load(out, map_location='cpu', weights_only=False)

@@ -34,40 +34,47 @@ _semi = {'train_dataloader.dataset.oracle_labels': True}
 methods = dict(
     supervised=dict(config='configs/demo/supervised_unet_phantom.py'),
     cps=dict(config='configs/demo/cps_unet_phantom.py', cfg_options=_semi),
+    # stage 1 as configured: encoder.pth without the full-resolution stage
     ideal=dict(
         config='configs/demo/ideal_unet_phantom_finetune.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
-    # IDEAL from the same stage 1 without its full-resolution stage
-    # (encoder.0.): does transferring the whole encoder cost Dice?
-    ideal_excl_stage0=dict(
+    # the same stage-1 run, whole encoder transferred (as the paper does)
+    ideal_whole_encoder=dict(
         config='configs/demo/ideal_unet_phantom_finetune.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
-        pretrain_exclude=['encoder.0.'],
+        pretrain_exclude=[],
         cfg_options=_semi),
     # IDEAL from the earlier stage 1 (lr 0.01 without warm-up, 300 iterations,
-    # full-resolution stage left out): is the new stage 1's transfer the cause?
+    # full-resolution stage left out)
     ideal_legacy_stage1=dict(
         config='configs/demo/ideal_unet_phantom_finetune.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain_legacy.py',
         cfg_options=_semi),
+    # stage-2 options (issue 15): two streams from stage 1, from random
+    # weights, and one stream
     ideal_unimatch=dict(
         config='configs/demo/ideal_unimatch_unet_phantom.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
-    # the same two streams and options from random weights (no stage 1)
+    ideal_unimatch_whole_encoder=dict(
+        config='configs/demo/ideal_unimatch_unet_phantom.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+        pretrain_exclude=[],
+        cfg_options=_semi),
     cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
                       cfg_options=_semi),
-    # single-stream UniMatch-style baseline, no pre-training
     unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
                   cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
 )
 compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
-           ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'cps'),
-           ('ideal_unimatch', 'ideal'), ('ideal_unimatch', 'unimatch'),
+           ('ideal', 'ideal_whole_encoder'),
+           ('ideal_whole_encoder', 'supervised'),
+           ('ideal_whole_encoder', 'cps'),
+           ('ideal_legacy_stage1', 'ideal'),
            ('unimatch', 'supervised'), ('cps_unimatch', 'unimatch'),
-           ('ideal_unimatch', 'cps_unimatch'), ('ideal_excl_stage0', 'ideal'),
-           ('ideal_excl_stage0', 'cps'), ('ideal_legacy_stage1', 'cps'),
-           ('ideal_legacy_stage1', 'ideal')]
+           ('ideal_unimatch', 'cps_unimatch'),
+           ('ideal_unimatch_whole_encoder', 'cps_unimatch'),
+           ('ideal_unimatch', 'supervised')]

@@ -12,8 +12,9 @@ STUDY.py is an mmengine config (see configs/studies/) with:
   ``model.backbone.init_cfg.checkpoint``; ``pretrain_exclude=[prefix, ...]``
   loads that stage 1 without the encoder keys starting with those prefixes
   (an ``encoder_excl-<prefixes>.pth`` exported from the same stage-1
-  checkpoint), so transferring the whole encoder and leaving a stage out can
-  be compared on one pre-training run;
+  checkpoint; ``[]`` exports the whole encoder, ``encoder_excl-none.pth``,
+  whatever the config's own export leaves out), so transferring the whole
+  encoder and leaving a stage out can be compared on one pre-training run;
 * ``budgets``: label budgets (int = patients, float = fraction, None = all);
 * ``seeds``: fine-tuning seeds (``randomness.seed``);
 * ``cfg_options``: overrides for every run (data root, split, schedule),
@@ -100,7 +101,8 @@ class Study:
         for name, m in self.spec.methods.items():
             if 'config' not in m:
                 raise ConfigError(f'{spec_path}: methods.{name} needs `config`')
-            if m.get('pretrain_exclude') and not m.get('pretrain'):
+            if m.get('pretrain_exclude') is not None and \
+                    not m.get('pretrain'):
                 raise ConfigError(f'{spec_path}: methods.{name}.'
                                   'pretrain_exclude needs `pretrain`')
             for key in ('config', 'pretrain'):
@@ -223,11 +225,12 @@ class Runner:
                          ) -> Optional[str]:
         """The method's stage-1 encoder without its ``pretrain_exclude``
         prefixes, exported once next to encoder.pth from the same checkpoint."""
-        exclude = list(self.study.methods[method].get('pretrain_exclude') or [])
-        if not exclude or encoder is None:
+        exclude = self.study.methods[method].get('pretrain_exclude')
+        if exclude is None or encoder is None:
             return encoder
+        exclude = list(exclude)
         wd = osp.dirname(encoder)
-        tag = '+'.join(p.rstrip('.') for p in exclude)
+        tag = '+'.join(p.rstrip('.') for p in exclude) or 'none'
         out = osp.join(wd, f'encoder_excl-{tag}.pth')
         if osp.isfile(out) or self.dry_run:
             return out
