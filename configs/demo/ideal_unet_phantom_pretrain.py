@@ -55,7 +55,8 @@ default_hooks = dict(
 # needs the fine-tuning config's labelled data; to switch it on, uncomment
 # (custom_hooks replaces the base list, so ExportEncoderHook is repeated):
 # custom_hooks = [
-#     dict(type='ExportEncoderHook', filename='encoder.pth', exclude=[]),
+#     dict(type='ExportEncoderHook', filename='encoder.pth',
+#          exclude=['encoder.0.']),
 #     dict(type='EncoderProbeHook',
 #          probe_config='configs/demo/ideal_unet_phantom_finetune.py',
 #          interval=200, iters=200, split='val', at_start=True),
