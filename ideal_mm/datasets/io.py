@@ -530,9 +530,10 @@ def nifti_spacing(image: object, path: str) -> Spacing:
         from nibabel.openers import ImageOpener
         with ImageOpener(path) as f:
             raw = type(image.header).from_fileobj(f, check=False)
-        zooms = [float(z) for z in raw['pixdim'][1:1 + min(3, len(zooms))]]
     except Exception:  # not a plain NIfTI header: keep nibabel's zooms
-        pass
+        raw = None
+    if raw is not None:
+        zooms = [float(z) for z in raw['pixdim'][1:1 + min(3, len(zooms))]]
     if len(zooms) < 3 or not all(np.isfinite(z) and z > 0 for z in zooms):
         raise DataError(
             f'{path}: voxel spacing {tuple(zooms)} (header pixdim) must hold '
