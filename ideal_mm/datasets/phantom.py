@@ -614,11 +614,11 @@ def make_phantom_whs(out_dir: str,
                      overwrite: bool = False) -> List[str]:
     """Write a whole-heart phantom (7 structures + background = 8 classes).
 
-    Layouts: ``'nnunet'`` (``dataset.json``, ``imagesTr/whs_XXX_0000.nii.gz``
+    Layouts: ``'nnunet'`` (``dataset.json``, ``imagesTr/whs_001_0000.nii.gz``, ...
     (+ ``_0001`` for 2 channels), ``labelsTr`` with classes 1..7,
     ``imagesTs``), ``'msd'`` (Decathlon: one 3D/4D image per case, the
     ``training`` / ``test`` lists) or ``'mmwhs'`` (the challenge download:
-    ``<mod>_train/<mod>_train_10XX_image.nii.gz`` and ``_label.nii.gz`` with
+    ``<mod>_train/<mod>_train_1001_image.nii.gz``, ... and ``_label.nii.gz`` with
     the raw values 205..850, ``<mod>_test/``), for
     ``tools/data/convert_mmwhs.py``. CT-like intensities in HU (contrast
     blood pool 330, myocardium 110, lungs -820) or MR-like ones with a
