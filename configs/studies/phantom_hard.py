@@ -62,6 +62,11 @@ methods = dict(
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         pretrain_exclude=[],
         cfg_options=_semi),
+    # bidirectional copy-paste on IDEAL's two streams (plain cross terms on)
+    ideal_bcp=dict(
+        config='configs/demo/ideal_bcp_unet_phantom.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+        cfg_options=_semi),
     cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
                       cfg_options=_semi),
     unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
@@ -77,4 +82,6 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('unimatch', 'supervised'), ('cps_unimatch', 'unimatch'),
            ('ideal_unimatch', 'cps_unimatch'),
            ('ideal_unimatch_whole_encoder', 'cps_unimatch'),
-           ('ideal_unimatch', 'supervised')]
+           ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'ideal'),
+           ('ideal_unimatch', 'unimatch'), ('cps_unimatch', 'supervised'),
+           ('ideal_bcp', 'ideal'), ('ideal_bcp', 'supervised')]
