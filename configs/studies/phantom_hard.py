@@ -67,6 +67,12 @@ methods = dict(
         config='configs/demo/ideal_bcp_unet_phantom.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
+    # the stage-1 encoder fine-tuned at a tenth of the decoders' learning
+    # rate, the usual remedy when a pre-trained encoder overfits few labels
+    ideal_unimatch_backbone_lr01=dict(
+        config='configs/demo/ideal_unimatch_unet_phantom_backbone-lr0.1.py',
+        pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
+        cfg_options=_semi),
     cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
                       cfg_options=_semi),
     unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
@@ -84,4 +90,6 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch_whole_encoder', 'cps_unimatch'),
            ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'ideal'),
            ('ideal_unimatch', 'unimatch'), ('cps_unimatch', 'supervised'),
-           ('ideal_bcp', 'ideal'), ('ideal_bcp', 'supervised')]
+           ('ideal_bcp', 'ideal'), ('ideal_bcp', 'supervised'),
+           ('ideal_unimatch_backbone_lr01', 'ideal_unimatch'),
+           ('ideal_unimatch_backbone_lr01', 'cps_unimatch')]
