@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .volume_cache import atomic_file
+from .atomic import atomic_file
 
 
 def nifti_bytes(arr_dhw: np.ndarray, spacing: Sequence[float],
