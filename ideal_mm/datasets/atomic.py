@@ -24,6 +24,7 @@ def _current_umask() -> int:
 FILE_MODE = 0o666 & ~_current_umask()
 
 
+# engine/export_encoder.py writes encoder.pth with the same steps (no chmod); it could call this
 @contextlib.contextmanager
 def atomic_file(path: str) -> Iterator[object]:
     """Open a temporary file next to ``path``; replace ``path`` on success."""

@@ -134,6 +134,7 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
     #: Name of the data set in log lines.
     DATASET_NAME = 'volume'
 
+    # ACDCDataset repeats this signature, with its own `source` argument among these
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
