@@ -130,8 +130,8 @@ def scan_raw(data_root: str) -> Dict[str, PatientRecord]:
             hint = " (found SSL4MIS h5 volumes: set source='ssl4mis_h5')"
         raise DataError(
             f'{data_root}: no patient folders found; expected '
-            f'{data_root}/training/patientXXX/ (and/or testing/) with '
-            f'Info.cfg and patientXXX_frameYY[_gt].nii.gz files{hint}')
+            f'{data_root}/training/patient<NNN>/ (and/or testing/) with '
+            f'Info.cfg and patient<NNN>_frame<NN>[_gt].nii.gz files{hint}')
     return dict(sorted(patients.items()))
 
 
@@ -147,7 +147,7 @@ def scan_ssl4mis_h5(data_root: str) -> Dict[str, PatientRecord]:
     if not os.path.isdir(folder):
         raise DataError(
             f'{folder}: not found; the SSL4MIS copy of ACDC keeps its volumes '
-            f'in <data_root>/{H5_VOLUME_DIR}/patientXXX_frameYY.h5 (set '
+            f'in <data_root>/{H5_VOLUME_DIR}/patient<NNN>_frame<NN>.h5 (set '
             "data_root to that copy, or source='raw' for the NIfTI download)")
     frames: Dict[str, List[Tuple[int, str]]] = {}
     for name in sorted(os.listdir(folder)):
@@ -156,7 +156,7 @@ def scan_ssl4mis_h5(data_root: str) -> Dict[str, PatientRecord]:
             frames.setdefault(match.group(1), []).append(
                 (int(match.group(2)), os.path.join(folder, name)))
     if not frames:
-        raise DataError(f'{folder}: no patientXXX_frameYY.h5 files found')
+        raise DataError(f'{folder}: no patient<NNN>_frame<NN>.h5 files found')
     patients: Dict[str, PatientRecord] = {}
     for pid, found in sorted(frames.items()):
         if len(found) != 2:

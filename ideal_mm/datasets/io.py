@@ -15,7 +15,7 @@ Two layouts are understood:
       <root>/training/patient001/patient001_frame12.nii.gz     (ES ...)
       <root>/testing/patient101/...
 
-  ``patientXXX_4d.nii.gz`` (the whole cine) is ignored.
+  ``patient<NNN>_4d.nii.gz`` (the whole cine) is ignored.
 * ``ssl4mis_h5`` - the copy used by SSL4MIS::
 
       <root>/ACDC_training_volumes/patient001_frame01.h5   (datasets image, label)
@@ -60,7 +60,7 @@ _H5_SPACING_WARNED = False
 def read_h5_volume(path: str,
                    with_label: bool = True
                    ) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
-    """Read an SSL4MIS ``patientXXX_frameYY.h5`` volume.
+    """Read an SSL4MIS ``patient<NNN>_frame<NN>.h5`` volume.
 
     SSL4MIS stores ``image`` and ``label`` as (D, H, W) arrays (SimpleITK
     order: in-plane axes transposed with respect to nibabel's, which does

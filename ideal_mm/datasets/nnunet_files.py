@@ -159,7 +159,7 @@ def scan_nnunet_images(folder: str, ending: str,
                        num_channels: int) -> Dict[str, Tuple[str, ...]]:
     """``{case: (channel files...)}`` of an nnU-Net images folder.
 
-    Every ``*<ending>`` file must be ``<case>_XXXX<ending>``; every case must
+    Every ``*<ending>`` file must be ``<case>_<CCCC><ending>`` (four-digit channel); every case must
     have channels ``0000`` .. ``num_channels - 1`` exactly.
     """
     cases: Dict[str, Dict[int, str]] = {}

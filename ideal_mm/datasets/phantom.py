@@ -2,8 +2,8 @@
 
 Tests, the demo and users without the real data need data that goes through
 exactly the code paths of the real ACDC download. :func:`make_phantom_acdc`
-writes ``<out_dir>/training/patientXXX/`` folders with ``Info.cfg``,
-``patientXXX_frameYY.nii.gz`` and ``patientXXX_frameYY_gt.nii.gz`` for the ED
+writes ``<out_dir>/training/patient<NNN>/`` folders with ``Info.cfg``,
+``patient<NNN>_frame<NN>.nii.gz`` and ``patient<NNN>_frame<NN>_gt.nii.gz`` for the ED
 and ES frames (optionally the ``_4d`` cine), NIfTI with the voxel spacing in
 the affine, zooms, qform and sform.
 
