@@ -21,6 +21,9 @@ Guarantees:
   so several processes (data-parallel ranks) building at once produce one
   correct cache; temporary files of a builder that was killed are removed
   by the next one (under the lock).
+
+Normalisation is in :mod:`.normalize`, the atomic writes in :mod:`.atomic`
+(both re-exported here).
 """
 from __future__ import annotations
 
@@ -35,7 +38,11 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 import numpy as np
 
 from ideal_mm.errors import ConfigError, DataError
+from .atomic import (FILE_MODE, _current_umask, atomic_file,  # noqa: F401
+                     atomic_save_npy, atomic_write_json)
 from .io import FrameFiles, read_frame
+from .normalize import (IMAGE_NORMALIZE_MODES, NORMALIZE_MODES,  # noqa: F401
+                        check_window, normalize_image, normalize_volume)
 
 try:  # POSIX only; elsewhere builders are not serialised.
     import fcntl
@@ -43,86 +50,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 CACHE_VERSION = 1
-NORMALIZE_MODES = ('minmax', 'zscore')
-#: Modes of :func:`normalize_image`: the per-volume ones plus ``'window'``
-#: (a fixed intensity window, e.g. CT Hounsfield units, see there).
-IMAGE_NORMALIZE_MODES = NORMALIZE_MODES + ('window', )
 LOCK_NAME = '.lock'
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Mode of files written here (mkstemp creates 0600; follow the umask instead).
-FILE_MODE = 0o666 & ~_current_umask()
-
-
-def normalize_volume(vol: np.ndarray, mode: str) -> np.ndarray:
-    """Normalise a whole volume; returns float32.
-
-    ``'minmax'``: ``(v - min) / (max - min)`` into [0, 1];
-    ``'zscore'``: ``(v - mean) / std``. A constant volume gives zeros
-    (no division by zero).
-    """
-    if mode not in NORMALIZE_MODES:
-        raise ConfigError(f'normalize={mode!r} is not supported; use one of '
-                          f'{NORMALIZE_MODES}')
-    vol = np.asarray(vol, dtype=np.float32)
-    if vol.size == 0:
-        return vol.copy()
-    if mode == 'minmax':
-        lo = float(vol.min())
-        rng = float(vol.max()) - lo
-        if rng <= 0:
-            return np.zeros_like(vol)
-        return ((vol - lo) / rng).astype(np.float32)
-    mean = float(vol.mean(dtype=np.float64))
-    std = float(vol.std(dtype=np.float64))
-    if std <= 0:
-        return np.zeros_like(vol)
-    return ((vol - mean) / std).astype(np.float32)
-
-
-def normalize_image(vol: np.ndarray, mode: str,
-                    window: Optional[Sequence[float]] = None) -> np.ndarray:
-    """Normalise a (D, H, W) volume or each channel of a (D, H, W, C) one.
-
-    ``'minmax'`` / ``'zscore'``: :func:`normalize_volume` per channel (MRI:
-    intensities have no absolute scale). ``'window'`` with
-    ``window=(lo, hi)``: ``(clip(v, lo, hi) - lo) / (hi - lo)``, the same
-    map for every volume, as nnU-Net clips CT to a fixed intensity range
-    (Hounsfield units keep their meaning across scans).
-    """
-    if mode not in IMAGE_NORMALIZE_MODES:
-        raise ConfigError(f'normalize={mode!r} is not supported; use one of '
-                          f'{IMAGE_NORMALIZE_MODES}')
-    vol = np.asarray(vol, dtype=np.float32)
-    if mode == 'window':
-        lo, hi = check_window(window)
-        return ((np.clip(vol, lo, hi) - lo) / (hi - lo)).astype(np.float32)
-    if vol.ndim == 4:
-        return np.ascontiguousarray(np.stack(
-            [normalize_volume(vol[..., c], mode) for c in range(vol.shape[-1])],
-            axis=-1))
-    return normalize_volume(vol, mode)
-
-
-def check_window(window: Optional[Sequence[float]]) -> Tuple[float, float]:
-    """``(lo, hi)`` of an intensity window, checked (finite, lo < hi)."""
-    try:
-        lo, hi = (float(v) for v in window)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f'intensity_window={window!r} must be (lo, hi), e.g. (-200, 800) '
-            "for cardiac CT in HU; it is required with normalize='window'"
-        ) from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ConfigError(f'intensity_window={window!r} must be finite with '
-                          'lo < hi')
-    return lo, hi
 
 
 def _probe_writable(folder: str) -> bool:
@@ -228,24 +156,6 @@ def cache_lock(cache_dir: str) -> Iterator[None]:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[object]:
-    """Open a temporary file next to ``path``; replace ``path`` on success."""
-    folder = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            yield f
-            f.flush()
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
 _TEMP_NAME = re.compile(r'^\..+\.(npy|json)\..+\.tmp$')
 
 
@@ -263,18 +173,6 @@ def remove_stale_temps(cache_dir: str) -> int:
                 os.remove(os.path.join(cache_dir, name))
                 removed += 1
     return removed
-
-
-def atomic_save_npy(path: str, arr: np.ndarray) -> None:
-    """``np.save`` through a temporary file and ``os.replace``."""
-    with atomic_file(path) as f:
-        np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
-
-
-def atomic_write_json(path: str, obj: dict) -> None:
-    """Write JSON through a temporary file and ``os.replace``."""
-    with atomic_file(path) as f:
-        f.write(json.dumps(obj, indent=1, sort_keys=True).encode('utf-8'))
 
 
 #: ``prepare(frame, with_label) -> (normalised image, labels or None,

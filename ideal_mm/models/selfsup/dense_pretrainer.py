@@ -8,24 +8,20 @@ the training loop are reused.
 """
 from __future__ import annotations
 
-import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from mmengine.model import BaseModel, ExponentialMovingAverage
 from mmengine.structures import BaseDataElement
 from mmseg.registry import MODELS
 
 from ideal_mm.correspondence import dense_correspondence
 from ideal_mm.errors import ConfigError
-from ideal_mm.geometry import (CellGeometry, CellGeometryProbeError,
-                               declared_cell_geometry, probe_cell_geometry)
+from ideal_mm.geometry import CellGeometry
 
+from .embedding_geometry import CellGeometryCfg, resolve_cell_geometry
 from .two_view_preprocessor import TwoViewDataPreprocessor  # noqa: F401
-
-CellGeometryCfg = Optional[Union[str, Dict[str, object]]]
 
 
 @MODELS.register_module()
@@ -125,7 +121,7 @@ class DenseContrastivePretrainer(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.proj_head = MODELS.build(proj_head)
         self.cell_geometry: Optional[CellGeometry] = \
-            self._resolve_cell_geometry(cell_geometry)
+            resolve_cell_geometry(self.backbone, self.proj_head, cell_geometry)
         self.loss_dense = MODELS.build(loss)
         self.global_head = None
         self.loss_global = None
@@ -139,80 +135,6 @@ class DenseContrastivePretrainer(BaseModel):
         if key_branch == 'ema':
             self.key_branch = ExponentialMovingAverage(
                 self._query_modules(), momentum=self.momentum)
-
-    def _resolve_cell_geometry(self, cfg: CellGeometryCfg
-                               ) -> Optional[CellGeometry]:
-        """The geometry of the dense head's embedding grid (see the class
-        docstring; None for 'centre-aligned'), logged once."""
-        key = 'model.cell_geometry'
-        name = type(self.backbone).__name__
-        if cfg == 'centre-aligned':
-            print_log(f'DenseContrastivePretrainer: {key}=\'centre-aligned\''
-                      f': embedding cells split the view equally, whatever '
-                      f'the {name} backbone does', logger='current',
-                      level=logging.WARNING)
-            return None
-        if isinstance(cfg, dict):
-            geom = CellGeometry.from_config(cfg, key)
-            print_log(f'DenseContrastivePretrainer: embedding cells of the '
-                      f'{name} backbone: {geom}', logger='current')
-            return geom
-        mode = 'auto' if cfg is None else cfg
-        if mode not in ('auto', 'table', 'probe'):
-            raise ConfigError(
-                f"{key} must be 'auto', 'table', 'probe', 'centre-aligned' or "
-                f'dict(stride=..., offset=...), got {cfg!r}')
-        in_index = getattr(self.proj_head, 'in_index', -1)
-        levels = [in_index] if isinstance(in_index, int) else list(in_index)
-        per_level: Dict[int, CellGeometry] = {}
-        if mode != 'probe':
-            declared = [declared_cell_geometry(self.backbone, level)
-                        for level in levels]
-            if all(g is not None for g in declared):
-                per_level = dict(zip(levels, declared))  # type: ignore
-                mode = 'table'
-            elif mode == 'table':
-                raise ConfigError(
-                    f"{key}='table' but the backbone {name} is not in the "
-                    f'table of ideal_mm.geometry (UNetEncoder, ResNet and '
-                    f"subclasses, MixVisionTransformer); use 'probe' or set "
-                    f'{key}=dict(stride=..., offset=...) (view pixels: cell '
-                    f'(i, j) is centred at (offset + stride * i, offset + '
-                    f'stride * j))')
-        if mode != 'table':
-            try:
-                per_level = probe_cell_geometry(self.backbone, levels)
-            except CellGeometryProbeError as err:
-                raise ConfigError(
-                    f'{key}: the gradient probe could not measure the cell '
-                    f'geometry of backbone {name} ({err}), and the table of '
-                    f'ideal_mm.geometry does not declare it; set '
-                    f'{key}=dict(stride=..., offset=...) (view pixels: cell '
-                    f'(i, j) of the embedding grid is centred at (offset + '
-                    f'stride * i, offset + stride * j))') from err
-        # the head's grid is its finest level; it resizes the others to it
-        finest = min(levels, key=lambda lv: per_level[lv].stride[0] *
-                     per_level[lv].stride[1])
-        geom = per_level[finest]
-        align_corners = bool(getattr(self.proj_head, 'align_corners', False))
-        for level in levels:
-            other = per_level[level]
-            factor = tuple(o / g for o, g in zip(other.stride, geom.stride))
-            resized = other.resampled(factor, align_corners)  # type: ignore
-            error = resized.offset_error(geom)
-            if error > 0.5:
-                print_log(
-                    f'DenseContrastivePretrainer: backbone level {level} '
-                    f'({other}) lands {error:g} px away from the embedding '
-                    f'grid (level {finest}) after the dense head resizes '
-                    f'it; its features describe points shifted by that much',
-                    logger='current', level=logging.WARNING)
-        print_log(
-            f'DenseContrastivePretrainer: embedding cells of the {name} '
-            f'backbone (level {finest} of in_index={levels}): cell (i, j) is '
-            f'centred at view pixel (offset + stride * i, offset + stride * '
-            f'j), {geom}', logger='current')
-        return geom
 
     def _query_modules(self) -> nn.ModuleDict:
         """The query branch as one (unregistered) container."""
