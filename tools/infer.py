@@ -36,6 +36,7 @@ from ideal_mm.errors import ConfigError, DataError, run_cli
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line arguments (add_argument calls alike in shape only)."""
     parser = argparse.ArgumentParser(
         description='Segment NIfTI volumes (cardiac MRI) with a trained model')
     parser.add_argument('config', help='the config the model was trained with')

@@ -16,6 +16,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
+# the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
+# reader, the engine's, for the non-finite guard and the study's resume)
+from ideal_mm.engine.nonfinite import _last_checkpoint
 from .study_spec import Study, budget_name, flatten
 
 __all__ = ['StudyRunner', 'default_repo']
@@ -37,15 +40,6 @@ def _run(cmd: List[str], log: str, threads: int, repo: str) -> int:
         f.flush()
         return subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
                                cwd=repo, env=env)
-
-
-def _last_checkpoint(work_dir: str) -> Optional[str]:
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        ckpt = f.read().strip()
-    return ckpt if osp.isfile(ckpt) else None
 
 
 def _tail(path: str, n: int = 15) -> str:
