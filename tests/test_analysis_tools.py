@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import ideal_mm  # noqa: F401
+from ideal_mm.analysis import curves as curves_api
 from ideal_mm.errors import ConfigError, DataError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,14 +70,14 @@ def test_plot_curves_merges_timestamps_and_plots_runs(tmp_path, capsys):
     with open(out, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
-    files = plot_curves.scalar_files(run_a)
-    curves = plot_curves.read_scalars(files)
-    assert plot_curves.series(curves['loss']) == ([10, 20, 30, 40],
+    files = curves_api.scalar_files(run_a)
+    curves = curves_api.read_scalars(files)
+    assert curves_api.series(curves['loss']) == ([10, 20, 30, 40],
                                                   [2.0, 1.5, 1.2, 1.0])
-    assert plot_curves.series(curves['mDice']) == ([20, 40], [0.40, 0.55])
-    assert plot_curves.series(curves['mHD95']) == ([], [])
-    latest = plot_curves.read_scalars(plot_curves.scalar_files(run_a, True))
-    assert plot_curves.series(latest['loss']) == ([30, 40], [1.2, 1.0])
+    assert curves_api.series(curves['mDice']) == ([20, 40], [0.40, 0.55])
+    assert curves_api.series(curves['mHD95']) == ([], [])
+    latest = curves_api.read_scalars(curves_api.scalar_files(run_a, True))
+    assert curves_api.series(latest['loss']) == ([30, 40], [1.2, 1.0])
     text = capsys.readouterr().out
     assert 'mDice [supervised_unet_1xb24-30k_acdc-3pat]: 1 points' in text
 
@@ -160,7 +161,7 @@ def test_summarize_methods_by_budgets(tmp_path, capsys):
 
 
 def test_summarize_budget_parsing_and_missing_summary(tmp_path):
-    parse = summarize.parse_budget
+    from ideal_mm.analysis.summaries import parse_budget as parse
     assert parse(3).label == '3 pat'
     assert parse(0.0125).label == '1.25%'
     assert parse(1.0).label == '100%'

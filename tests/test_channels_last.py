@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +11,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import ideal_mm  # noqa: F401
-from ideal_mm.apis.inference import _drop_pretrained
+from ideal_mm.engine import benchmark
+from ideal_mm.engine.config_walk import drop_pretrained as _drop_pretrained
 from ideal_mm.engine.channels_last import (ChannelsLastHook, is_channels_last,
                                            to_channels_last)
 from ideal_mm.engine.runner_config import load_config
@@ -22,18 +21,6 @@ from mmseg.registry import HOOKS, MODELS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 init_default_scope('mmseg')
 
-
-def _load_benchmark():
-    name = 'ideal_mm_tool_benchmark'
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(REPO, 'tools', 'analysis', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_benchmark()
 
 CONFIGS = {
     'EncoderDecoder': 'configs/demo/supervised_unet_phantom.py',

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import ideal_mm  # noqa: F401
+from ideal_mm.analysis import encoder_stats
 from ideal_mm.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,13 +33,13 @@ def test_effective_rank_matches_entropy_of_singular_values():
     s = np.linalg.svd(x, compute_uv=False)
     p = s ** 2 / (s ** 2).sum()
     expected = float(np.exp(-(p * np.log(p)).sum()))
-    assert diag.effective_rank(torch.from_numpy(x)) == pytest.approx(
+    assert encoder_stats.effective_rank(torch.from_numpy(x)) == pytest.approx(
         expected, rel=1e-9)
     # one signal copied into 8 channels (plus per-channel offsets): rank 1
     one = torch.randn(1, 500).repeat(8, 1) * torch.arange(1, 9)[:, None] + 3
-    assert diag.effective_rank(one) == pytest.approx(1.0, abs=1e-6)
+    assert encoder_stats.effective_rank(one) == pytest.approx(1.0, abs=1e-6)
     # independent channels: close to the channel count
-    assert diag.effective_rank(torch.randn(8, 20000)) > 7.9
+    assert encoder_stats.effective_rank(torch.randn(8, 20000)) > 7.9
 
 
 def test_high_frequency_share_matches_a_numpy_box_filter():
@@ -51,10 +52,10 @@ def test_high_frequency_share_matches_a_numpy_box_filter():
             low += pad[:, :, dy:dy + 7, dx:dx + 9] / 9
     centred = f - f.mean(axis=(0, 2, 3), keepdims=True)
     expected = ((f - low) ** 2).sum() / (centred ** 2).sum()
-    assert diag.high_frequency_share(torch.from_numpy(f)) == pytest.approx(
+    assert encoder_stats.high_frequency_share(torch.from_numpy(f)) == pytest.approx(
         expected, rel=1e-9)
     smooth = torch.linspace(0, 1, 16).repeat(1, 1, 16, 1)  # a ramp: low-pass
-    assert diag.high_frequency_share(smooth) < 0.01
+    assert encoder_stats.high_frequency_share(smooth) < 0.01
 
 
 def test_cli_reports_a_low_pass_first_stage(tmp_path, phantom_root,

@@ -137,12 +137,12 @@ def test_train_test_infer_evaluate_on_eight_classes(whs_root, whs_split_cfg,
 
 
 def test_infer_collects_nnunet_cases_and_reports_missing_channel(tmp_path):
-    infer = _tool('infer')
+    from ideal_mm.apis.inputs import collect_inputs
     folder = tmp_path / 'imgs'
     folder.mkdir()
     for name in ('a_0000', 'a_0001', 'b_0000', 'b_0002'):
         (folder / f'{name}.nii.gz').write_bytes(b'x')
-    found = infer.collect_inputs(str(folder))
+    found = collect_inputs(str(folder))
     assert [(j.name, [osp.basename(f) for f in j.img_files])
             for j in found.jobs] == [('a', ['a_0000.nii.gz', 'a_0001.nii.gz'])]
     assert found.failures[0][0].endswith('b_0001.nii.gz')

@@ -129,18 +129,12 @@ def test_shipped_study_specs_list_their_runs(spec, tmp_path):
     assert any('pre-training' in line for line in res.stdout.splitlines())
 
 
-def _load_study_tool():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'study_tool', osp.join(REPO, 'tools', 'analysis', 'study.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_pretrain_exclude_exports_from_the_shared_stage1(tmp_path):
     import torch
-    tool = _load_study_tool()
+
+    from ideal_mm.analysis.study_runner import StudyRunner
+    from ideal_mm.analysis.study_spec import Study
+    from ideal_mm.errors import ConfigError
     spec = tmp_path / 'spec.py'
     spec.write_text("""
 budgets = [1]
@@ -152,8 +146,8 @@ methods = dict(
               pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
               pretrain_exclude=['encoder.0.']))
 """)
-    study = tool.Study(str(spec), str(tmp_path / 'out'))
-    runner = tool.Runner(study, jobs=1, dry_run=False)
+    study = Study(str(spec), str(tmp_path / 'out'))
+    runner = StudyRunner(study, jobs=1, dry_run=False)
     wd = study.pretrain_dir('part')
     assert wd == study.pretrain_dir('whole')  # one stage-1 run for both
     os.makedirs(wd)
@@ -182,5 +176,5 @@ methods = dict(
     spec.write_text(spec.read_text().replace(
         "pretrain='configs/demo/ideal_unet_phantom_pretrain.py',\n"
         "              pretrain_exclude", "pretrain_exclude"))
-    with pytest.raises(tool.ConfigError, match='pretrain_exclude needs'):
-        tool.Study(str(spec), str(tmp_path / 'out'))
+    with pytest.raises(ConfigError, match='pretrain_exclude needs'):
+        Study(str(spec), str(tmp_path / 'out'))

@@ -7,7 +7,9 @@ put back on the scanner grid. This module keeps mmseg's approach (model built
 from the config, weights through mmengine's ``load_checkpoint`` machinery,
 preprocessing from the config's ``test_pipeline`` through
 ``mmengine.dataset.Compose``, prediction through ``model.test_step``) and adds
-the volume handling::
+the volume handling. The model is built by :func:`.model.init_model`, volumes
+are read by :func:`.volume_io.load_volume` (both re-exported here); this
+module is the prediction::
 
     model = init_model('configs/ideal/....py', 'work_dirs/.../best.pth')
     labels = segment_volume(model, 'patient101_frame01.nii.gz')   # (X, Y, Z) uint8
@@ -18,174 +20,36 @@ processed as (D, H, W) = (Z, X, Y); results come back in (X, Y, Z).
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import DefaultScope, init_default_scope
-from mmengine.runner.checkpoint import load_state_dict
+from mmengine.registry import DefaultScope
 
-from ideal_mm.engine.runner_config import (check_state_fits, load_config,
-                                           read_checkpoint_state)
 from ideal_mm.errors import ConfigError, DataError
+from .model import ACDC_METAINFO, dataset_cfg, init_model
+from .volume_io import VolumeInput, load_volume, volume_name
 
 __all__ = [
     'ACDC_METAINFO', 'init_model', 'segment_volume', 'load_volume',
-    'build_inference_pipeline', 'test_normalize_mode'
+    'volume_name', 'build_inference_pipeline', 'test_normalize_mode'
 ]
 
-#: Fallback class names and palette (those of ``ACDCDataset.METAINFO``) when
-#: neither the checkpoint nor the config's dataset provides them.
-ACDC_METAINFO: Dict[str, Any] = dict(
-    classes=('background', 'RV', 'Myo', 'LV'),
-    palette=[[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200]])
-
-#: Meta keys every slice dict carries (``docs/data_contract.md``).
-SLICE_META_KEYS = ('img_path', 'seg_map_path', 'volume_id', 'slice_idx',
-                   'num_slices', 'spacing', 'labelled')
-
-VolumeInput = Union[str, os.PathLike, Any]  # a path or a nibabel image
-
 
 # --------------------------------------------------------------------------
-# model
-# --------------------------------------------------------------------------
-def _drop_pretrained(obj: Any) -> None:
-    """Set every ``init_cfg`` of type ``Pretrained`` (alone or in a list) to
-    None, in place: the checkpoint holds all weights, and stage-1 encoder
-    files need not exist on the inference machine."""
-    if isinstance(obj, dict):
-        init_cfg = obj.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            obj['init_cfg'] = None
-        elif isinstance(init_cfg, (list, tuple)):
-            kept = [c for c in init_cfg
-                    if not (isinstance(c, dict) and c.get('type') == 'Pretrained')]
-            obj['init_cfg'] = kept or None
-        if 'pretrained' in obj and isinstance(obj.get('pretrained'), str):
-            obj['pretrained'] = None
-        for value in obj.values():
-            _drop_pretrained(value)
-    elif isinstance(obj, (list, tuple)):
-        for value in obj:
-            _drop_pretrained(value)
-
-
-def _dataset_cfg(cfg: Config, split: str = 'test') -> Optional[dict]:
-    """The (innermost) dataset config of ``<split>_dataloader``."""
-    loader = cfg.get(f'{split}_dataloader')
-    dataset = loader.get('dataset') if isinstance(loader, dict) else None
-    while isinstance(dataset, dict) and 'pipeline' not in dataset:
-        inner = dataset.get('dataset')
-        if inner is None and dataset.get('datasets'):
-            inner = dataset['datasets'][0]
-        if inner is None:
-            break
-        dataset = inner
-    return dataset
-
-
-def _config_dataset_meta(cfg: Config) -> Dict[str, Any]:
-    """Classes and palette of the config's test dataset: its class's
-    METAINFO, or the dataset.json of an nnU-Net / MSD ``data_root`` when it
-    exists here; ACDC's as the last resort."""
-    dataset = _dataset_cfg(cfg) or {}
-    meta = dict(ACDC_METAINFO)
-    type_name = dataset.get('type')
-    if isinstance(type_name, str):
-        from mmseg.registry import DATASETS
-
-        from ideal_mm.datasets.nnunet import dataset_metainfo
-        with DefaultScope.overwrite_default_scope(
-                cfg.get('default_scope', 'mmseg')):
-            cls = DATASETS.get(type_name)
-        metainfo = getattr(cls, 'METAINFO', None) if cls else None
-        if metainfo:
-            meta.update({k: metainfo[k] for k in ('classes', 'palette')
-                         if k in metainfo})
-        from_json = dataset_metainfo(dict(dataset, type=cls)) if cls else None
-        if from_json:
-            meta.update(from_json)
-    if isinstance(dataset.get('metainfo'), dict):
-        meta.update(dataset['metainfo'])
-    return meta
-
-
-def init_model(config: Union[str, Path, Config],
-               checkpoint: Optional[str] = None,
-               device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> torch.nn.Module:
-    """Build a segmentor from a config and load a checkpoint (eval mode).
-
-    Like :func:`mmseg.apis.init_model`, with three differences: every
-    ``Pretrained`` init_cfg is dropped (a fine-tuning config whose stage-1
-    encoder file does not exist here still works), the checkpoint's keys must
-    match the model exactly (a :class:`CheckpointError` lists the first
-    missing / unexpected ones instead of a silently half-loaded model), and
-    ``dataset_meta`` falls back to the config's dataset classes and palette.
-
-    Args:
-        config: config file path or :class:`mmengine.Config`.
-        checkpoint: ``.pth`` file (mmengine checkpoint or a plain
-            ``{'state_dict': ...}``); None keeps the random initialisation.
-        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
-        cfg_options: overrides merged into the config.
-
-    Returns:
-        The model in eval mode on ``device`` with ``model.cfg`` and
-        ``model.dataset_meta`` set.
-    """
-    if isinstance(config, (str, Path)):
-        config = load_config(str(config))
-    elif isinstance(config, Config):
-        config = copy.deepcopy(config)
-    else:
-        raise TypeError(f'config must be a file name or a Config, got '
-                        f'{type(config).__name__}')
-    if cfg_options:
-        config.merge_from_dict(cfg_options)
-    if 'model' not in config:
-        raise ConfigError('the config has no `model` dict')
-    if str(device).startswith('cuda') and not torch.cuda.is_available():
-        raise ConfigError(f'device {device!r} requested but CUDA is not '
-                          f'available here; use --device cpu')
-    _drop_pretrained(config.model)
-    init_default_scope(config.get('default_scope', 'mmseg'))
-    from mmseg.registry import MODELS
-    model = MODELS.build(config.model)
-
-    dataset_meta = None
-    if checkpoint is not None:
-        state_dict, ckpt = read_checkpoint_state(checkpoint, 'checkpoint')
-        check_state_fits(model, state_dict, checkpoint, 'checkpoint')
-        load_state_dict(model, state_dict, strict=True)
-        meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
-        dataset_meta = meta.get('dataset_meta')
-    if not dataset_meta or 'palette' not in dataset_meta:
-        dataset_meta = _config_dataset_meta(config)
-    model.dataset_meta = dict(dataset_meta)
-    model.cfg = config
-    model.to(device)
-    model.eval()
-    return model
-
-
-# --------------------------------------------------------------------------
-# data
+# the config's test-time data settings
 # --------------------------------------------------------------------------
 def test_normalize_mode(cfg: Config) -> str:
     """``cfg.test_dataloader.dataset.normalize`` (default ``'minmax'``)."""
-    dataset = _dataset_cfg(cfg) or {}
+    dataset = dataset_cfg(cfg) or {}
     return dataset.get('normalize', 'minmax') or 'minmax'
 
 
 def test_intensity_window(cfg: Config) -> Optional[Tuple[float, float]]:
     """``cfg.test_dataloader.dataset.intensity_window`` (CT), or None."""
-    window = (_dataset_cfg(cfg) or {}).get('intensity_window')
+    window = (dataset_cfg(cfg) or {}).get('intensity_window')
     return tuple(window) if window is not None else None
 
 
@@ -198,6 +62,7 @@ def model_in_channels(model: torch.nn.Module) -> Optional[int]:
     return int(value) if isinstance(value, int) else None
 
 
+
 def build_inference_pipeline(cfg: Config) -> Compose:
     """The config's test pipeline without its loading transforms.
 
@@ -207,7 +72,7 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     are removed, because :func:`segment_volume` hands over slices already in
     memory. Everything else (resizing, packing) is exactly as in testing.
     """
-    dataset = _dataset_cfg(cfg) or {}
+    dataset = dataset_cfg(cfg) or {}
     pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
     if not pipeline:
         raise ConfigError('the config has no test pipeline '
@@ -224,89 +89,6 @@ def build_inference_pipeline(cfg: Config) -> Compose:
         return Compose(kept)
 
 
-def load_volume(volume: Union[VolumeInput, Sequence[str]]
-                ) -> Tuple[np.ndarray, Tuple[float, float, float], Any, str]:
-    """Read a volume (path, nibabel image, or channel files) as (D, H, W[, C]).
-
-    ``volume`` is one NIfTI frame (3D; a 4D file with more than one volume
-    on its last axis is read as channels, as MSD stores modalities), a
-    nibabel image, or a list of one 3D file per channel (nnU-Net's
-    ``<case>_0000.nii.gz``, ``<case>_0001.nii.gz``, ...), which must share
-    shape and affine.
-
-    Returns ``(array float32 (D, H, W) or (D, H, W, C), spacing (sz, sx, sy),
-    image, name)`` where ``image`` is the (first) nibabel image and ``name``
-    the file name without ``.nii[.gz]`` (and without ``_0000`` for channel
-    lists; ``'volume'`` for an in-memory image). Bad files raise
-    :class:`DataError` naming the file.
-    """
-    from ideal_mm.datasets.io import FrameFiles, read_case
-    if isinstance(volume, (list, tuple)):
-        paths = [os.fspath(p) for p in volume]
-        if not paths:
-            raise DataError('an empty list of channel files was given')
-        frame = FrameFiles(volume_id=volume_name(paths[0]), patient_id='',
-                           frame=None, frame_number=None, img_file=paths[0],
-                           gt_file=None, kind='case', img_files=tuple(paths),
-                           num_channels=len(paths))
-        array, _, spacing = read_case(frame, False, ('background', ))
-        import nibabel as nib
-        name = volume_name(paths[0])
-        if len(paths) > 1 or name.endswith('_0000'):
-            name = name[:-5] if name.endswith('_0000') else name
-        return array, tuple(spacing), nib.load(paths[0]), name
-    if isinstance(volume, (str, os.PathLike)):
-        from ideal_mm.datasets.io import read_nifti_frame
-        path = os.fspath(volume)
-        channels = _file_channels(path)
-        if channels > 1:
-            frame = FrameFiles(volume_id=volume_name(path), patient_id='',
-                               frame=None, frame_number=None, img_file=path,
-                               gt_file=None, kind='case', img_files=(path, ),
-                               num_channels=channels)
-            array, _, spacing = read_case(frame, False, ('background', ))
-            import nibabel as nib
-            return array, tuple(spacing), nib.load(path), volume_name(path)
-        array, spacing, image = read_nifti_frame(path)
-        return array, tuple(spacing), image, volume_name(path)
-    if not hasattr(volume, 'dataobj') or not hasattr(volume, 'header'):
-        raise TypeError('volume must be a NIfTI path or a nibabel image, got '
-                        f'{type(volume).__name__}')
-    from ideal_mm.datasets.io import check_image
-    data = np.asarray(np.asanyarray(volume.dataobj))
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim == 2:
-        data = data[..., None]
-    name = volume.get_filename() or 'volume'
-    if data.ndim != 3:
-        raise DataError(f'{name}: expected a 3D frame (X, Y, Z), got shape '
-                        f'{data.shape}; pass a single ED/ES frame')
-    zooms = [float(z) for z in volume.header.get_zooms()[:3]]
-    zooms += [1.0] * (3 - len(zooms))
-    array = check_image(np.ascontiguousarray(np.transpose(data, (2, 0, 1))),
-                        name)
-    return array, (zooms[2], zooms[0], zooms[1]), volume, volume_name(name)
-
-
-def _file_channels(path: str) -> int:
-    """Channels of a NIfTI file from its header: the 4th axis of a 4D file
-    with more than one volume (MSD), else 1."""
-    import nibabel as nib
-    try:
-        shape = nib.load(path).shape
-    except Exception:  # read_nifti_frame reports unreadable files
-        return 1
-    return int(shape[3]) if len(shape) == 4 and shape[3] > 1 else 1
-
-
-def volume_name(path: str) -> str:
-    """File name without the ``.nii`` / ``.nii.gz`` extension."""
-    base = os.path.basename(path)
-    for ext in ('.nii.gz', '.nii'):
-        if base.endswith(ext):
-            return base[:-len(ext)]
-    return base
 
 
 # --------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Writing label volumes as NIfTI with a reference image's geometry."""
 from __future__ import annotations
 
-import contextlib
-import os
 import os.path as osp
-import tempfile
 from typing import Optional, Sequence
 
 import numpy as np
+
+from ideal_mm.atomic_files import atomic_path
+from ideal_mm.nifti_names import is_nifti
 
 
 def write_label_nifti(labels: np.ndarray, reference, out_file: str) -> None:
@@ -28,19 +28,9 @@ def write_label_nifti(labels: np.ndarray, reference, out_file: str) -> None:
         scode = int(reference.header['sform_code'])
         image.set_qform(reference.get_qform(), code=qcode)
         image.set_sform(reference.get_sform(), code=scode)
-    folder = osp.dirname(osp.abspath(out_file))
     ext = '.nii.gz' if out_file.endswith('.nii.gz') else '.nii'
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(out_file),
-                               suffix='.tmp' + ext)
-    os.close(fd)
-    try:
+    with atomic_path(out_file, suffix='.tmp' + ext) as tmp:
         nib.save(image, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 def write_label_nifti_like_source(labels_dhw: np.ndarray, out_file: str,
@@ -54,7 +44,7 @@ def write_label_nifti_like_source(labels_dhw: np.ndarray, out_file: str,
     """
     import nibabel as nib
     labels = np.transpose(np.asarray(labels_dhw, dtype=np.uint8), (1, 2, 0))
-    if source and osp.isfile(source) and source.endswith(('.nii', '.nii.gz')):
+    if source and osp.isfile(source) and is_nifti(source):
         reference = nib.load(source)
     else:
         sz, sx, sy = (tuple(spacing) if spacing is not None else (1., 1., 1.))

@@ -43,9 +43,8 @@ import os
 from typing import Optional, Sequence
 
 import ideal_mm  # noqa: F401,I001  (compat first, registers components)
-from ideal_mm.engine.benchmark import (  # noqa: F401  (tests use them here)
-    config_crop, data_rates, machine, model_only, prepare_config,
-    runner_rate, set_pipeline_crop, synthetic_batch, train_datasets)
+from ideal_mm.engine.benchmark import (config_crop, data_rates, machine,
+                                      model_only, prepare_config, runner_rate)
 
 SECTIONS = ('model', 'runner', 'data')
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import os.path as osp
-import tempfile
 import time
 from typing import Optional, Sequence
 
@@ -57,19 +55,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def _write_json(path: str, payload: dict) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and an atomic rename."""
+    """Write ``payload`` (NaN as null) to ``path`` atomically."""
+    from ideal_mm.atomic_files import atomic_write_text
     from ideal_mm.evaluation.report import nan_to_none
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(nan_to_none(payload), f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_text(path, json.dumps(nan_to_none(payload), indent=2))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

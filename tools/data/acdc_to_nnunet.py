@@ -12,14 +12,9 @@ patient_regex=r'^(patient\\d{3})_'`` (both frames of a patient in one split).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import List, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-
-from ideal_mm.errors import run_cli  # noqa: E402
+from ideal_mm.errors import run_cli
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -16,14 +16,9 @@ written unless every case converts (see
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import Dict, List, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-
-from ideal_mm.errors import ConfigError, run_cli  # noqa: E402
+from ideal_mm.errors import ConfigError, run_cli
 
 
 def parse_map(items: Optional[List[str]]) -> Dict[int, int]:

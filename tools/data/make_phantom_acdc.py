@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import List, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-
-from ideal_mm.errors import run_cli  # noqa: E402
+from ideal_mm.errors import run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -13,14 +13,9 @@ label values 205..850, input of tools/data/convert_mmwhs.py). See
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import List, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-
-from ideal_mm.errors import run_cli  # noqa: E402
+from ideal_mm.errors import run_cli
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,0 +1,116 @@
+"""A study's tables: mean +- std over seeds per method and label budget,
+and the paired per-volume Dice differences of the spec's ``compare`` pairs
+(two-level bootstrap, :func:`ideal_mm.evaluation.stats.paired_bootstrap`),
+written as ``study.md`` and ``study.csv``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os.path as osp
+from typing import Dict, Sequence, Tuple
+
+import numpy as np
+
+from ideal_mm.atomic_files import atomic_write_text
+from .study_spec import Study, budget_name
+
+__all__ = ['collect', 'report']
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    """``mean ± sample std`` (the mean alone for one value; ``-`` for none)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return '-'
+    std = v.std(ddof=1) if len(v) > 1 else float('nan')
+    return f'{v.mean():.3f} ± {std:.3f}' if len(v) > 1 else f'{v.mean():.3f}'
+
+
+def collect(study: Study) -> Dict[Tuple[str, str], Dict[int, dict]]:
+    """{(method, budget name): {seed: summary}} of every finished run."""
+    from ideal_mm.evaluation.stats import case_scores
+    out: Dict[Tuple[str, str], Dict[int, dict]] = {}
+    for method in study.methods:
+        for budget in study.budgets(method):
+            for seed in study.spec.seeds:
+                path = osp.join(study.run_dir(method, budget, seed),
+                                'summary.json')
+                if not osp.isfile(path):
+                    continue
+                with open(path) as f:
+                    summary = json.load(f)
+                out.setdefault((method, budget_name(budget)), {})[int(seed)] \
+                    = dict(dice=case_scores(summary, 'dice'),
+                           hd95=case_scores(summary, 'hd95'),
+                           mean=summary['mean'])
+    return out
+
+
+def report(study: Study) -> str:
+    """Write study.md / study.csv; return the Markdown."""
+    from ideal_mm.evaluation.stats import paired_bootstrap
+    results = collect(study)
+    budgets = []
+    for method in study.methods:
+        for b in study.budgets(method):
+            if budget_name(b) not in budgets:
+                budgets.append(budget_name(b))
+    lines = [f'# Study `{study.name}`', '',
+             'Test-split mean over volumes of the per-volume mean over '
+             'foreground classes; mean ± sample std over seeds (n = runs).',
+             '', '| method | ' + ' | '.join(
+                 f'{b} Dice | {b} HD95 (mm)' for b in budgets) + ' |',
+             '|---|' + '---|---|' * len(budgets)]
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator='\n')
+    writer.writerow(['method', 'budget', 'seed', 'dice', 'hd95', 'volumes'])
+    for method in study.methods:
+        cells = []
+        for b in budgets:
+            runs = results.get((method, b), {})
+            dice = [np.nanmean(list(r['dice'].values()))
+                    for r in runs.values()]
+            hd = [np.nanmean(list(r['hd95'].values())) for r in runs.values()]
+            for seed, r in sorted(runs.items()):
+                writer.writerow([
+                    method, b, seed,
+                    f"{np.nanmean(list(r['dice'].values())):.4f}",
+                    f"{np.nanmean(list(r['hd95'].values())):.3f}",
+                    len(r['dice'])])
+            cells.append(f'{_mean_std(dice)} (n={len(dice)})' if dice else '-')
+            cells.append(_mean_std(hd) if hd else '-')
+        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+    pairs = study.spec.get('compare', [])
+    if pairs:
+        lines += ['', 'Paired per-volume Dice difference A - B (same seeds, '
+                  'same test volumes), two-level bootstrap over seeds and '
+                  'volumes (10,000 replicates): mean [95 % CI]; P(<=0) is '
+                  'the share of replicates at or below zero. A row with '
+                  'fewer than 5 seeds is preliminary; with one seed its '
+                  'interval covers the test volumes only, not training '
+                  'noise.', '',
+                  '| A - B | budget | seeds | volumes | mean | 95 % CI | '
+                  'P(<=0) |', '|---|---|---|---|---|---|---|']
+        for a, b in pairs:
+            for bud in budgets:
+                ra, rb = results.get((a, bud), {}), results.get((b, bud), {})
+                seeds = sorted(set(ra) & set(rb))
+                if not seeds:
+                    continue
+                vols = sorted(set.intersection(*(
+                    set(ra[s]['dice']) & set(rb[s]['dice']) for s in seeds)))
+                A = np.array([[ra[s]['dice'][v] for v in vols] for s in seeds])
+                B = np.array([[rb[s]['dice'][v] for v in vols] for s in seeds])
+                ok = ~np.isnan(A).any(0) & ~np.isnan(B).any(0)
+                st = paired_bootstrap(A[:, ok], B[:, ok])
+                lines.append(
+                    f'| {a} - {b} | {bud} | {st["seeds"]} | {st["volumes"]} '
+                    f'| {st["mean"]:+.3f} | [{st["low"]:+.3f}, '
+                    f'{st["high"]:+.3f}] | {st["p_below_zero"]:.3f} |')
+    text = '\n'.join(lines) + '\n'
+    for name, content in (('study.md', text), ('study.csv', rows.getvalue())):
+        atomic_write_text(osp.join(study.out, name), content)
+    return text

@@ -1,0 +1,186 @@
+"""Running a study's jobs, resumably: stage 1 once per pre-training config,
+then every fine-tuning run (train + test on the test split) unless its
+``summary.json`` exists; an interrupted run resumes from its last checkpoint.
+
+Runs are ``tools/train.py`` / ``tools/test.py`` subprocesses started in the
+repository checkout (``repo``), one log per run folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Tuple
+
+# the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
+# reader, the engine's, for the non-finite guard and the study's resume)
+from ideal_mm.engine.nonfinite import _last_checkpoint
+from .study_spec import Study, budget_name, flatten
+
+__all__ = ['StudyRunner', 'default_repo']
+
+
+def default_repo() -> str:
+    """The checkout that holds ``tools/`` next to the ``ideal_mm`` package
+    (``pip install -e .``)."""
+    return osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _run(cmd: List[str], log: str, threads: int, repo: str) -> int:
+    """Run ``cmd`` in ``repo`` with ``threads`` BLAS/OpenMP threads, appending
+    its output to ``log``; the exit status."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
+    with open(log, 'a') as f:
+        f.write(f'\n$ {" ".join(cmd)}\n')
+        f.flush()
+        return subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
+                               cwd=repo, env=env)
+
+
+def _tail(path: str, n: int = 15) -> str:
+    try:
+        with open(path) as f:
+            return ''.join(f.readlines()[-n:])
+    except OSError:
+        return ''
+
+
+class StudyRunner:
+    """Runs the study's pre-training and fine-tuning jobs, skipping done ones."""
+
+    def __init__(self, study: Study, jobs: int, dry_run: bool,
+                 repo: Optional[str] = None) -> None:
+        self.study = study
+        self.repo = repo or default_repo()
+        self.jobs = max(1, int(jobs))
+        self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        self.dry_run = dry_run
+        self.py = sys.executable
+        self.failed: List[str] = []
+        self.start = time.time()
+
+    def _say(self, text: str) -> None:
+        print(f'[{time.time() - self.start:7.0f}s] {text}', flush=True)
+
+    def pretrain(self, method: str) -> Optional[str]:
+        """Run (or reuse) a method's stage 1; returns its encoder.pth."""
+        cfg = self.study.methods[method].get('pretrain')
+        if not cfg:
+            return None
+        wd = self.study.pretrain_dir(method)
+        enc = osp.join(wd, 'encoder.pth')
+        if osp.isfile(enc):
+            return enc
+        self._say(f'pre-training {method}: {cfg} -> {wd}')
+        if self.dry_run:
+            return enc
+        os.makedirs(wd, exist_ok=True)
+        opts = flatten(dict(self.study.spec.get('pretrain_cfg_options', {})))
+        cmd = [self.py, 'tools/train.py', cfg, '--work-dir', wd]
+        if _last_checkpoint(wd):
+            cmd.append('--resume')
+        if opts:
+            cmd += ['--cfg-options', *opts]
+        rc = _run(cmd, osp.join(wd, 'study_train.log'),
+                  max(1, os.cpu_count() or 1), self.repo)
+        if rc or not osp.isfile(enc):
+            self.failed.append(f'pretrain {method}')
+            self._say(f'FAILED pre-training {method} (exit {rc}); log tail:\n'
+                      + _tail(osp.join(wd, 'study_train.log')))
+            return None
+        return enc
+
+    def excluded_encoder(self, method: str, encoder: Optional[str]
+                         ) -> Optional[str]:
+        """The method's stage-1 encoder without its ``pretrain_exclude``
+        prefixes, exported once next to encoder.pth from the same checkpoint."""
+        exclude = self.study.methods[method].get('pretrain_exclude')
+        if exclude is None or encoder is None:
+            return encoder
+        exclude = list(exclude)
+        wd = osp.dirname(encoder)
+        tag = '+'.join(p.rstrip('.') for p in exclude) or 'none'
+        out = osp.join(wd, f'encoder_excl-{tag}.pth')
+        if osp.isfile(out) or self.dry_run:
+            return out
+        from ideal_mm.engine.export_encoder import export_encoder
+        ckpt = _last_checkpoint(wd)
+        if not ckpt:
+            self.failed.append(f'export {method}')
+            self._say(f'FAILED exporting {method}: no checkpoint in {wd}')
+            return None
+        export_encoder(ckpt, out, exclude=exclude)
+        self._say(f'{method}: {out} (stage 1 without {exclude})')
+        return out
+
+    def finetune(self, method: str, budget: Any, seed: int,
+                 encoder: Optional[str], index: int, total: int) -> None:
+        """Train and test one run unless its summary.json exists."""
+        m = self.study.methods[method]
+        wd = self.study.run_dir(method, budget, seed)
+        summary = osp.join(wd, 'summary.json')
+        tag = f'[{index}/{total}] {method} {budget_name(budget)} seed {seed}'
+        if osp.isfile(summary):
+            return
+        self._say(f'{tag}: start')
+        if self.dry_run:
+            return
+        if m.get('pretrain') and encoder is None:
+            self._say(f'{tag}: skipped, its pre-training failed')
+            return
+        os.makedirs(wd, exist_ok=True)
+        opts = dict(self.study.spec.get('cfg_options', {}))
+        opts.update(m.get('cfg_options', {}))
+        args = flatten(opts) + [
+            f'randomness.seed={seed}',
+            f'train_dataloader.dataset.label_budget={budget}'
+        ]
+        if encoder:
+            args.append(f'model.backbone.init_cfg.checkpoint={encoder}')
+        t0 = time.time()
+        train = [self.py, 'tools/train.py', m['config'], '--work-dir', wd]
+        if _last_checkpoint(wd):
+            train.append('--resume')
+        log = osp.join(wd, 'study.log')
+        rc = _run(train + ['--cfg-options', *args], log, self.threads,
+                  self.repo)
+        ckpt = _last_checkpoint(wd)
+        if rc == 0 and ckpt:
+            rc = _run([self.py, 'tools/test.py', m['config'], ckpt,
+                       '--work-dir', wd, '--cfg-options', *args], log,
+                      self.threads, self.repo)
+        if rc or not osp.isfile(summary):
+            self.failed.append(tag)
+            self._say(f'{tag}: FAILED (exit {rc}); log tail:\n' + _tail(log))
+            return
+        with open(osp.join(wd, 'run_info.json'), 'w') as f:
+            json.dump(dict(method=method, label_budget=budget, seed=seed), f)
+        with open(summary) as f:
+            dice = json.load(f)['mean'].get('dice')
+        self._say(f'{tag}: done in {time.time() - t0:.0f} s, test Dice '
+                  f'{dice:.3f}')
+
+    def run_all(self, runs: List[Tuple[str, Any, int]]) -> None:
+        """Stage 1 of every method that needs it, then the fine-tuning runs."""
+        encoders: Dict[str, Optional[str]] = {}
+        done: Dict[str, Optional[str]] = {}
+        for m in dict.fromkeys(r[0] for r in runs):
+            if not self.study.methods[m].get('pretrain'):
+                continue
+            key = self.study.pretrain_dir(m)
+            if key not in done:
+                done[key] = self.pretrain(m)
+            encoders[m] = self.excluded_encoder(m, done[key])
+        total = len(runs)
+        with ThreadPoolExecutor(self.jobs) as pool:
+            futures = [
+                pool.submit(self.finetune, m, b, s, encoders.get(m), i + 1,
+                            total) for i, (m, b, s) in enumerate(runs)
+            ]
+            for fut in futures:
+                fut.result()

@@ -1,0 +1,124 @@
+"""A study spec (``configs/studies/*.py``): its methods, label budgets and
+seeds, and where each run's results are.
+
+The spec's keys are described in ``tools/analysis/study.py``; runs are
+started by :mod:`.study_runner` and tabulated by :mod:`.study_report`.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ideal_mm.errors import ConfigError, DataError
+
+__all__ = ['budget_name', 'flatten', 'Study', 'ensure_data']
+
+
+def budget_name(budget: Any) -> str:
+    """Folder / table name of a label budget: 2 -> '2pat', 0.1 -> '10pct'."""
+    if budget is None:
+        return 'all'
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+        raise ConfigError(f'budget {budget!r} must be an int (patients), a '
+                          'float in (0, 1] (fraction) or None (all)')
+    if isinstance(budget, int):
+        return f'{budget}pat'
+    return f'{budget * 100:g}pct'
+
+
+def flatten(options: Dict[str, Any], prefix: str = '') -> List[str]:
+    """``{'a': {'b': 1}}`` -> ``['a.b=1']`` in ``--cfg-options`` syntax."""
+    out = []
+    for key, value in options.items():
+        name = f'{prefix}{key}'
+        if isinstance(value, dict) and not value.get('type'):
+            out += flatten(value, name + '.')
+        elif isinstance(value, (list, tuple)):
+            inner = ','.join(str(v) for v in value)
+            out.append(f'{name}=[{inner}]' if isinstance(value, list) else
+                       f'{name}=({inner})')
+        else:
+            out.append(f'{name}={value}')
+    return out
+
+
+class Study:
+    """The runs of a study spec and where their results are."""
+
+    def __init__(self, spec_path: str, out: Optional[str]) -> None:
+        from mmengine.config import Config
+        if not osp.isfile(spec_path):
+            raise ConfigError(f'{spec_path}: study spec not found')
+        self.spec = Config.fromfile(spec_path)
+        for key in ('methods', 'budgets', 'seeds'):
+            if key not in self.spec:
+                raise ConfigError(f'{spec_path}: needs `{key}`')
+        self.name = osp.splitext(osp.basename(spec_path))[0]
+        self.out = out or osp.join('work_dirs', 'studies', self.name)
+        self.methods: Dict[str, dict] = {}
+        for name, m in self.spec.methods.items():
+            if 'config' not in m:
+                raise ConfigError(f'{spec_path}: methods.{name} needs `config`')
+            if m.get('pretrain_exclude') is not None and \
+                    not m.get('pretrain'):
+                raise ConfigError(f'{spec_path}: methods.{name}.'
+                                  'pretrain_exclude needs `pretrain`')
+            for key in ('config', 'pretrain'):
+                if m.get(key) and not osp.isfile(m[key]):
+                    raise ConfigError(f'{spec_path}: methods.{name}.{key} = '
+                                      f'{m[key]!r} does not exist')
+            self.methods[name] = dict(m)
+        for pair in self.spec.get('compare', []):
+            for name in pair:
+                if name not in self.methods:
+                    raise ConfigError(f'{spec_path}: compare names {name!r}, '
+                                      f'not one of {sorted(self.methods)}')
+
+    def budgets(self, method: str) -> List[Any]:
+        """The budgets a method runs at (its own list, else the study's)."""
+        own = self.methods[method].get('budgets')
+        return list(self.spec.budgets if own is None else own)
+
+    def run_dir(self, method: str, budget: Any, seed: int) -> str:
+        """``DIR/runs/<method>/<budget>/seed<S>``."""
+        return osp.join(self.out, 'runs', method, budget_name(budget),
+                        f'seed{seed}')
+
+    def pretrain_dir(self, method: str) -> str:
+        """Where a method's stage-1 run goes: one per pre-training config, so
+        methods that name the same config share it."""
+        cfg = self.methods[method]['pretrain']
+        return osp.join(self.out, 'pretrain',
+                        osp.splitext(osp.basename(cfg))[0])
+
+    def runs(self, methods: Optional[Sequence[str]] = None,
+             seeds: Optional[Sequence[int]] = None,
+             budgets: Optional[Sequence[str]] = None
+             ) -> List[Tuple[str, Any, int]]:
+        """(method, budget, seed), seeds outermost so a partial study stays
+        balanced across methods."""
+        out = []
+        for seed in (seeds if seeds is not None else self.spec.seeds):
+            for method in self.methods:
+                if methods and method not in methods:
+                    continue
+                for budget in self.budgets(method):
+                    if budgets and budget_name(budget) not in budgets:
+                        continue
+                    out.append((method, budget, int(seed)))
+        return out
+
+
+def ensure_data(study: Study) -> None:
+    """Generate the spec's phantom data (``data.generate``) when its
+    ``data.root`` does not exist yet."""
+    data = study.spec.get('data')
+    if not data or osp.isdir(data['root']):
+        return
+    gen = data.get('generate')
+    if not gen:
+        raise DataError(f"data root {data['root']} does not exist; create it "
+                        'or add data.generate to the study spec')
+    from ideal_mm.datasets.phantom import make_phantom_acdc
+    print(f"generating phantom data in {data['root']}: {dict(gen)}")
+    make_phantom_acdc(data['root'], progress=True, **dict(gen))
