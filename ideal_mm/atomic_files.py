@@ -1,22 +1,39 @@
 """Writing an output file whole or not at all: a temporary file in the
 target's folder, renamed over the target once it is complete (DESIGN:
-"Nothing is written half").
+"Nothing is written half"). The one implementation for the volume cache, the
+phantom writers, reports, figures, NIfTI predictions and exported encoders.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import os.path as osp
 import tempfile
-from typing import Iterator
+from typing import IO, Iterator
 
-__all__ = ['atomic_path', 'atomic_write_text']
+import numpy as np
+
+__all__ = ['FILE_MODE', 'atomic_path', 'atomic_file', 'atomic_write_text',
+           'atomic_write_json', 'atomic_save_npy']
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Mode of the files written here: mkstemp creates 0600, a finished output
+#: follows the umask as ``open`` would (0644 under the usual umask 022).
+FILE_MODE = 0o666 & ~_current_umask()
 
 
 @contextlib.contextmanager
 def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
     """Yield a temporary path next to ``path``; on success it becomes
-    ``path`` (mode 0644) by ``os.replace``, on any error it is removed.
+    ``path`` (mode :data:`FILE_MODE`) by ``os.replace``, on any error it is
+    removed.
 
     ``suffix`` ends the temporary name (writers that pick the format from the
     extension, such as nibabel, need e.g. ``'.tmp.nii.gz'``). The folder is
@@ -29,7 +46,7 @@ def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -37,8 +54,28 @@ def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
         raise
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_path`."""
+@contextlib.contextmanager
+def atomic_file(path: str, mode: str = 'wb') -> Iterator[IO]:
+    """An open file (``mode`` 'wb' or 'w') that replaces ``path`` when the
+    block ends without an error."""
     with atomic_path(path) as tmp:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
+        kwargs = {} if 'b' in mode else dict(encoding='utf-8', newline='')
+        with open(tmp, mode, **kwargs) as f:
+            yield f
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all."""
+    with atomic_file(path, 'w') as f:
+        f.write(text)
+
+
+def atomic_write_json(path: str, obj: dict) -> None:
+    """Write ``obj`` as sorted, indented JSON whole or not at all."""
+    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True))
+
+
+def atomic_save_npy(path: str, arr: np.ndarray) -> None:
+    """``np.save`` (no pickles) whole or not at all."""
+    with atomic_file(path) as f:
+        np.save(f, np.ascontiguousarray(arr), allow_pickle=False)

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ideal_mm.datasets.io import RAW_SUBSETS
-from ideal_mm.datasets.io import _raw_patient as read_raw_patient
+from ideal_mm.datasets.io import read_raw_patient
 from ideal_mm.errors import ConfigError, DataError
 from ideal_mm.nifti_names import NIFTI_EXTS, is_nifti, nifti_stem
 

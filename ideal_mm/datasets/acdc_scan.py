@@ -55,7 +55,9 @@ def parse_info_cfg(path: str) -> Dict[str, str]:
     return info
 
 
-def _raw_patient(folder: str, patient_id: str) -> PatientRecord:
+def read_raw_patient(folder: str, patient_id: str) -> PatientRecord:
+    """One raw ACDC patient folder (``Info.cfg``, ED/ES frames and their
+    ``_gt`` files) as a :class:`PatientRecord`."""
     info = parse_info_cfg(os.path.join(folder, 'Info.cfg'))
     record = PatientRecord(
         patient_id=patient_id,
@@ -120,7 +122,7 @@ def scan_raw(data_root: str) -> Dict[str, PatientRecord]:
                 raise DataError(
                     f'{folder}: {name} is also in '
                     f'{patients[name].folder}; keep one copy of each patient')
-            patients[name] = _raw_patient(folder, name)
+            patients[name] = read_raw_patient(folder, name)
     if not patients:
         hint = ''
         nested = os.path.join(data_root, 'database')

@@ -45,8 +45,8 @@ import numpy as np
 
 from ideal_mm.errors import DataError
 from .acdc_scan import (H5_RE, H5_VOLUME_DIR, PATIENT_RE, RAW_SUBSETS,  # noqa: F401
-                        _check_root, _raw_patient, parse_info_cfg, scan_data_root,
-                        scan_raw, scan_ssl4mis_h5)
+                        _check_root, parse_info_cfg, read_raw_patient,
+                        scan_data_root, scan_raw, scan_ssl4mis_h5)
 from .checks import (ACDC_CLASSES, _class_text, apply_label_map,  # noqa: F401
                      check_image, check_label)
 from .nifti_read import (AFFINE_ATOL, _check_same_grid, _load_nifti,  # noqa: F401

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .atomic import atomic_file
+from ideal_mm.atomic_files import atomic_file
 
 
 def nifti_bytes(arr_dhw: np.ndarray, spacing: Sequence[float],

@@ -22,7 +22,7 @@ Guarantees:
   correct cache; temporary files of a builder that was killed are removed
   by the next one (under the lock).
 
-Normalisation is in :mod:`.normalize`, the atomic writes in :mod:`.atomic`
+Normalisation is in :mod:`.normalize`, the atomic writes in :mod:`ideal_mm.atomic_files`
 (both re-exported here).
 """
 from __future__ import annotations
@@ -38,8 +38,9 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 import numpy as np
 
 from ideal_mm.errors import ConfigError, DataError
-from .atomic import (FILE_MODE, _current_umask, atomic_file,  # noqa: F401
-                     atomic_save_npy, atomic_write_json)
+from ideal_mm.atomic_files import (  # noqa: F401
+    FILE_MODE, _current_umask, atomic_file, atomic_save_npy,
+    atomic_write_json)
 from .io import FrameFiles, read_frame
 from .normalize import (IMAGE_NORMALIZE_MODES, NORMALIZE_MODES,  # noqa: F401
                         check_window, normalize_image, normalize_volume)

@@ -11,9 +11,7 @@ CheckpointHook saves whole training states; this module keeps only the encoder.
 from __future__ import annotations
 
 import datetime
-import os
 import os.path as osp
-import tempfile
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Sequence
 
@@ -23,6 +21,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from ideal_mm.atomic_files import atomic_file
 from ideal_mm.compat.checkpoint import load_checkpoint_file
 from ideal_mm.errors import CheckpointError, ConfigError
 
@@ -66,18 +65,8 @@ def save_encoder(backbone_state: Mapping[str, torch.Tensor],
             format=ENCODER_FORMAT, prefix=prefix,
             created=datetime.datetime.now().isoformat(timespec='seconds'),
             **_plain(meta or {})))
-    folder = osp.dirname(osp.abspath(out_path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(out_path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(payload, f)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(out_path) as f:
+        torch.save(payload, f)
     return out_path
 
 

@@ -19,9 +19,9 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from ideal_mm.atomic_files import atomic_write_text
 
 from .functional import METRIC_NAMES
 
@@ -106,27 +106,10 @@ def nan_to_none(obj: Any) -> Any:
     return obj
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json(path: str, obj: Any) -> None:
     """Write ``obj`` as indented JSON, NaN as null, atomically (temporary file + os.replace)."""
     text = json.dumps(nan_to_none(obj), indent=2, allow_nan=False) + '\n'
-    _atomic_write_text(path, text)
+    atomic_write_text(path, text)
 
 
 def write_per_case_csv(path: str, cases: List[Dict[str, Any]]) -> None:
@@ -145,7 +128,7 @@ def write_per_case_csv(path: str, cases: List[Dict[str, Any]]) -> None:
             values = [case[name].get(m) for m in METRIC_NAMES]
             writer.writerow([case['case'], name,
                              *('' if _isnan(v) else repr(float(v)) for v in values)])
-    _atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
 
 
 def format_table(summary: Mapping[str, Any]) -> str:

@@ -11,11 +11,11 @@ Arrays are in ideal_mm's (D, H, W) order (``docs/data_contract.md``).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from typing import Optional, Sequence
 
 import numpy as np
+
+from ideal_mm.atomic_files import atomic_path
 
 __all__ = [
     'to_uint8_gray', 'overlay_labels', 'tile_slices', 'volume_montage',
@@ -161,18 +161,9 @@ def save_volume_montage(out_file: str,
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    folder = os.path.dirname(os.path.abspath(out_file))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.png.tmp')
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=dpi, format='png')
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_file)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        with atomic_path(out_file, suffix='.png.tmp') as tmp:
+            fig.savefig(tmp, dpi=dpi, format='png')
     finally:
         plt.close(fig)
     return out_file
