@@ -30,14 +30,10 @@ LAYERS: Dict[str, int] = {
     'apis': 4, 'analysis': 4,
 }
 
-#: (importing file, imported subpackage) left as they are because the file
-#: is reserved for the data-layer rewrite (issue #12, "Any NIfTI dataset, not
-#: only ACDC"), which moves the cache path into metainfo and removes the
-#: import.
-KNOWN_EXCEPTIONS = {
-    # rebuilds cache file names through ideal_mm.apis.inference (issue #12)
-    ('ideal_mm/evaluation/volume_metric.py', 'apis'),
-}
+#: (importing file, imported subpackage) allowed against the layer order, each
+#: with its reason; empty since the NIfTI writer moved to the data layer.
+KNOWN_EXCEPTIONS: Set[Tuple[str, str]] = set()
+
 
 Edge = Tuple[str, str, str, int]  # (from part, to part, file, line)
 

@@ -97,6 +97,18 @@ def cache_paths(cache_dir: str, volume_id: str) -> Dict[str, str]:
         meta=os.path.join(cache_dir, f'{volume_id}.json'))
 
 
+def cached_source_image(seg_map_path: str) -> Optional[str]:
+    """The source image file recorded in the cache meta file next to a
+    cached ``<volume_id>_gt.npy``; None when there is none."""
+    if not seg_map_path.endswith('_gt.npy'):
+        return None
+    meta_file = seg_map_path[:-len('_gt.npy')] + '.json'
+    if not os.path.isfile(meta_file):
+        return None
+    with open(meta_file, encoding='utf-8') as f:
+        return json.load(f).get('sources', {}).get('img', {}).get('path')
+
+
 def _stat(path: str) -> dict:
     st = os.stat(path)
     return dict(path=os.path.abspath(path), size=st.st_size,

@@ -1,7 +1,6 @@
 """ACDCVolumeMetric: per-volume Dice / Jaccard / HD95 / ASD / ASSD for slice-wise test loops."""
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -11,6 +10,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 
+from ..datasets.nifti_write import write_label_nifti_like_source
+from ..datasets.volume_cache import cached_source_image
 from ..errors import ConfigError, DataError
 from .functional import METRIC_NAMES, volume_metrics
 from .report import format_table, summarize, write_json, write_per_case_csv
@@ -168,14 +169,7 @@ class ACDCVolumeMetric(BaseMetric):
         The geometry comes from the source NIfTI named in the volume cache's
         meta file (next to the cached reference), else from the spacing.
         """
-        from ..apis.nifti import write_label_nifti_like_source
-        source = None
-        gt_path = meta.get('seg_map_path') or ''
-        meta_file = gt_path[:-len('_gt.npy')] + '.json' if gt_path.endswith(
-            '_gt.npy') else ''
-        if meta_file and os.path.isfile(meta_file):
-            with open(meta_file, encoding='utf-8') as f:
-                source = json.load(f).get('sources', {}).get('img', {}).get('path')
+        source = cached_source_image(meta.get('seg_map_path') or '')
         os.makedirs(self.pred_dir, exist_ok=True)
         write_label_nifti_like_source(
             pred, os.path.join(self.pred_dir, f'{volume_id}.nii.gz'), source,
