@@ -161,6 +161,8 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
 
     DEFAULT_SEMI_TRAIN_CFG = DEFAULT_SEMI_TRAIN_CFG
 
+    # mmseg's EncoderDecoder arguments, as every segmentor here takes them
+    # (the look-alike signatures of the three methods)
     def __init__(self,
                  backbone: dict,
                  decode_head_1: dict,

@@ -66,6 +66,8 @@ class MeanTeacherSemiSupModel(SemiSupervisedSegmentor):
 
     DEFAULT_SEMI_TRAIN_CFG = DEFAULT_SEMI_TRAIN_CFG
 
+    # mmseg's EncoderDecoder arguments, as every segmentor here takes them
+    # (the look-alike signatures of the three methods)
     def __init__(self,
                  backbone: dict,
                  decode_head: dict,
@@ -90,23 +92,12 @@ class MeanTeacherSemiSupModel(SemiSupervisedSegmentor):
                 f'{PREDICT_WITH}, got {test["predict_with"]!r}')
         self.semi_test_cfg = ConfigDict(test)
 
-        self.student = MODELS.build(
-            dict(
-                type='EncoderDecoder',
-                backbone=backbone,
-                decode_head=decode_head,
-                neck=neck,
-                auxiliary_head=auxiliary_head,
-                train_cfg=train_cfg,
-                test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
-                pretrained=pretrained))
+        self.build_student(backbone, decode_head, neck, auxiliary_head,
+                           train_cfg, test_cfg, pretrained)
         self.teacher = ExponentialMovingAverage(
             self.student,
             momentum=float(cfg['ema_momentum']),
             update_buffers=True)
-        self.align_corners = self.student.align_corners
-        self.num_classes = self.student.num_classes
-        self.out_channels = self.student.out_channels
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """The EMA momentum must be in (0, 1)."""

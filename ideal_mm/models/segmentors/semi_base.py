@@ -89,6 +89,31 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         self.check_semi_train_cfg(cfg)
         self.semi_train_cfg = ConfigDict(cfg)
 
+    def build_student(self, backbone: dict, decode_head: dict,
+                      neck: Optional[dict] = None,
+                      auxiliary_head=None, train_cfg: Optional[dict] = None,
+                      test_cfg: Optional[dict] = None,
+                      pretrained: Optional[str] = None) -> None:
+        """Build mmseg's ``EncoderDecoder`` from the usual segmentor keys as
+        ``self.student`` (so checkpoints and ``predict`` are mmseg's), for
+        methods that train one network, and copy the attributes mmseg code
+        reads from a segmentor (``align_corners``, ``num_classes``,
+        ``out_channels``)."""
+        from mmseg.registry import MODELS
+        self.student = MODELS.build(
+            dict(
+                type='EncoderDecoder',
+                backbone=backbone,
+                decode_head=decode_head,
+                neck=neck,
+                auxiliary_head=auxiliary_head,
+                train_cfg=train_cfg,
+                test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
+                pretrained=pretrained))
+        self.align_corners = self.student.align_corners
+        self.num_classes = self.student.num_classes
+        self.out_channels = self.student.out_channels
+
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Raise ``ConfigError`` for a bad value of a subclass's own key."""
 

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import ConfigDict
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -65,6 +64,8 @@ class UniMatchSemiSupModel(UnlabelledSignalMixin, SemiSupervisedSegmentor):
 
     DEFAULT_SEMI_TRAIN_CFG = DEFAULT_SEMI_TRAIN_CFG
 
+    # mmseg's EncoderDecoder arguments, as every segmentor here takes them
+    # (the look-alike signatures of the three methods)
     def __init__(self,
                  backbone: dict,
                  decode_head: dict,
@@ -79,19 +80,8 @@ class UniMatchSemiSupModel(UnlabelledSignalMixin, SemiSupervisedSegmentor):
         super().__init__(
             semi_train_cfg=semi_train_cfg,
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.student = MODELS.build(
-            dict(
-                type='EncoderDecoder',
-                backbone=backbone,
-                decode_head=decode_head,
-                neck=neck,
-                auxiliary_head=auxiliary_head,
-                train_cfg=train_cfg,
-                test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
-                pretrained=pretrained))
-        self.align_corners = self.student.align_corners
-        self.num_classes = self.student.num_classes
-        self.out_channels = self.student.out_channels
+        self.build_student(backbone, decode_head, neck, auxiliary_head,
+                           train_cfg, test_cfg, pretrained)
         self.ignore_index = self.student.decode_head.ignore_index
         self.build_signal(num_streams=1)
 
