@@ -2,25 +2,23 @@
 # --out data/phantom_acdc): the model of configs/ideal/unet_acdc.py on the
 # data of configs/_base_/datasets/acdc_phantom.py, 2 labelled patients (the
 # rest of the train split unlabelled), 96x96 slices, batches of
-# 4 labelled + 4 unlabelled, 600 iterations (the schedule of
-# configs/demo/supervised_unet_phantom.py), consistency ramp-up over 300.
+# 4 labelled + 4 unlabelled, 600 iterations (_base_/schedules/schedule_600.py,
+# as configs/demo/supervised_unet_phantom.py), consistency ramp-up over 300.
 # One step costs about 1.6x a supervised step (two decoders). To change the
 # schedule set max_iters in train_cfg and in the PolyLR end (both are
-# substituted here).
+# substituted in the schedule file).
 # The encoder comes from configs/demo/ideal_unet_phantom_pretrain.py; pass
 # another file with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc_phantom.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_30k.py'
+    '../_base_/schedules/schedule_600.py'
 ]
 
 pretrain_config = 'configs/demo/ideal_unet_phantom_pretrain.py'
 pretrained_encoder = 'work_dirs/ideal_unet_phantom_pretrain/encoder.pth'
 labelled_per_batch = 4
 unlabelled_per_batch = 4
-max_iters = 600
-val_interval = 100
 
 model = dict(
     backbone=dict(
@@ -52,11 +50,6 @@ val_dataloader = dict(pin_memory=False)
 test_dataloader = val_dataloader
 custom_hooks = [dict(type='SemiSupSamplerHook')]
 
-train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
-]
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(interval=val_interval, max_keep_ckpts=1))
+    checkpoint=dict(interval={{_base_.val_interval}}, max_keep_ckpts=1))
