@@ -66,15 +66,17 @@ def test_hook_unit_names_terms_and_ignores_non_loss_keys(tmp_path):
     hook.after_train_iter(runner, 6, None, {'loss': torch.tensor(0.5)})
 
 
-def test_train_adds_the_hook_to_configs_that_replace_custom_hooks():
-    from mmengine.config import Config
-    from ideal_mm.engine.nonfinite import ensure_nonfinite_hook
-    cfg = Config(dict(custom_hooks=[dict(type='SemiSupSamplerHook')]))
-    ensure_nonfinite_hook(cfg)
-    assert [h['type'] for h in cfg.custom_hooks] == [
-        'SemiSupSamplerHook', 'NonFiniteLossHook']
-    ensure_nonfinite_hook(cfg)  # idempotent
-    assert len(cfg.custom_hooks) == 2
-    off = Config(dict(nonfinite_check=False))
-    ensure_nonfinite_hook(off)
-    assert 'custom_hooks' not in off
+def test_configs_that_replace_custom_hooks_keep_the_hook():
+    """The hook is a default_runtime ``default_hooks`` entry: a child's own
+    ``custom_hooks`` (the semi-supervised configs') does not drop it, and
+    tools/train.py adds nothing to such a config."""
+    from ideal_mm.engine.config_edits import load_config
+    from ideal_mm.engine.launch import prepare_train_config
+    path = osp.join(REPO, 'configs', 'ideal', 'unet_acdc.py')
+    cfg = load_config(path)
+    assert [h['type'] for h in cfg.custom_hooks] == ['SemiSupSamplerHook']
+    assert cfg.default_hooks.nonfinite.type == 'NonFiniteLossHook'
+    prepared = prepare_train_config(
+        path, cfg_options={'model.backbone.init_cfg': None})
+    assert prepared.custom_hooks == cfg.custom_hooks
+    assert prepared.default_hooks.to_dict() == cfg.default_hooks.to_dict()

@@ -40,7 +40,16 @@ default_hooks = dict(
     # mmseg's SegVisualizationHook reads images with mmcv.imread; this one
     # reads slices from ideal_mm's volume cache (a few val slices per run).
     visualization=dict(
-        type='ACDCVisualizationHook', draw=True, interval=10, max_samples=4))
-# Stop at the first NaN/inf loss term, before that iteration is checkpointed
-# (tools/train.py adds it again to configs that replace custom_hooks).
-custom_hooks = [dict(type='NonFiniteLossHook')]
+        type='ACDCVisualizationHook', draw=True, interval=10, max_samples=4),
+    # Hooks every run needs. As default_hooks entries they survive a child's
+    # `custom_hooks` (a list, which replaces the base's), and a child's
+    # default_hooks dict merges into this one. Each keeps its class priority.
+    # Stop at the first NaN/inf loss term, before that iteration is
+    # checkpointed (NonFiniteLossHook: VERY_HIGH, CheckpointHook: VERY_LOW).
+    nonfinite=dict(type='NonFiniteLossHook'),
+    # With randomness=dict(seed=..., deterministic=True): reseed before every
+    # batch, so a resumed run equals an uninterrupted one; otherwise inert.
+    iter_seed=dict(type='IterSeedHook', deterministic_only=True))
+# Hooks of a method (samplers, EMA teachers, encoder export); a child's list
+# replaces this one.
+custom_hooks = []

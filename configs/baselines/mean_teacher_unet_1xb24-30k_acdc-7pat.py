@@ -10,46 +10,15 @@
 _base_ = ['../ideal/unet_acdc.py']
 pretrained_encoder = None
 label_budget = 7
-num_classes = 4
-norm_cfg = dict(type='BN', requires_grad=True)
+# The student: the IDEAL encoder from scratch and IDEAL's stream-1 decoder
+# (bilinear, 0.5 CE + 0.5 Dice), both from
+# _base_/models/ideal_unet_two_decoders.py through unet_acdc.py.
 model = dict(
     _delete_=True,
     type='MeanTeacherSemiSupModel',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=None,
-        std=None,
-        bgr_to_rgb=False,
-        pad_val=0,
-        seg_pad_val=255,
-        size_divisor=32),
-    backbone=dict(
-        type='UNetEncoder',
-        in_channels=1,
-        base_channels=16,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False),
-    decode_head=dict(
-        type='UNetDecoderHead',
-        in_channels=[16, 32, 64, 128, 256],
-        in_index=[0, 1, 2, 3, 4],
-        channels=16,
-        upsample_mode='bilinear',
-        dropout_ratio=0.1,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5),
-            dict(type='ClassDiceLoss', loss_weight=0.5),
-        ]),
+    data_preprocessor=_base_.data_preprocessor,
+    backbone=dict(_base_.model.backbone, init_cfg=None),
+    decode_head=_base_.model.decode_head_1,
     semi_train_cfg=dict(
         rampup_iters=30000,
         max_consistency_weight=0.1,

@@ -12,36 +12,15 @@
 _base_ = ['../ideal/unet_acdc.py']
 pretrained_encoder = None
 label_budget = 7
-num_classes = 4
-norm_cfg = dict(type='BN', requires_grad=True)
+# One UNet: the IDEAL encoder from scratch and IDEAL's stream-1 decoder
+# (bilinear, 0.5 CE + 0.5 Dice), both from
+# _base_/models/ideal_unet_two_decoders.py through unet_acdc.py.
 model = dict(
     _delete_=True,
     type='UniMatchSemiSupModel',
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(
-        type='UNetEncoder',
-        in_channels=1,
-        base_channels=16,
-        num_stages=5,
-        strides=(1, 1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2, 2),
-        downsamples=(True, True, True, True),
-        enc_dilations=(1, 1, 1, 1, 1),
-        dec_dilations=(1, 1, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False),
-    decode_head=dict(
-        type='UNetDecoderHead',
-        in_channels=[16, 32, 64, 128, 256],
-        in_index=[0, 1, 2, 3, 4],
-        channels=16,
-        upsample_mode='bilinear',
-        dropout_ratio=0.1,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode={{_base_.sup_losses}}),
+    data_preprocessor=_base_.data_preprocessor,
+    backbone=dict(_base_.model.backbone, init_cfg=None),
+    decode_head=_base_.model.decode_head_1,
     semi_train_cfg=dict(
         conf_threshold=0.95,
         strong_views=2,
@@ -57,19 +36,11 @@ model = dict(
         rampup_iters=3000),
     test_cfg=dict(mode='whole'))
 
+# the training pipeline of unet_acdc.py plus the strong views
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open={{_base_.max_open_volumes}}),
-    dict(
-        type='RandomAffineResize',
-        out_size={{_base_.crop_size}},
-        rotate_prob=0.5,
-        rotate_range=20,
-        flip_prob=0.5,
-        flip_direction=['horizontal', 'vertical']),
-    dict(type='RandomIntensity'),
+    *_base_.train_pipeline[:-1],
     dict(type='WeakStrongViews', num_strong=2),
-    dict(type='PackSemiSegInputs', meta_keys={{_base_.meta_keys}}),
+    dict(type='PackSemiSegInputs', meta_keys=_base_.meta_keys),
 ]
 train_dataloader = dict(
     dataset=dict(label_budget=label_budget, pipeline=train_pipeline))

@@ -6,14 +6,9 @@
 _base_ = ['./supervised_unet_phantom.py']
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='UNetEncoder',
-        in_channels=1,
-        base_channels=16,
-        num_stages=5,
-        norm_cfg=norm_cfg,
-        init_cfg=None),
+    # the IDEAL encoder (_base_/models/ideal_unet_encoder.py, through
+    # unet_fcn.py) without the UNet's own decoder
+    backbone=dict(type='UNetEncoder', init_cfg=None),
     decode_head=dict(
         _delete_=True,
         type='UNetDecoderHead',

@@ -36,18 +36,10 @@ model = dict(
         max_consistency_weight=0.5,
         rampup_iters=3000))
 
+# the training pipeline of unet_acdc.py plus the strong view
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open={{_base_.max_open_volumes}}),
-    dict(
-        type='RandomAffineResize',
-        out_size={{_base_.crop_size}},
-        rotate_prob=0.5,
-        rotate_range=20,
-        flip_prob=0.5,
-        flip_direction=['horizontal', 'vertical']),
-    dict(type='RandomIntensity'),
+    *_base_.train_pipeline[:-1],
     dict(type='WeakStrongViews', num_strong=1),
-    dict(type='PackSemiSegInputs', meta_keys={{_base_.meta_keys}}),
+    dict(type='PackSemiSegInputs', meta_keys=_base_.meta_keys),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

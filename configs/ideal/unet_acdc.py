@@ -33,28 +33,13 @@ label_budget = 0.1
 labelled_per_batch = 12
 unlabelled_per_batch = 12
 
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=None,
-    std=None,
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255,
-    size_divisor=32)
-# encoder, decoders and their supervised losses: _base_/models/ideal_unet_*.py
+# encoder, decoders, their losses and the semi-supervised options:
+# _base_/models/ideal_unet_two_decoders.py
 model = dict(
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained_encoder,
-            prefix='backbone.') if pretrained_encoder else None),
-    semi_train_cfg=dict(
-        rampup_iters=30000,
-        max_consistency_weight=0.1,
-        conf_threshold=None,
-        unsup_on='unlabelled'),
-    semi_test_cfg=dict(predict_on='mean'),
-    test_cfg=dict(mode='whole'))
+            prefix='backbone.') if pretrained_encoder else None))
 
 # One ACDCDataset over every train patient: the budget's patients carry
 # labels, the others have seg_map_path=None, so LoadACDCSlice reads no label

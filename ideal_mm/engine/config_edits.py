@@ -23,6 +23,14 @@ from .config_walk import drop_pretrained, evaluator_metrics, replace_types
 
 VOLUME_METRICS = ('ACDCVolumeMetric', )
 
+# Hooks every training run needs, by their ``default_hooks`` key in
+# configs/_base_/default_runtime.py: the NaN/inf stop and the per-batch
+# reseeding of deterministic runs (inert unless ``randomness.deterministic``).
+REQUIRED_HOOKS = (
+    ('nonfinite', dict(type='NonFiniteLossHook')),
+    ('iter_seed', dict(type='IterSeedHook', deterministic_only=True)),
+)
+
 
 def add_hook_once(cfg: Config, hook_type: str, also: tuple = (),
                   **kwargs: Any) -> None:
@@ -34,6 +42,37 @@ def add_hook_once(cfg: Config, hook_type: str, also: tuple = (),
     if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
         hooks.append(ConfigDict(type=hook_type, **kwargs))
     cfg.custom_hooks = hooks
+
+
+def ensure_required_hooks(cfg: Config) -> None:
+    """Give a training config the hooks of :data:`REQUIRED_HOOKS`.
+
+    ``configs/_base_/default_runtime.py`` lists them under ``default_hooks``,
+    which a child's ``default_hooks`` dict merges into and a child's
+    ``custom_hooks`` list cannot replace, so every config of this repository
+    already has them and this function changes nothing there. It is the one
+    fallback for configs that do not inherit that runtime (a user's config
+    built on mmseg's own runtime): a required hook whose key is not in
+    ``default_hooks`` and whose type is in neither ``default_hooks`` nor
+    ``custom_hooks`` is added under its key.
+
+    Opting out: ``default_hooks.<key>=None`` (e.g. ``nonfinite=None``; the
+    key is removed here, because mmengine 0.10 accepts ``None`` only for its
+    own default keys) or, for the NaN/inf stop, ``nonfinite_check = False``.
+    """
+    hooks = cfg.get('default_hooks')
+    hooks = ConfigDict() if hooks is None else hooks
+    if cfg.get('nonfinite_check', True) is False:
+        hooks['nonfinite'] = None
+    present = {h.get('type') for h in list(hooks.values()) +
+               list(cfg.get('custom_hooks') or []) if isinstance(h, dict)}
+    for key, hook in REQUIRED_HOOKS:
+        if key in hooks:
+            if hooks[key] is None:
+                del hooks[key]
+        elif hook['type'] not in present:
+            hooks[key] = ConfigDict(hook)
+    cfg.default_hooks = hooks
 
 
 def set_metric_out_dirs(cfg: Config, work_dir: str) -> None:

@@ -14,12 +14,11 @@ from mmengine.config import Config
 
 from .checkpoint_checks import check_checkpoint_fits
 from .config_checks import config_errors, validate_config
-from .config_edits import (enable_amp, enable_channels_last, load_config,
+from .config_edits import (enable_amp, enable_channels_last,
+                           ensure_required_hooks, load_config,
                            resolve_work_dir, set_metric_out_dirs,
                            set_prediction_dir, set_show_dir,
                            setup_cpu_distributed, weights_from_checkpoint)
-from .nonfinite import ensure_nonfinite_hook
-from .resume import ensure_iter_seed_hook
 
 
 def prepare_train_config(config: str, work_dir: Optional[str] = None,
@@ -40,8 +39,9 @@ def prepare_train_config(config: str, work_dir: Optional[str] = None,
     if cfg.get('load_from') and not cfg.resume:
         check_checkpoint_fits(cfg, cfg.load_from, 'load_from')
     set_metric_out_dirs(cfg, work_dir)
-    ensure_nonfinite_hook(cfg)
-    ensure_iter_seed_hook(cfg)  # randomness.deterministic: exact resume
+    # NonFiniteLossHook / IterSeedHook come from default_runtime's
+    # default_hooks; only configs without that runtime get them here.
+    ensure_required_hooks(cfg)
     if amp or cfg.get('amp', False):
         enable_amp(cfg)
     if channels_last or cfg.get('channels_last', False):

@@ -8,9 +8,11 @@ loss terms that ``train_step`` returns after every iteration and raises
 ``VERY_HIGH`` priority, i.e. before ``CheckpointHook`` (``VERY_LOW``) saves
 that iteration, so the newest checkpoint on disk is the last good one.
 
-``tools/train.py`` adds the hook to every run (configs that replace
-``custom_hooks`` included); ``configs/_base_/default_runtime.py`` lists it
-for users who build a Runner themselves.
+``configs/_base_/default_runtime.py`` lists the hook under
+``default_hooks`` (key ``nonfinite``), so every config that inherits it keeps
+the hook whatever its ``custom_hooks`` are;
+:func:`ideal_mm.engine.config_edits.ensure_required_hooks` adds it to
+training configs that do not inherit that runtime.
 """
 from __future__ import annotations
 
@@ -19,13 +21,11 @@ import os.path as osp
 from typing import Any, Dict, Optional
 
 import torch
-from mmengine.config import Config
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from ..errors import ConfigError, IdealMMError
-from .config_edits import add_hook_once
 
 HOOK_TYPE = 'NonFiniteLossHook'
 
@@ -122,13 +122,3 @@ class NonFiniteLossHook(Hook):
             'learning rate (optim_wrapper.optimizer.lr) or adding gradient '
             'clipping (optim_wrapper.clip_grad=dict(max_norm=...))')
 
-
-def ensure_nonfinite_hook(cfg: Config) -> None:
-    """Add :class:`NonFiniteLossHook` to ``cfg.custom_hooks`` unless present.
-
-    Configs that set their own ``custom_hooks`` replace the base list; this
-    puts the check back. ``nonfinite_check = False`` in a config opts out.
-    """
-    if cfg.get('nonfinite_check', True) is False:
-        return
-    add_hook_once(cfg, HOOK_TYPE, also=(NonFiniteLossHook, ))

@@ -21,6 +21,11 @@ those are reproduced on resume only when the skip really loads the skipped
 batches (plain mmengine loop; ``SemiSupSamplerHook``'s fast-forward does not).
 Exact equality also needs deterministic kernels
 (``randomness=dict(seed=..., deterministic=True)``), as on CPU.
+
+``configs/_base_/default_runtime.py`` lists the hook under ``default_hooks``
+(key ``iter_seed``) with ``deterministic_only=True``: every run has it, and it
+reseeds only runs whose config asks for determinism, so other runs draw the
+same random numbers as without it.
 """
 from __future__ import annotations
 
@@ -29,11 +34,9 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-from .config_edits import add_hook_once
 
 HOOK_TYPE = 'IterSeedHook'
 
@@ -81,15 +84,27 @@ class IterSeedHook(Hook):
 
     Args:
         seed: base seed; default the runner's seed (``randomness.seed``).
+        deterministic_only: reseed only when the runner's config sets
+            ``randomness=dict(seed=<int>, deterministic=True)``; otherwise
+            the hook does nothing. The config is read from ``runner.cfg``
+            (``Runner.from_cfg`` keeps it; a Runner built without ``cfg`` is
+            never reseeded with this on).
     """
 
     priority = 'LOWEST'
 
-    def __init__(self, seed: Optional[int] = None) -> None:
+    def __init__(self, seed: Optional[int] = None,
+                 deterministic_only: bool = False) -> None:
         self.seed = seed
+        self.deterministic_only = deterministic_only
 
     def before_train(self, runner) -> None:
         """Wrap the train loop's dataloader iterator."""
+        if self.deterministic_only:
+            randomness = runner.cfg.get('randomness') or {}
+            if (not randomness.get('deterministic')
+                    or randomness.get('seed') is None):
+                return
         loop = runner.train_loop
         if not hasattr(loop, 'dataloader_iterator'):
             return  # epoch-based loops iterate the dataloader directly
@@ -97,14 +112,3 @@ class IterSeedHook(Hook):
         loop.dataloader_iterator = _ReseedingIterator(
             loop.dataloader_iterator, int(seed))
 
-
-def ensure_iter_seed_hook(cfg: Config) -> None:
-    """Add :class:`IterSeedHook` when the config asks for determinism.
-
-    ``randomness=dict(seed=..., deterministic=True)`` promises repeatable
-    runs; with this hook that includes runs interrupted and resumed.
-    """
-    randomness = cfg.get('randomness') or {}
-    if not randomness.get('deterministic') or randomness.get('seed') is None:
-        return
-    add_hook_once(cfg, HOOK_TYPE, also=(IterSeedHook, ))

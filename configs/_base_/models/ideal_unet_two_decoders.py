@@ -3,9 +3,12 @@
 # Stream 1 upsamples bilinearly, stream 2 with transposed convolutions; each
 # decodes all five encoder levels (16 ... 256 channels) into `num_classes`
 # maps with `sup_losses` (0.5 CE + 0.5 class Dice, SSL4MIS's CPS weights) on
-# labelled slices. The training options (semi_train_cfg), the data
-# preprocessor and the pre-trained weights are set by the config that uses
-# this file (configs/ideal/unet_acdc.py).
+# labelled slices. Unlabelled slices: cross pseudo supervision (argmax of one
+# stream supervises the other), weighted by 0.1 * exp(-5 (1 - t/30000)^2)
+# (SSL4MIS's ramp over the 30k schedule; a shorter schedule sets
+# semi_train_cfg.rampup_iters); prediction = mean of the two streams' softmax
+# maps. The pre-trained encoder weights (backbone.init_cfg) are set by the
+# config that uses this file (configs/ideal/unet_acdc.py).
 _base_ = ['./ideal_unet_encoder.py']
 num_classes = 4
 sup_losses = [
@@ -23,7 +26,23 @@ __unet_decoder = dict(  # a `__` name is not a config key
     norm_cfg={{_base_.norm_cfg}},
     align_corners=False,
     loss_decode=sup_losses)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=None,
+    std=None,
+    bgr_to_rgb=False,
+    pad_val=0,
+    seg_pad_val=255,
+    size_divisor=32)
 model = dict(
     type='BiConsistencySemiSupModel',
+    data_preprocessor=data_preprocessor,
     decode_head_1=dict(__unet_decoder, upsample_mode='bilinear'),
-    decode_head_2=dict(__unet_decoder, upsample_mode='deconv'))
+    decode_head_2=dict(__unet_decoder, upsample_mode='deconv'),
+    semi_train_cfg=dict(
+        rampup_iters=30000,
+        max_consistency_weight=0.1,
+        conf_threshold=None,
+        unsup_on='unlabelled'),
+    semi_test_cfg=dict(predict_on='mean'),
+    test_cfg=dict(mode='whole'))
