@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 # the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
 # reader, the engine's, for the non-finite guard and the study's resume)
-from ideal_mm.engine.nonfinite import _last_checkpoint
+from ideal_mm.engine.nonfinite import last_checkpoint
 from .study_spec import Study, budget_name, flatten
 
 __all__ = ['StudyRunner', 'default_repo']
@@ -82,7 +82,7 @@ class StudyRunner:
         os.makedirs(wd, exist_ok=True)
         opts = flatten(dict(self.study.spec.get('pretrain_cfg_options', {})))
         cmd = [self.py, 'tools/train.py', cfg, '--work-dir', wd]
-        if _last_checkpoint(wd):
+        if last_checkpoint(wd):
             cmd.append('--resume')
         if opts:
             cmd += ['--cfg-options', *opts]
@@ -109,7 +109,7 @@ class StudyRunner:
         if osp.isfile(out) or self.dry_run:
             return out
         from ideal_mm.engine.export_encoder import export_encoder
-        ckpt = _last_checkpoint(wd)
+        ckpt = last_checkpoint(wd)
         if not ckpt:
             self.failed.append(f'export {method}')
             self._say(f'FAILED exporting {method}: no checkpoint in {wd}')
@@ -144,12 +144,12 @@ class StudyRunner:
             args.append(f'model.backbone.init_cfg.checkpoint={encoder}')
         t0 = time.time()
         train = [self.py, 'tools/train.py', m['config'], '--work-dir', wd]
-        if _last_checkpoint(wd):
+        if last_checkpoint(wd):
             train.append('--resume')
         log = osp.join(wd, 'study.log')
         rc = _run(train + ['--cfg-options', *args], log, self.threads,
                   self.repo)
-        ckpt = _last_checkpoint(wd)
+        ckpt = last_checkpoint(wd)
         if rc == 0 and ckpt:
             rc = _run([self.py, 'tools/test.py', m['config'], ckpt,
                        '--work-dir', wd, '--cfg-options', *args], log,

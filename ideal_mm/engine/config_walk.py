@@ -4,10 +4,8 @@ Every start-up check and command-line edit that looks into a config (init_cfg
 files, component types, label budgets, SyncBN, Pretrained weights, the
 datasets of a dataloader, the metrics of an evaluator) goes through
 :func:`iter_dicts`, so key paths are spelled the same everywhere
-(``model.decode_head.loss_decode[0]``, the form ``--cfg-options`` accepts).
-``ideal_mm/apis/inference.py`` still carries its own ``_drop_pretrained``
-walk (that file is reserved for the data-layer issue #12); its replacement is
-:func:`drop_pretrained` here, which behaves the same.
+(``model.decode_head.loss_decode[0]``, the form ``--cfg-options`` accepts);
+the inference API drops Pretrained weights with :func:`drop_pretrained`.
 """
 from __future__ import annotations
 

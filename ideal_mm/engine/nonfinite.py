@@ -60,7 +60,9 @@ def non_finite_terms(outputs: Optional[Dict[str, Any]]) -> Dict[str, float]:
     return bad
 
 
-def _last_checkpoint(work_dir: str) -> Optional[str]:
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint mmengine's ``last_checkpoint`` file in ``work_dir``
+    points to, when that file exists; None otherwise."""
     pointer = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(pointer):
         return None
@@ -113,7 +115,7 @@ class NonFiniteLossHook(Hook):
         described = ', '.join(f'{k}={bad[k]}' for k in terms)
         if 'loss' in bad and terms != ['loss']:
             described += f' (total loss={bad["loss"]})'
-        last = _last_checkpoint(runner.work_dir)
+        last = last_checkpoint(runner.work_dir)
         kept = (f'the last checkpoint {last} was saved before it and is kept'
                 if last else 'no checkpoint had been saved yet')
         raise NonFiniteLossError(
