@@ -246,7 +246,7 @@ def acdc_to_nnunet(acdc_root: str, out_dir: str,
         meta = dataset_json_nnunet(
             ACDC_CLASSES, ['cineMRI'], n, name='ACDC',
             description='ACDC converted by ideal_mm (tools/data/'
-            'acdc_to_nnunet.py); case = patientXXX_frameYY')
+            'acdc_to_nnunet.py); case = patient<NNN>_frame<NN>')
         with open(os.path.join(tmp, 'dataset.json'), 'w',
                   encoding='utf-8') as f:
             json.dump(meta, f, indent=1)

@@ -5,7 +5,7 @@ Example::
     python tools/data/make_phantom_acdc.py --out data/phantom_acdc --patients 30 \
         --seed 0 --size 112 112
 
-Writes ``<out>/training/patientXXX/`` with Info.cfg, ED/ES frames and their
+Writes ``<out>/training/patient<NNN>/`` with Info.cfg, ED/ES frames and their
 labels (see :func:`ideal_mm.datasets.phantom.make_phantom_acdc`). Refuses a
 non-empty ``--out`` unless ``--overwrite`` is given and it holds an earlier
 phantom dataset.
@@ -33,7 +33,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--start-id', type=int, default=1,
                         help='number of the first patient (default 1)')
     parser.add_argument('--with-4d', action='store_true',
-                        help='also write patientXXX_4d.nii.gz cine files')
+                        help='also write patient<NNN>_4d.nii.gz cine files')
     parser.add_argument('--variability', choices=('standard', 'high'),
                         default='standard',
                         help="'high': per-patient contrast profiles, heart "
