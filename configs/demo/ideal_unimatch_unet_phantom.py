@@ -1,40 +1,17 @@
-# IDEAL stage 2 with the unlabelled-signal options of BiConsistencySemiSupModel
-# (UniMatch-style, composed with IDEAL's two streams), on phantom ACDC:
-# the weak view's confident pseudo-label (p >= 0.95, from distribution-aligned
-# probabilities) of each stream supervises the other stream on a strongly
-# perturbed view (gamma, contrast, brightness, noise, blur; CutMix between
-# unlabelled slices with probability 0.5) and on a feature-perturbed branch
-# (Dropout2d(0.5) on every encoder level). Same split, batches and schedule as
-# ideal_unet_phantom_finetune.py; the unlabelled loss is CE + present-class
-# Dice, weight ramped to 0.5 over 150 iterations. Watch unsup.s{k}.fg against
+# IDEAL stage 2 with the UniMatch-style options of BiConsistencySemiSupModel
+# (configs/_base_/models/stage2_options.py), on phantom ACDC: the weak view's
+# confident pseudo-label of each stream supervises the other stream on a
+# strongly perturbed view (CutMix between unlabelled slices with probability
+# 0.5) and on a feature-perturbed branch (Dropout2d(0.5) on every encoder
+# level). Same split, batches and schedule as ideal_unet_phantom_finetune.py;
+# weight ramped to 0.5 over 150 iterations. Watch unsup.s{k}.fg against
 # sup.fg (and oracle.* on phantoms) for a pseudo-label collapse.
-_base_ = ['./ideal_unet_phantom_finetune.py']
+_base_ = ['./ideal_unet_phantom_finetune.py',
+          '../_base_/models/stage2_options.py']
 
 model = dict(
     semi_train_cfg=dict(
-        strong_views=1,
-        cutmix_prob=0.5,
-        feature_dropout=0.5,
-        conf_threshold=0.95,
-        # UniMatch's unlabelled loss on ACDC, (CE + per-class Dice) over
-        # confident pixels, with two guards against the collapse measured
-        # without them on the hard phantom with 1 labelled patient (CE alone:
-        # oracle.s1.pl_fg_dice 0.25 -> 0.00 by iteration 400, test Dice
-        # 0.00; Dice over all classes alone: test Dice 0.061): the Dice
-        # averages only over classes present among the kept pseudo-labels,
-        # and pseudo-labels come from distribution-aligned probabilities
-        # (labelled class shares / the stream's unlabelled marginal). The
-        # same 0.5 CE + 0.5 Dice as the labelled slices, weight 0.5 each for
-        # the strong and the feature-perturbed branch: UniMatch's ratio.
-        unsup_loss=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
-                 avg_non_ignore=True, loss_name='loss_cps'),
-            dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
-        ],
-        dist_align=dict(momentum=0.99),
-        # CBST: per class, at least the most confident half of the pixels
-        # predicted as that class is kept (threshold min(0.95, median))
-        class_portion=0.5,
+        **_base_.unimatch_options,
         max_consistency_weight=0.5,
         rampup_iters=150))
 
