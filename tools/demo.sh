@@ -5,6 +5,10 @@
 #      training slices (no labels), then bi-consistency fine-tuning with the
 #      same 2 labelled patients plus the unlabelled ones,
 # and print per-class Dice / HD95 / ASD on the phantom test volumes.
+# Stage 2 runs the paper's plain form (configs/demo/ideal_unet_phantom_finetune.py),
+# not one of the stage-2 options: those were measured on the high-variability
+# phantom only (docs/paper_to_code.md), and each adds decoder passes per
+# iteration (a copy-paste pass; a strong-view and a feature-dropout pass).
 # Work dirs: work_dirs/demo/<method>_phantom-2pat (summary.json, per_case.csv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +45,7 @@ run_info "$SUP" "supervised only (UNet)"
 
 step "IDEAL stage 1: dense contrastive pre-training (no labels)"
 "$PY" tools/train.py configs/demo/ideal_unet_phantom_pretrain.py --work-dir "$PRE"
-step "IDEAL stage 2: bi-consistency fine-tuning from $PRE/encoder.pth"
+step "IDEAL stage 2: bi-consistency fine-tuning, the paper's plain form, from $PRE/encoder.pth"
 "$PY" tools/train.py configs/demo/ideal_unet_phantom_finetune.py --work-dir "$IDEAL" \
   --cfg-options model.backbone.init_cfg.checkpoint="$PRE/encoder.pth"
 step "IDEAL: test"
