@@ -92,4 +92,7 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch', 'unimatch'), ('cps_unimatch', 'supervised'),
            ('ideal_bcp', 'ideal'), ('ideal_bcp', 'supervised'),
            ('ideal_unimatch_backbone_lr01', 'ideal_unimatch'),
-           ('ideal_unimatch_backbone_lr01', 'cps_unimatch')]
+           ('ideal_unimatch_backbone_lr01', 'cps_unimatch'),
+           ('ideal_unimatch_backbone_lr01', 'supervised'),
+           ('ideal_bcp', 'cps'), ('ideal_bcp', 'unimatch'),
+           ('ideal_bcp', 'ideal_unimatch_backbone_lr01')]
