@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [args...]
+# The torchrun environment (NNODES, NODE_RANK, PORT, MASTER_ADDR) is read as in
+# dist_train.sh, line for line: mmseg's own dist_*.sh pair keeps the two apart too.
 set -euo pipefail
 CONFIG=${1:?usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]}
 CHECKPOINT=${2:?usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]}

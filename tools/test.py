@@ -21,6 +21,8 @@ from ideal_mm.evaluation.report import format_table
 
 
 def parse_args() -> argparse.Namespace:
+    """mmseg's tools/test.py arguments (the lines tools/train.py shares:
+    config, --work-dir, --cfg-options, --launcher)."""
     parser = argparse.ArgumentParser(description='Test a segmentor per volume')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')

@@ -51,6 +51,14 @@ _MMWHS_RE = re.compile(r'^(?P<mod>ct|mr)_(?P<part>train|test)_(?P<num>\d+)_'
                        r'(?P<kind>image|label)\.nii(\.gz)?$')
 
 
+
+def _write_dataset_json(folder: str, meta: dict) -> None:
+    """``dataset.json`` of a converted folder (the folder is renamed into
+    place only when complete, so a plain write suffices)."""
+    with open(os.path.join(folder, 'dataset.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump(meta, f, indent=1)
+
 def dataset_json_nnunet(classes, channel_names, num_training: int,
                         name: str, file_ending: str = '.nii.gz',
                         **extra) -> dict:
@@ -214,9 +222,7 @@ def convert_mmwhs(src: str, out_dir: str, modality: str = 'ct',
             name=f'MMWHS_{modality.upper()}',
             description='MM-WHS 2017 converted by ideal_mm: 205 Myo, 420 LA, '
             '500 LV, 550 RA, 600 RV, 820 AA, 850 PA -> 1..7')
-        with open(os.path.join(tmp, 'dataset.json'), 'w',
-                  encoding='utf-8') as f:
-            json.dump(meta, f, indent=1)
+        _write_dataset_json(tmp, meta)
     return meta
 
 
@@ -247,9 +253,7 @@ def acdc_to_nnunet(acdc_root: str, out_dir: str,
             ACDC_CLASSES, ['cineMRI'], n, name='ACDC',
             description='ACDC converted by ideal_mm (tools/data/'
             'acdc_to_nnunet.py); case = patient<NNN>_frame<NN>')
-        with open(os.path.join(tmp, 'dataset.json'), 'w',
-                  encoding='utf-8') as f:
-            json.dump(meta, f, indent=1)
+        _write_dataset_json(tmp, meta)
     return meta
 
 

@@ -147,6 +147,8 @@ class GlobalProjHead(BaseModule):
         init_cfg: mmengine init config.
     """
 
+    # the argument names of DenseConvProjHead (the look-alike signature), so
+    # that a config swaps one projection head for the other
     def __init__(self,
                  in_channels: int,
                  in_index: Union[int, Sequence[int]] = -1,
