@@ -4,6 +4,7 @@
 #   _base_ = ['./ideal_bcp_unet_1xb24-30k_acdc-10pct.py',
 #             '../_base_/models/encoder_swaps.py']
 #   model = _base_.resnet50_swap
+# The *_encoder blocks are the encoders alone (stage 1 builds them too).
 # The encoder files are those the matching *_pretrain.py configs export.
 
 # mmseg's ResNetV1c-50 (single-channel stem, dilated last stages, output
@@ -22,20 +23,22 @@ resnet50_decoder = dict(
     channels=64,
     decoder_channels=[64, 128, 256, 512],
     norm_cfg=resnet50_norm_cfg)
+resnet50_encoder = dict(
+    _delete_=True,
+    type='ResNetV1c',
+    in_channels=1,
+    depth=50,
+    num_stages=4,
+    out_indices=(0, 1, 2, 3),
+    dilations=(1, 1, 2, 4),
+    strides=(1, 2, 1, 1),
+    norm_cfg=resnet50_norm_cfg,
+    norm_eval=False,
+    style='pytorch',
+    contract_dilation=True)
 resnet50_swap = dict(
     backbone=dict(
-        _delete_=True,
-        type='ResNetV1c',
-        in_channels=1,
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=resnet50_norm_cfg,
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True,
+        resnet50_encoder,
         init_cfg=dict(
             type='Pretrained', checkpoint=resnet50_encoder_file,
             prefix='backbone.')),
@@ -49,23 +52,25 @@ resnet50_swap = dict(
 # AdamW (lr 1e-4, no decay on norms / positional blocks) and poly decay, as
 # mmseg's SegFormer configs: optim_wrapper = _base_.mitb0_optim_wrapper.
 mitb0_encoder_file = 'work_dirs/mitb0_acdc_pretrain/encoder.pth'
+mitb0_encoder = dict(
+    _delete_=True,
+    type='MixVisionTransformer',
+    in_channels=1,
+    embed_dims=32,
+    num_stages=4,
+    num_layers=[2, 2, 2, 2],
+    num_heads=[1, 2, 5, 8],
+    patch_sizes=[7, 3, 3, 3],
+    sr_ratios=[8, 4, 2, 1],
+    out_indices=(0, 1, 2, 3),
+    mlp_ratio=4,
+    qkv_bias=True,
+    drop_rate=0.0,
+    attn_drop_rate=0.0,
+    drop_path_rate=0.1)
 mitb0_swap = dict(
     backbone=dict(
-        _delete_=True,
-        type='MixVisionTransformer',
-        in_channels=1,
-        embed_dims=32,
-        num_stages=4,
-        num_layers=[2, 2, 2, 2],
-        num_heads=[1, 2, 5, 8],
-        patch_sizes=[7, 3, 3, 3],
-        sr_ratios=[8, 4, 2, 1],
-        out_indices=(0, 1, 2, 3),
-        mlp_ratio=4,
-        qkv_bias=True,
-        drop_rate=0.0,
-        attn_drop_rate=0.0,
-        drop_path_rate=0.1,
+        mitb0_encoder,
         init_cfg=dict(
             type='Pretrained', checkpoint=mitb0_encoder_file,
             prefix='backbone.')),
