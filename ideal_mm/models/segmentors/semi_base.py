@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ...errors import ConfigError
@@ -99,7 +100,6 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         methods that train one network, and copy the attributes mmseg code
         reads from a segmentor (``align_corners``, ``num_classes``,
         ``out_channels``)."""
-        from mmseg.registry import MODELS
         self.student = MODELS.build(
             dict(
                 type='EncoderDecoder',
