@@ -3,13 +3,6 @@
 _base_ = ['./schedule_30k.py']
 max_iters = 600
 val_interval = 100
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
+# the base's poly decay, re-ended (its `end` was fixed at 30k when it was read)
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
