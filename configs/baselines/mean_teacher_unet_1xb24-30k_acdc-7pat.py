@@ -6,7 +6,7 @@
 # softmax and the teacher's softmax on a noisy copy, weighted by
 # 0.1 * exp(-5 (1 - t/30000)^2). Same data (7 labelled patients), batches
 # (12 + 12) and schedule as configs/ideal/unet_acdc.py; predictions from the
-# student (semi_test_cfg.predict_with='teacher' to evaluate the teacher).
+# student (semi_test_cfg.predict_on='teacher' to evaluate the teacher).
 _base_ = ['../ideal/unet_acdc.py']
 pretrained_encoder = None
 label_budget = 7
@@ -17,8 +17,10 @@ model = dict(
     _delete_=True,
     type='MeanTeacherSemiSupModel',
     data_preprocessor=_base_.data_preprocessor,
-    backbone=dict(_base_.model.backbone, init_cfg=None),
-    decode_head=_base_.model.decode_head_1,
+    segmentor=dict(
+        backbone=dict(_base_.model.backbone, init_cfg=None),
+        decode_head=_base_.model.decode_head_1,
+        test_cfg=dict(mode='whole')),
     semi_train_cfg=dict(
         rampup_iters=30000,
         max_consistency_weight=0.1,
@@ -26,8 +28,7 @@ model = dict(
         noise_std=0.1,
         noise_clip=0.2,
         unsup_on='unlabelled'),
-    semi_test_cfg=dict(predict_with='student'),
-    test_cfg=dict(mode='whole'))
+    semi_test_cfg=dict(predict_on='student'))
 train_dataloader = dict(dataset=dict(label_budget=label_budget))
 custom_hooks = [
     dict(type='SemiSupSamplerHook'),

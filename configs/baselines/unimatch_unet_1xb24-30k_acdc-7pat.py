@@ -19,8 +19,10 @@ model = dict(
     _delete_=True,
     type='UniMatchSemiSupModel',
     data_preprocessor=_base_.data_preprocessor,
-    backbone=dict(_base_.model.backbone, init_cfg=None),
-    decode_head=_base_.model.decode_head_1,
+    segmentor=dict(
+        backbone=dict(_base_.model.backbone, init_cfg=None),
+        decode_head=_base_.model.decode_head_1,
+        test_cfg=dict(mode='whole')),
     semi_train_cfg=dict(
         conf_threshold=0.95,
         strong_views=2,
@@ -33,8 +35,7 @@ model = dict(
         ],
         dist_align=dict(momentum=0.99),
         max_consistency_weight=0.5,
-        rampup_iters=3000),
-    test_cfg=dict(mode='whole'))
+        rampup_iters=3000))
 
 # the training pipeline of unet_acdc.py plus the strong views
 train_pipeline = [

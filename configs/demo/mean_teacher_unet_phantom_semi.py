@@ -10,12 +10,13 @@ model = dict(
     _delete_=True,
     type='MeanTeacherSemiSupModel',
     data_preprocessor=_base_.data_preprocessor,
-    backbone=dict(_base_.model.backbone, init_cfg=None),
-    decode_head=_base_.model.decode_head_1,
+    segmentor=dict(
+        backbone=dict(_base_.model.backbone, init_cfg=None),
+        decode_head=_base_.model.decode_head_1,
+        test_cfg=dict(mode='whole')),
     semi_train_cfg=dict(
         rampup_iters=150, max_consistency_weight=0.1, ema_momentum=0.01),
-    semi_test_cfg=dict(predict_with='student'),
-    test_cfg=dict(mode='whole'))
+    semi_test_cfg=dict(predict_on='student'))
 custom_hooks = [
     dict(type='SemiSupSamplerHook'),
     dict(type='MeanTeacherHook'),

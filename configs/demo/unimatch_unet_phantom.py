@@ -11,8 +11,10 @@ model = dict(
     _delete_=True,
     type='UniMatchSemiSupModel',
     data_preprocessor=_base_.data_preprocessor,
-    backbone=dict(_base_.model.backbone, init_cfg=None),
-    decode_head=_base_.model.decode_head_1,
+    segmentor=dict(
+        backbone=dict(_base_.model.backbone, init_cfg=None),
+        decode_head=_base_.model.decode_head_1,
+        test_cfg=dict(mode='whole')),
     semi_train_cfg=dict(
         conf_threshold=0.95,
         strong_views=2,
@@ -28,8 +30,7 @@ model = dict(
         # predicted as that class is kept (threshold min(0.95, median))
         class_portion=0.5,
         max_consistency_weight=0.5,
-        rampup_iters=150),
-    test_cfg=dict(mode='whole'))
+        rampup_iters=150))
 
 # the demo's training pipeline plus the strong views
 train_pipeline = [

@@ -1,35 +1,19 @@
 """IDEAL stage 2: one shared encoder, two decoders, bidirectional consistency.
-
-Over 300 lines on purpose: a third of the file is the class docstring, the
-one place that states every loss term and option of the method with its
-formula; the code is the model (shared encoder, auxiliary heads, the two
-streams) and its one loss.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import ConfigDict
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
-from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
-from .semi_base import SemiSupervisedSegmentor, split_labelled  # noqa: F401 (re-export)
-from .unlabelled_signal import (SIGNAL_DEFAULTS, UnlabelledSignalMixin,  # noqa: F401
-                                padding_mask, pseudo_labels)
+from .semi_base import SemiBatch, SemiSupervisedSegmentor
+from .unlabelled_signal import (SIGNAL_DEFAULTS, PseudoLabels,
+                                UnlabelledSignalMixin)
 
-PREDICT_ON = ('s1', 's2', 'mean')
-DEFAULT_SEMI_TRAIN_CFG = dict(
-    rampup_iters=0,
-    max_consistency_weight=1.0,
-    unsup_on='unlabelled',
-    **SIGNAL_DEFAULTS,
-    copy_paste=None,
-)
 COPY_PASTE_DEFAULT = dict(prob=1.0, ratio=2 / 3)
 
 
@@ -38,7 +22,9 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                                 SemiSupervisedSegmentor):
     """IDEAL fine-tuning: shared encoder E, decoders D1 and D2, cross pseudo-labels.
 
-    Both streams see the same batch: ``z_k = D_k(E(x))`` for k = 1, 2, one
+    The student (mmseg ``EncoderDecoder`` of ``backbone`` and
+    ``decode_head_1``) is stream 1; ``decode_head_2`` on the same encoder
+    features is stream 2. Both streams see the same batch: ``z_k = D_k(E(x))`` for k = 1, 2, one
     encoder forward and one forward per decoder on the whole batch. Losses
     (``L`` = labelled indices, ``U`` = pseudo-labelled indices)::
 
@@ -159,10 +145,10 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
         init_cfg: mmengine init config of the whole model.
     """
 
-    DEFAULT_SEMI_TRAIN_CFG = DEFAULT_SEMI_TRAIN_CFG
+    DEFAULT_SEMI_TRAIN_CFG = dict(SIGNAL_DEFAULTS, copy_paste=None)
+    STREAMS = dict(s1='student', s2=None, mean=None)
+    DEFAULT_PREDICT_ON = 's1'
 
-    # mmseg's EncoderDecoder arguments, as every segmentor here takes them
-    # (the look-alike signatures of the three methods)
     def __init__(self,
                  backbone: dict,
                  decode_head_1: dict,
@@ -176,43 +162,22 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                  data_preprocessor: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if pretrained is not None and backbone.get('pretrained') is not None:
+            raise ConfigError('set either model.pretrained or '
+                              'model.backbone.pretrained, not both')
         super().__init__(
-            semi_train_cfg=semi_train_cfg,
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if pretrained is not None:
-            if backbone.get('pretrained') is not None:
-                raise ConfigError(
-                    'set either model.pretrained or '
-                    'model.backbone.pretrained, not both')
-            backbone['pretrained'] = pretrained
-        self.backbone = MODELS.build(backbone)
-        if neck is not None:
-            self.neck = MODELS.build(neck)
-        self.decode_head_1 = MODELS.build(decode_head_1)
+            dict(type='EncoderDecoder', backbone=backbone,
+                 decode_head=decode_head_1, neck=neck,
+                 auxiliary_head=auxiliary_head, train_cfg=train_cfg,
+                 test_cfg=test_cfg, pretrained=pretrained),
+            semi_train_cfg, semi_test_cfg, data_preprocessor, init_cfg)
         self.decode_head_2 = MODELS.build(decode_head_2)
-        if self.decode_head_1.out_channels != \
-                self.decode_head_2.out_channels:
+        if self.out_channels != self.decode_head_2.out_channels:
             raise ConfigError(
                 'model.decode_head_1 and model.decode_head_2 must predict the '
-                f'same classes (out_channels {self.decode_head_1.out_channels}'
+                f'same classes (out_channels {self.out_channels}'
                 f' vs {self.decode_head_2.out_channels})')
-        self.auxiliary_head = None
-        self._init_auxiliary_head(auxiliary_head)
-        self.align_corners = self.decode_head_1.align_corners
-        self.num_classes = self.decode_head_1.num_classes
-        self.out_channels = self.decode_head_1.out_channels
-        self.ignore_index = self.decode_head_1.ignore_index
         self.build_signal(num_streams=2)
-
-        test = dict(predict_on='s1')
-        test.update(semi_test_cfg or {})
-        if test['predict_on'] not in PREDICT_ON:
-            raise ConfigError(
-                f'model.semi_test_cfg.predict_on must be one of {PREDICT_ON},'
-                f' got {test["predict_on"]!r}')
-        self.semi_test_cfg = ConfigDict(test)
-        self.train_cfg = train_cfg
-        self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Check the threshold and the unlabelled-signal options."""
@@ -229,38 +194,17 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                 raise ConfigError(
                     'model.semi_train_cfg.copy_paste needs prob in [0, 1] and '
                     f'ratio in (0, 1), got {cp!r}')
+            if cfg['unsup_on'] == 'all':
+                raise ConfigError(
+                    "model.semi_train_cfg.copy_paste needs unsup_on="
+                    "'unlabelled': with 'all' labelled slices would be "
+                    'pasted into themselves')
             cfg['copy_paste'] = cp
 
-    def _init_auxiliary_head(self, auxiliary_head: Optional[
-            Union[dict, List[dict]]]) -> None:
-        """Build ``auxiliary_head`` (one head, or a ModuleList of heads)."""
-        if isinstance(auxiliary_head, list):
-            self.auxiliary_head = nn.ModuleList(
-                MODELS.build(head) for head in auxiliary_head)
-        elif auxiliary_head is not None:
-            self.auxiliary_head = MODELS.build(auxiliary_head)
-
-    def _auxiliary_head_forward_train(self, feats: List[torch.Tensor],
-                                      data_samples: List[SegDataSample]
-                                      ) -> Dict[str, torch.Tensor]:
-        """Losses of the auxiliary head(s): ``aux.*`` or ``aux_{i}.*``."""
-        if isinstance(self.auxiliary_head, nn.ModuleList):
-            losses = {}
-            for i, head in enumerate(self.auxiliary_head):
-                losses.update(add_prefix(
-                    head.loss(feats, data_samples, self.train_cfg),
-                    f'aux_{i}'))
-            return losses
-        return add_prefix(
-            self.auxiliary_head.loss(feats, data_samples, self.train_cfg),
-            'aux')
-
-    def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """The shared encoder's multi-level features (through the neck)."""
-        x = self.backbone(inputs)
-        if self.with_neck:
-            x = self.neck(x)
-        return x
+    @property
+    def decode_head_1(self) -> nn.Module:
+        """Stream 1's decoder, the student's decode head."""
+        return self.student.decode_head
 
     @property
     def decode_head(self) -> nn.Module:
@@ -270,98 +214,39 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
         ``num_classes``); this is not a third module.
         """
         return self.decode_head_2 if self.semi_test_cfg.predict_on == 's2' \
-            else self.decode_head_1
+            else self.student.decode_head
 
-    def _forward(self,
-                 inputs: torch.Tensor,
-                 data_samples: Optional[List[SegDataSample]] = None
-                 ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Raw logits of both streams (at the decoders' output size)."""
-        x = self.extract_feat(inputs)
-        return self.decode_head_1.forward(x), self.decode_head_2.forward(x)
+    def stream_heads(self) -> Tuple[nn.Module, nn.Module]:
+        """Stream 1's and stream 2's decoders."""
+        return self.student.decode_head, self.decode_head_2
 
-    def encode_decode(self, inputs: torch.Tensor,
-                      batch_img_metas: List[dict]) -> torch.Tensor:
-        """Logits of ``predict_on`` at the input size (mean: probabilities)."""
-        x = self.extract_feat(inputs)
-        on = self.semi_test_cfg.predict_on
-        if on == 's1':
-            return self.decode_head_1.predict(x, batch_img_metas,
-                                              self.test_cfg)
-        if on == 's2':
-            return self.decode_head_2.predict(x, batch_img_metas,
-                                              self.test_cfg)
-        p1 = self.decode_head_1.predict(x, batch_img_metas,
-                                        self.test_cfg).softmax(dim=1)
-        p2 = self.decode_head_2.predict(x, batch_img_metas,
-                                        self.test_cfg).softmax(dim=1)
+    def encode_decode_stream(self, inputs: torch.Tensor,
+                             batch_img_metas: List[dict]) -> torch.Tensor:
+        """Stream 2's logits, or the mean of both streams' softmax maps, at
+        the input size."""
+        x = self.student.extract_feat(inputs)
+        cfg = self.test_cfg
+        if self.semi_test_cfg.predict_on == 's2':
+            return self.decode_head_2.predict(x, batch_img_metas, cfg)
+        p1, p2 = (head.predict(x, batch_img_metas, cfg).softmax(dim=1)
+                  for head in self.stream_heads())
         return (p1 + p2) / 2
 
-    def _decode(self, feats: Sequence[torch.Tensor], size: Tuple[int, int]
+    def _decode(self, feats, size: Tuple[int, int]
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Both streams' logits, resized to ``size``."""
         return tuple(
             resize(head.forward(feats), size=size, mode='bilinear',
                    align_corners=head.align_corners)
-            for head in (self.decode_head_1, self.decode_head_2))
+            for head in self.stream_heads())
 
-    def semi_loss(self, inputs: torch.Tensor,
-                  data_samples: List[SegDataSample], labelled: List[int],
-                  unsup: List[int], weight: float
-                  ) -> Dict[str, torch.Tensor]:
-        """Supervised losses of both streams plus the weighted cross terms."""
-        cfg = self.semi_train_cfg
-        views = self.split_views(inputs)
-        weak = views[0]
-        size = weak.shape[2:]
-        x = self.extract_feat(weak)
-        logits = (self.decode_head_1.forward(x),
-                  self.decode_head_2.forward(x))
-        heads = (self.decode_head_1, self.decode_head_2)
+    def loss_by_pseudo(self, batch: SemiBatch, pseudo: PseudoLabels
+                       ) -> Dict[str, torch.Tensor]:
+        """The cross pseudo-label terms of every configured branch."""
+        cfg, unsup, weight = self.semi_train_cfg, batch.unsup, batch.weight
+        y1, y2 = pseudo.labels
+        size = batch.size
         losses: Dict[str, torch.Tensor] = {}
-
-        self.labelled_statistics(losses, data_samples, labelled,
-                                 inputs.device)
-        if labelled:
-            lab_samples = [data_samples[i] for i in labelled]
-            for k, (head, z) in enumerate(zip(heads, logits), start=1):
-                sup = head.loss_by_feat(z[labelled], lab_samples)
-                losses.update(add_prefix(sup, f'sup.s{k}'))
-            if self.with_auxiliary_head:
-                lab_feats = [f[labelled] for f in x]
-                losses.update(
-                    add_prefix(
-                        self._auxiliary_head_forward_train(
-                            lab_feats, lab_samples), 'sup'))
-        else:
-            # Keep both decoders in the graph (DDP) with a zero loss.
-            losses['sup.loss_none'] = self.zero_loss(*logits)
-        if not unsup:
-            if self.dist_align is not None:  # collective: every rank updates
-                self.stream_pseudo_labels(
-                    [z[:0] for z in logits],
-                    torch.zeros((0, ) + tuple(logits[0].shape[2:]),
-                                dtype=torch.bool, device=inputs.device))
-            return losses
-
-        device = inputs.device
-        z_weak = tuple(
-            resize(z[unsup], size=size, mode='bilinear',
-                   align_corners=head.align_corners)
-            for z, head in zip(logits, heads))
-        valid = padding_mask(data_samples, unsup, size, device)
-        (y1, kept1), (y2, kept2) = self.stream_pseudo_labels(z_weak, valid)
-        # y1 (stream 1's pseudo-label) supervises stream 2: unsup.s2.*
-        losses['unsup.s2.kept'], losses['unsup.s2.fg'] = \
-            self.pseudo_label_shares(y1, kept1, valid)
-        losses['unsup.s1.kept'], losses['unsup.s1.fg'] = \
-            self.pseudo_label_shares(y2, kept2, valid)
-        with torch.no_grad():
-            preds = tuple(z.argmax(dim=1) for z in z_weak)
-            losses['unsup.agree'] = (preds[0] == preds[1])[valid].float(
-            ).mean() if valid.any() else torch.ones((), device=device)
-        self.oracle_figures(losses, data_samples, unsup, preds, (y1, y2),
-                            (kept1, kept2), ('s1.', 's2.'))
 
         def cross(z: Tuple[torch.Tensor, torch.Tensor],
                   t1: torch.Tensor, t2: torch.Tensor,
@@ -370,38 +255,36 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
             losses[f'unsup.s2.{name}'] = weight * self.unsup_loss(z[1], t1)
             losses[f'unsup.s1.{name}'] = weight * self.unsup_loss(z[0], t2)
 
-        n_strong = len(views) - 1
+        n_strong = len(batch.views) - 1
         if n_strong == 0:
-            cross(z_weak, y1, y2, 'loss_cps')
+            cross(pseudo.z_weak, y1, y2, 'loss_cps')
         else:
-            strong = torch.cat([v[unsup] for v in views[1:]])
+            strong = torch.cat([v[unsup] for v in batch.views[1:]])
             targets = [y.repeat(n_strong, 1, 1) for y in (y1, y2)]
             if cfg.cutmix_prob > 0:
                 strong, targets = self._cutmix(strong, targets, len(unsup))
-            cross(self._decode(self.extract_feat(strong), size), *targets,
-                  'loss_cps')
+            cross(self._decode(self.student.extract_feat(strong), size),
+                  *targets, 'loss_cps')
         if cfg.feature_dropout > 0:
-            x_fp = [self.feature_dropout(f[unsup]) for f in x]
+            x_fp = [self.feature_dropout(f[unsup]) for f in batch.feats]
             cross(self._decode(x_fp, size), y1, y2, 'loss_fp')
-        if cfg.copy_paste is not None and labelled:
-            self._copy_paste(losses, weak, data_samples, labelled, unsup,
-                             (y1, y2), weight, cross)
+        if cfg.copy_paste is not None and batch.labelled:
+            self._copy_paste(batch, (y1, y2), cross)
         return losses
 
-    def _copy_paste(self, losses: Dict[str, torch.Tensor],
-                    weak: torch.Tensor, data_samples: List[SegDataSample],
-                    labelled: List[int], unsup: List[int],
-                    pseudo: Tuple[torch.Tensor, torch.Tensor], weight: float,
+    def _copy_paste(self, batch: SemiBatch,
+                    pseudo: Tuple[torch.Tensor, torch.Tensor],
                     cross) -> None:
         """Bidirectional copy-paste (BCP) between labelled and pseudo-labelled
         samples; the mixed targets use each stream's pseudo-label for the
         other stream."""
         cp = self.semi_train_cfg.copy_paste
+        labelled, unsup, weak = batch.labelled, batch.unsup, batch.weak
         n = min(len(labelled), len(unsup))
         size = weak.shape[2:]
         a, u = weak[labelled[:n]], weak[unsup[:n]]
         gt = torch.stack([
-            data_samples[i].gt_sem_seg.data[0] for i in labelled[:n]
+            batch.data_samples[i].gt_sem_seg.data[0] for i in labelled[:n]
         ]).to(device=weak.device, dtype=torch.long)
         r = float(cp['ratio'])
         box = self.random_boxes(n, size, (r, r), float(cp['prob']),
@@ -413,5 +296,6 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
             y = y[:n]
             targets.append(torch.cat([torch.where(box, y, gt),
                                       torch.where(box, gt, y)]))
-        z = self._decode(self.extract_feat(torch.cat([x_in, x_out])), size)
+        z = self._decode(self.student.extract_feat(torch.cat([x_in, x_out])),
+                         size)
         cross(z, targets[0], targets[1], 'loss_bcp')

@@ -1,31 +1,31 @@
-"""``SemiSupervisedSegmentor``: what every semi-supervised segmentor shares.
+"""``SemiSupervisedSegmentor``: the networks and the loop every semi-supervised
+segmentor shares.
 
-The shape of mmdet's ``SemiBaseDetector``, for mmseg segmentors: the base owns
-``semi_train_cfg`` (defaults, unknown-key and value checks), the split of a
-batch into labelled samples and the samples that get a consistency loss, the
-ramped consistency weight, the guard that keeps every head in the graph when a
-batch has no labelled sample (DDP), the ``unsup.weight`` log key, and test-time
-routing (``predict`` -> ``inference`` -> whole or sliding-window
-``encode_decode``, as mmseg's ``EncoderDecoder`` does it). A method writes
-:meth:`semi_loss`, its losses given that split and weight, and
-``encode_decode`` (or delegates ``predict`` to a network it holds).
-mmseg has no semi-supervised segmentor to inherit from; mmdet's base is for
-detectors (teacher/student dicts, box pseudo-labels) and mmdet is not a
-dependency.
+The shape of mmdet's ``SemiBaseDetector``, for mmseg segmentors (mmseg has
+no semi-supervised segmentor and mmdet, whose base is for detectors, is not a
+dependency). The base builds the student from any mmseg segmentor config
+(``segmentor=dict(type='EncoderDecoder', ...)``) and, when the method's
+``semi_train_cfg`` has ``ema_momentum``, an EMA teacher of it (mmengine's
+``ExponentialMovingAverage``, stepped by ``MeanTeacherHook`` after every
+optimizer step, as mmdet's ``MeanTeacherHook``). It owns ``semi_train_cfg``
+(defaults, unknown keys, common checks), the split of a batch, the ramped
+weight, the supervised loss, the DDP guard, the ``unsup.weight`` log key,
+and test-time routing by ``semi_test_cfg.predict_on``. A method writes
+:meth:`get_pseudo_labels` and :meth:`loss_by_pseudo`.
 """
 from __future__ import annotations
 
-import logging
-from abc import abstractmethod
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
+import torch.nn as nn
 from mmengine.config import ConfigDict
-from mmengine.logging import print_log
+from mmengine.model import ExponentialMovingAverage
+from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg.utils import add_prefix
 
 from ...errors import ConfigError
 from .ramps import consistency_weight, current_train_iter
@@ -42,35 +42,110 @@ def split_labelled(data_samples: Sequence[SegDataSample]
     return labelled, unlabelled
 
 
+class SemiBatch(NamedTuple):
+    """One training batch as the template methods see it.
+
+    ``views``: [weak, strong_1, ...] (channel groups of the inputs);
+    ``feats``: the student encoder's features of the weak view;
+    ``logits``: each stream's raw logits of the weak view;
+    ``labelled`` / ``unsup``: indices with ground truth / that get the
+    consistency loss; ``weight``: w(t).
+    """
+    views: List[torch.Tensor]
+    data_samples: List[SegDataSample]
+    labelled: List[int]
+    unsup: List[int]
+    weight: float
+    feats: Sequence[torch.Tensor]
+    logits: Tuple[torch.Tensor, ...]
+
+    @property
+    def weak(self) -> torch.Tensor:
+        """The weak (or only) view."""
+        return self.views[0]
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        """Spatial size of the inputs."""
+        return tuple(self.views[0].shape[2:])
+
+
 class SemiSupervisedSegmentor(BaseSegmentor):
-    """Base class: ``semi_train_cfg``, batch split, ramp, DDP guard.
+    """Student (+ optional EMA teacher), ``semi_train_cfg``, the loss loop.
 
-    ``semi_train_cfg`` always has ``rampup_iters`` (T), ``max_consistency_weight``
-    (lambda) and ``unsup_on`` ('unlabelled': the consistency loss uses the
-    samples without labels; 'all': every sample); a subclass adds its own keys
-    and defaults in ``DEFAULT_SEMI_TRAIN_CFG`` and checks their values in
-    :meth:`check_semi_train_cfg`. ``loss()`` calls::
+    ``semi_train_cfg`` always has ``rampup_iters`` (T), ``max_consistency_
+    weight`` (lambda) and ``unsup_on`` ('unlabelled': the consistency loss
+    uses the samples without labels; 'all': every sample); a subclass adds
+    its keys and defaults in ``DEFAULT_SEMI_TRAIN_CFG`` (``ema_momentum`` m
+    builds the teacher) and checks them in :meth:`check_semi_train_cfg`.
+    ``loss()`` does::
 
-        semi_loss(inputs, data_samples, labelled_idx, unsup_idx, w(t))
-        w(t) = lambda * exp(-5 (1 - min(t, T)/T)^2)
+        views = split_views(inputs); x, z = forward_train(views[0])
+        sup.*   = loss_by_gt(...)        # every stream's decode head + aux
+        pseudo  = get_pseudo_labels(...)
+        unsup.* = loss_by_pseudo(..., pseudo)   # already times w(t)
+        w(t)    = lambda * exp(-5 (1 - min(t, T)/T)^2)
 
-    and adds ``unsup.weight`` (logged, not summed: its key has no 'loss').
+    and logs ``unsup.weight`` (not summed: its key has no 'loss').
+    ``semi_test_cfg.predict_on`` routes ``predict`` / ``_forward`` /
+    ``encode_decode``: 'student', 'teacher' (mmseg's own methods of that
+    network) or a stream the subclass names in ``STREAMS``.
 
     Args:
+        segmentor: the student, any mmseg segmentor config (its ``type``
+            defaults to ``'EncoderDecoder'``).
         semi_train_cfg: the method's training options (see subclasses).
+        semi_test_cfg: ``predict_on`` (default ``DEFAULT_PREDICT_ON``).
         data_preprocessor: e.g. ``SegDataPreProcessor``.
         init_cfg: mmengine init config.
     """
 
     DEFAULT_SEMI_TRAIN_CFG: dict = dict(
         rampup_iters=0, max_consistency_weight=1.0, unsup_on='unlabelled')
+    #: named prediction streams beyond 'student' / 'teacher'; a name mapped
+    #: to 'student' / 'teacher' is an alias, one mapped to None is decoded by
+    #: the subclass's :meth:`encode_decode_stream`
+    STREAMS: Dict[str, Optional[str]] = {}
+    DEFAULT_PREDICT_ON = 'student'
 
     def __init__(self,
+                 segmentor: dict,
                  semi_train_cfg: Optional[dict] = None,
+                 semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.semi_train_cfg = ConfigDict(self._semi_train_cfg(semi_train_cfg))
+        segmentor = dict(segmentor)
+        segmentor.setdefault('type', 'EncoderDecoder')
+        segmentor['test_cfg'] = ConfigDict(
+            segmentor.get('test_cfg') or dict(mode='whole'))
+        self.student = MODELS.build(segmentor)
+        self.align_corners = self.student.align_corners
+        self.num_classes = self.student.num_classes
+        self.out_channels = self.student.out_channels
+        self.ignore_index = self.student.decode_head.ignore_index
+        self.test_cfg = self.student.test_cfg
+        self.teacher: Optional[ExponentialMovingAverage] = None
+        if self.semi_train_cfg.get('ema_momentum') is not None:
+            self.teacher = ExponentialMovingAverage(
+                self.student,
+                momentum=float(self.semi_train_cfg.ema_momentum),
+                update_buffers=True)
+        test = dict(predict_on=self.DEFAULT_PREDICT_ON)
+        test.update(semi_test_cfg or {})
+        valid = ('student', 'teacher') if self.teacher is not None \
+            else ('student', )
+        valid += tuple(self.STREAMS)
+        if test['predict_on'] not in valid:
+            raise ConfigError(
+                f'model.semi_test_cfg.predict_on must be one of {valid}, got'
+                f' {test["predict_on"]!r}')
+        self.semi_test_cfg = ConfigDict(test)
+
+    def _semi_train_cfg(self, semi_train_cfg: Optional[dict]) -> dict:
+        """Defaults of the base and the class, checked."""
         cfg = dict(SemiSupervisedSegmentor.DEFAULT_SEMI_TRAIN_CFG)
         cfg.update(self.DEFAULT_SEMI_TRAIN_CFG)
         unknown = set(semi_train_cfg or {}) - set(cfg)
@@ -87,36 +162,93 @@ class SemiSupervisedSegmentor(BaseSegmentor):
             raise ConfigError(
                 'model.semi_train_cfg.rampup_iters and max_consistency_weight'
                 ' must be >= 0')
+        m = cfg.get('ema_momentum')
+        if m is not None and not 0.0 < float(m) < 1.0:
+            raise ConfigError('model.semi_train_cfg.ema_momentum must be in '
+                              f'(0, 1), got {m!r}')
         self.check_semi_train_cfg(cfg)
-        self.semi_train_cfg = ConfigDict(cfg)
-
-    def build_student(self, backbone: dict, decode_head: dict,
-                      neck: Optional[dict] = None,
-                      auxiliary_head=None, train_cfg: Optional[dict] = None,
-                      test_cfg: Optional[dict] = None,
-                      pretrained: Optional[str] = None) -> None:
-        """Build mmseg's ``EncoderDecoder`` from the usual segmentor keys as
-        ``self.student`` (so checkpoints and ``predict`` are mmseg's), for
-        methods that train one network, and copy the attributes mmseg code
-        reads from a segmentor (``align_corners``, ``num_classes``,
-        ``out_channels``)."""
-        self.student = MODELS.build(
-            dict(
-                type='EncoderDecoder',
-                backbone=backbone,
-                decode_head=decode_head,
-                neck=neck,
-                auxiliary_head=auxiliary_head,
-                train_cfg=train_cfg,
-                test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
-                pretrained=pretrained))
-        self.align_corners = self.student.align_corners
-        self.num_classes = self.student.num_classes
-        self.out_channels = self.student.out_channels
+        return cfg
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Raise ``ConfigError`` for a bad value of a subclass's own key."""
 
+    # ---- networks ------------------------------------------------------
+    @property
+    def backbone(self) -> nn.Module:
+        """The student's encoder (read by probes and config tools)."""
+        return self.student.backbone
+
+    @property
+    def predictor(self) -> Optional[BaseSegmentor]:
+        """The network ``predict_on`` names, or None for a stream the
+        subclass decodes itself."""
+        on = self.STREAMS.get(self.semi_test_cfg.predict_on,
+                              self.semi_test_cfg.predict_on)
+        if on == 'teacher':
+            return self.teacher.module
+        return self.student if on == 'student' else None
+
+    @property
+    def decode_head(self) -> nn.Module:
+        """The predicting network's decode head (read by mmseg code)."""
+        return (self.predictor or self.student).decode_head
+
+    def init_weights(self) -> None:
+        """Initialise the student, then make the teacher an exact copy (its
+        first EMA step copies again, see ``ExponentialMovingAverage``)."""
+        super().init_weights()
+        if self.teacher is not None:
+            self.teacher.module.load_state_dict(self.student.state_dict())
+
+    @torch.no_grad()
+    def update_teacher(self) -> None:
+        """One EMA step ``teacher <- (1 - m) teacher + m student``
+        (called by ``MeanTeacherHook``)."""
+        self.teacher.update_parameters(self.student)
+
+    # ---- test time -----------------------------------------------------
+    def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """Multi-level features of the predicting network's encoder."""
+        return (self.predictor or self.student).extract_feat(inputs)
+
+    def encode_decode(self, inputs: torch.Tensor,
+                      batch_img_metas: List[dict]) -> torch.Tensor:
+        """Logits (or probabilities of a mean stream) at the input size."""
+        net = self.predictor
+        if net is not None:
+            return net.encode_decode(inputs, batch_img_metas)
+        return self.encode_decode_stream(inputs, batch_img_metas)
+
+    def encode_decode_stream(self, inputs: torch.Tensor,
+                             batch_img_metas: List[dict]) -> torch.Tensor:
+        """``encode_decode`` of a stream in ``STREAMS`` (subclass)."""
+        raise NotImplementedError
+
+    def _forward(self, inputs: torch.Tensor,
+                 data_samples: Optional[List[SegDataSample]] = None) -> Any:
+        """Raw logits of the predicting network (a subclass with streams
+        returns every stream's)."""
+        net = self.predictor
+        if net is not None:
+            return net._forward(inputs, data_samples)
+        x = self.student.extract_feat(inputs)
+        return tuple(head.forward(x) for head in self.stream_heads())
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[SegDataSample]] = None
+                ) -> List[SegDataSample]:
+        """mmseg predictions of the predicting network or stream."""
+        net = self.predictor
+        if net is not None:
+            return net.predict(inputs, data_samples)
+        return EncoderDecoder.predict(self, inputs, data_samples)
+
+    # mmseg's whole / sliding-window inference, reused for the streams
+    inference = EncoderDecoder.inference
+    whole_inference = EncoderDecoder.whole_inference
+    slide_inference = EncoderDecoder.slide_inference
+
+    # ---- training ------------------------------------------------------
     def consistency_weight(self, cur_iter: Optional[int] = None) -> float:
         """``w(t) = lambda * exp(-5 (1 - min(t, T)/T)^2)`` at iteration t.
 
@@ -135,93 +267,78 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         """
         return sum(t.sum() for t in tensors) * 0.0
 
+    def stream_heads(self) -> Tuple[nn.Module, ...]:
+        """The decode heads trained on the student's features: the
+        student's own; a multi-stream subclass adds its heads."""
+        return (self.student.decode_head, )
+
+    def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """The views packed in the inputs (one here)."""
+        return [inputs]
+
+    def forward_train(self, weak: torch.Tensor
+                      ) -> Tuple[Sequence[torch.Tensor],
+                                 Tuple[torch.Tensor, ...]]:
+        """Student features and every stream's raw logits of the weak view
+        (one encoder forward)."""
+        x = self.student.extract_feat(weak)
+        return x, tuple(head.forward(x) for head in self.stream_heads())
+
     def loss(self, inputs: torch.Tensor,
              data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
-        """Split the batch, weigh, and call :meth:`semi_loss`."""
+        """Split, weigh, then the three template methods."""
+        if self.teacher is not None and self.training and \
+                current_train_iter() > 0 and int(self.teacher.steps) == 0:
+            raise ConfigError(
+                f'{type(self).__name__}: the EMA teacher was never updated; '
+                "add custom_hooks=[dict(type='MeanTeacherHook')] to the "
+                'config')
         lab, unl = split_labelled(data_samples)
-        idx = unl if self.semi_train_cfg.unsup_on == 'unlabelled' \
+        unsup = unl if self.semi_train_cfg.unsup_on == 'unlabelled' \
             else list(range(len(data_samples)))
         weight = self.consistency_weight()
-        losses = self.semi_loss(inputs, data_samples, lab, idx, weight)
+        views = self.split_views(inputs)
+        feats, logits = self.forward_train(views[0])
+        batch = SemiBatch(views, data_samples, lab, unsup, weight, feats,
+                          logits)
+        losses = self.loss_by_gt(batch)
+        pseudo = self.get_pseudo_labels(batch, losses)
+        if unsup:
+            losses.update(self.loss_by_pseudo(batch, pseudo))
         losses['unsup.weight'] = torch.tensor(weight, device=inputs.device)
         return losses
 
-    @abstractmethod
-    def semi_loss(self, inputs: torch.Tensor,
-                  data_samples: List[SegDataSample], labelled: List[int],
-                  unsup: List[int], weight: float
-                  ) -> Dict[str, torch.Tensor]:
-        """The method's losses: ``sup.*`` on ``labelled``, ``unsup.*`` (already
-        multiplied by ``weight``) on ``unsup``; ``sup.loss_none`` from
-        :meth:`zero_loss` when ``labelled`` is empty."""
+    def loss_by_gt(self, batch: SemiBatch) -> Dict[str, torch.Tensor]:
+        """Supervised losses of the labelled samples: each stream head's
+        ``loss_by_feat`` (``sup.*``, or ``sup.s{k}.*`` with several
+        streams) and the student's auxiliary heads (``sup.aux*``); a zero
+        ``sup.loss_none`` when the batch has no labelled sample."""
+        lab = batch.labelled
+        if not lab:
+            return {'sup.loss_none': self.zero_loss(*batch.logits)}
+        samples = [batch.data_samples[i] for i in lab]
+        heads = self.stream_heads()
+        losses: Dict[str, torch.Tensor] = {}
+        for k, (head, z) in enumerate(zip(heads, batch.logits), start=1):
+            prefix = 'sup' if len(heads) == 1 else f'sup.s{k}'
+            losses.update(add_prefix(head.loss_by_feat(z[lab], samples),
+                                     prefix))
+        if self.student.with_auxiliary_head:
+            losses.update(add_prefix(
+                self.student._auxiliary_head_forward_train(
+                    [f[lab] for f in batch.feats], samples), 'sup'))
+        return losses
 
-    # ------------------------------------------------------------------
-    # test time: the routing of mmseg's EncoderDecoder (predict ->
-    # inference -> whole / slide -> encode_decode), written against the
-    # attributes every subclass that uses it has: ``test_cfg`` and
-    # ``out_channels`` (slide mode) and its own ``encode_decode``.
-    # ------------------------------------------------------------------
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[SegDataSample]] = None
-                ) -> List[SegDataSample]:
-        """SegDataSamples with ``pred_sem_seg`` and ``seg_logits`` on the
-        original grid (mmseg's ``postprocess_result``)."""
-        if data_samples is not None:
-            batch_img_metas = [s.metainfo for s in data_samples]
-        else:
-            batch_img_metas = [
-                dict(
-                    ori_shape=inputs.shape[2:],
-                    img_shape=inputs.shape[2:],
-                    pad_shape=inputs.shape[2:],
-                    padding_size=[0, 0, 0, 0])
-            ] * inputs.shape[0]
-        seg_logits = self.inference(inputs, batch_img_metas)
-        return self.postprocess_result(seg_logits, data_samples)
+    def get_pseudo_labels(self, batch: SemiBatch,
+                          losses: Dict[str, torch.Tensor]) -> Any:
+        """The targets of ``batch.unsup`` (called also when it is empty, for
+        statistics every rank must update); may log diagnostics into
+        ``losses``."""
+        return None
 
-    def inference(self, inputs: torch.Tensor,
-                  batch_img_metas: List[dict]) -> torch.Tensor:
-        """``test_cfg.mode`` 'whole' (default) or 'slide' inference."""
-        assert self.test_cfg.get('mode', 'whole') in ['slide', 'whole'], \
-            f'Only "slide" or "whole" test mode are supported, but got ' \
-            f'{self.test_cfg["mode"]}.'
-        ori_shape = batch_img_metas[0]['ori_shape']
-        if not all(m['ori_shape'] == ori_shape for m in batch_img_metas):
-            print_log('Image shapes are different in the batch.',
-                      logger='current', level=logging.WARN)
-        if self.test_cfg.mode == 'slide':
-            return self.slide_inference(inputs, batch_img_metas)
-        return self.whole_inference(inputs, batch_img_metas)
-
-    def whole_inference(self, inputs: torch.Tensor,
-                        batch_img_metas: List[dict]) -> torch.Tensor:
-        """``encode_decode`` of the whole image."""
-        return self.encode_decode(inputs, batch_img_metas)
-
-    def slide_inference(self, inputs: torch.Tensor,
-                        batch_img_metas: List[dict]) -> torch.Tensor:
-        """Overlapping windows of ``test_cfg.crop_size`` every
-        ``test_cfg.stride``, averaged where they overlap (a window larger
-        than the image is decoded without padding)."""
-        h_stride, w_stride = self.test_cfg.stride
-        h_crop, w_crop = self.test_cfg.crop_size
-        batch_size, _, h_img, w_img = inputs.size()
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = inputs.new_zeros((batch_size, self.out_channels, h_img, w_img))
-        count_mat = inputs.new_zeros((batch_size, 1, h_img, w_img))
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y2 = min(h_idx * h_stride + h_crop, h_img)
-                x2 = min(w_idx * w_stride + w_crop, w_img)
-                y1 = max(y2 - h_crop, 0)
-                x1 = max(x2 - w_crop, 0)
-                crop_img = inputs[:, :, y1:y2, x1:x2]
-                batch_img_metas[0]['img_shape'] = crop_img.shape[2:]
-                crop_seg_logit = self.encode_decode(crop_img, batch_img_metas)
-                preds += F.pad(crop_seg_logit,
-                               (int(x1), int(preds.shape[3] - x2), int(y1),
-                                int(preds.shape[2] - y2)))
-                count_mat[:, :, y1:y2, x1:x2] += 1
-        assert (count_mat == 0).sum() == 0
-        return preds / count_mat
+    def loss_by_pseudo(self, batch: SemiBatch,
+                       pseudo: Any) -> Dict[str, torch.Tensor]:
+        """The method's ``unsup.*`` losses, already multiplied by
+        ``batch.weight`` (called when ``batch.unsup`` is not empty)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must define loss_by_pseudo')

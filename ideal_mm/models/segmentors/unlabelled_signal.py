@@ -17,16 +17,17 @@ written here once, for every segmentor that learns from pseudo-labels.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ...errors import ConfigError
 from .dist_align import DistributionAlignment
-from .pseudo_labelling import class_thresholds, padding_mask, pseudo_labels  # noqa: F401
+from .pseudo_labelling import padding_mask, pseudo_labels
 
 DIST_ALIGN_DEFAULT = dict(momentum=0.99)
 SIGNAL_DEFAULTS = dict(
@@ -45,6 +46,19 @@ SIGNAL_DEFAULTS = dict(
 )
 
 
+class PseudoLabels(NamedTuple):
+    """Each stream's weak-view pseudo-labels of the ``unsup`` samples.
+
+    ``z_weak``: each stream's logits resized to the input; ``valid``: not
+    padding; ``labels`` (ignored pixels = ``ignore_index``) and ``kept``
+    (confident and valid) per stream.
+    """
+    z_weak: Tuple[torch.Tensor, ...]
+    valid: torch.Tensor
+    labels: List[torch.Tensor]
+    kept: List[torch.Tensor]
+
+
 class UnlabelledSignalMixin:
     """Options and helpers of segmentors that learn from pseudo-labels.
 
@@ -52,6 +66,8 @@ class UnlabelledSignalMixin:
     ``SIGNAL_DEFAULTS`` to its ``DEFAULT_SEMI_TRAIN_CFG``, calls
     :meth:`check_signal_cfg` from ``check_semi_train_cfg`` and
     :meth:`build_signal` once its heads exist (it needs ``ignore_index``).
+    Its :meth:`get_pseudo_labels` gives every stream's confident weak-view
+    labels (:class:`PseudoLabels`) and logs their diagnostics.
     """
 
     ignore_index: int
@@ -180,6 +196,51 @@ class UnlabelledSignalMixin:
         return mixed, [torch.where(box, t[order], t) for t in targets]
 
     # ---- pseudo-labels and diagnostics ---------------------------------
+    def get_pseudo_labels(self, batch, losses: Dict[str, torch.Tensor]
+                          ) -> Optional[PseudoLabels]:
+        """Each stream's weak-view pseudo-labels of ``batch.unsup``.
+
+        Logs ``sup.fg``, and per stream ``unsup[.sK].kept`` / ``.fg`` (sK
+        the stream the labels supervise: with two streams each teaches the
+        other), ``unsup.agree`` (two streams) and ``oracle.*``.
+        """
+        unsup, device = batch.unsup, batch.weak.device
+        self.labelled_statistics(losses, batch.data_samples, batch.labelled,
+                                 device)
+        heads = self.stream_heads()
+        if not unsup:
+            if self.dist_align is not None:  # collective: every rank updates
+                self.stream_pseudo_labels(
+                    [z[:0] for z in batch.logits],
+                    torch.zeros((0, ) + tuple(batch.logits[0].shape[2:]),
+                                dtype=torch.bool, device=device))
+            return None
+        z_weak = tuple(
+            resize(z[unsup], size=batch.size, mode='bilinear',
+                   align_corners=head.align_corners)
+            for z, head in zip(batch.logits, heads))
+        valid = padding_mask(batch.data_samples, unsup, batch.size, device)
+        out = self.stream_pseudo_labels(z_weak, valid)
+        labels, kept = [y for y, _ in out], [k for _, k in out]
+        with torch.no_grad():
+            preds = [z.detach().argmax(dim=1) for z in z_weak]
+        if len(heads) == 1:
+            losses['unsup.kept'], losses['unsup.fg'] = \
+                self.pseudo_label_shares(labels[0], kept[0], valid)
+            prefixes = ['']
+        else:
+            n = len(heads)
+            for k in range(n):  # stream k's labels supervise stream k + 1
+                to = (k + 1) % n + 1
+                losses[f'unsup.s{to}.kept'], losses[f'unsup.s{to}.fg'] = \
+                    self.pseudo_label_shares(labels[k], kept[k], valid)
+            losses['unsup.agree'] = (preds[0] == preds[1])[valid].float(
+            ).mean() if valid.any() else torch.ones((), device=device)
+            prefixes = [f's{k}.' for k in range(1, n + 1)]
+        self.oracle_figures(losses, batch.data_samples, unsup, preds, labels,
+                            kept, prefixes)
+        return PseudoLabels(z_weak, valid, labels, kept)
+
     def labelled_statistics(self, losses: Dict[str, torch.Tensor],
                             data_samples: Sequence[SegDataSample],
                             labelled: Sequence[int],
