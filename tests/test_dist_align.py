@@ -159,7 +159,7 @@ def test_dist_align_true_means_default_momentum():
 
 
 def test_class_thresholds_keep_a_portion_of_every_class():
-    from ideal_mm.models.segmentors.unlabelled_signal import (
+    from ideal_mm.models.segmentors.pseudo_labelling import (
         class_thresholds, pseudo_labels)
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 6, 6) * 3

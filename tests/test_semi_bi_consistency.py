@@ -13,7 +13,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ideal_mm.errors import ConfigError
-from ideal_mm.models.segmentors.bi_consistency import pseudo_labels
+from ideal_mm.models.segmentors.pseudo_labelling import pseudo_labels
 from ideal_mm.models.segmentors.ramps import consistency_weight, sigmoid_rampup
 from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 

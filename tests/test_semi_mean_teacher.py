@@ -28,21 +28,26 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def build_model(**semi_train_cfg):
+def model_cfg(**semi_train_cfg):
     cfg = dict(rampup_iters=0, max_consistency_weight=0.5, ema_momentum=0.25,
                noise_std=0.0)
     cfg.update(semi_train_cfg)
-    model = MODELS.build(dict(
+    return dict(
         type='MeanTeacherSemiSupModel',
-        backbone=dict(type='UNetEncoder', in_channels=1, base_channels=4,
-                      num_stages=3, strides=(1, 1, 1),
-                      enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
-                      downsamples=(True, True), enc_dilations=(1, 1, 1),
-                      dec_dilations=(1, 1), norm_cfg=BN),
-        decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
-                         channels=4, num_classes=4, norm_cfg=BN,
-                         dropout_ratio=0.0),
-        semi_train_cfg=cfg))
+        segmentor=dict(
+            backbone=dict(type='UNetEncoder', in_channels=1,
+                          base_channels=4, num_stages=3, strides=(1, 1, 1),
+                          enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
+                          downsamples=(True, True), enc_dilations=(1, 1, 1),
+                          dec_dilations=(1, 1), norm_cfg=BN),
+            decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
+                             channels=4, num_classes=4, norm_cfg=BN,
+                             dropout_ratio=0.0)),
+        semi_train_cfg=cfg)
+
+
+def build_model(**semi_train_cfg):
+    model = MODELS.build(model_cfg(**semi_train_cfg))
     model.init_weights()
     return model
 
@@ -126,14 +131,21 @@ def test_hook_updates_teacher_of_wrapped_model():
         runner.iter = i
         hook.after_train_iter(runner, batch_idx=i)
     assert int(model.teacher.steps) == 2
-    with pytest.raises(ConfigError, match='update_teacher'):
+    with pytest.raises(ConfigError, match='needs a model with an EMA'):
         hook.before_train(SimpleNamespace(model=torch.nn.Linear(1, 1)))
+    # a semi-supervised model without ema_momentum has no teacher either
+    no_teacher = MODELS.build(dict(
+        type='UniMatchSemiSupModel',
+        segmentor=dict(model_cfg()['segmentor'])))
+    assert no_teacher.teacher is None
+    with pytest.raises(ConfigError, match='needs a model with an EMA'):
+        hook.before_train(SimpleNamespace(model=no_teacher))
 
 
-@pytest.mark.parametrize('predict_with', ['student', 'teacher'])
-def test_predict_with(predict_with):
+@pytest.mark.parametrize('predict_on', ['student', 'teacher'])
+def test_predict_on(predict_on):
     model = build_model()
-    model.semi_test_cfg.predict_with = predict_with
+    model.semi_test_cfg.predict_on = predict_on
     with torch.no_grad():
         model.teacher.module.decode_head.conv_seg.bias.add_(
             torch.tensor([5.0, 0, 0, 0]))
@@ -141,7 +153,7 @@ def test_predict_with(predict_with):
     inputs, samples = batch(n_lab=0, n_unl=2)
     with torch.no_grad():
         out = model.predict(inputs, samples)
-        net = model.teacher.module if predict_with == 'teacher' \
+        net = model.teacher.module if predict_on == 'teacher' \
             else model.student
         expected = net._forward(inputs)
     assert torch.allclose(out[0].seg_logits.data, expected[0], atol=1e-5)

@@ -322,3 +322,12 @@ def test_unsup_loss_list_is_summed():
     assert torch.allclose(losses['unsup.s2.loss_cps'], expected, atol=1e-5)
     assert torch.allclose(dice_m(z2[2:], y1, ignore_index=255),
                           torch.stack(terms).mean(), atol=1e-3)
+
+
+def test_copy_paste_refuses_unsup_on_all():
+    # with 'all' the labelled slices are also pseudo-labelled and would be
+    # pasted into themselves
+    with pytest.raises(ConfigError, match="copy_paste needs unsup_on="):
+        build_model(copy_paste=dict(prob=1.0, ratio=0.5), unsup_on='all')
+    model = build_model(copy_paste=dict(prob=1.0, ratio=0.5))
+    assert model.semi_train_cfg.copy_paste == dict(prob=1.0, ratio=0.5)

@@ -34,12 +34,13 @@ def build(**semi):
     return MODELS.build(dict(
         type='UniMatchSemiSupModel',
         data_preprocessor=plain_preprocessor(),
-        backbone=tiny_unet_encoder(),
-        decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
-                         channels=4, num_classes=4, norm_cfg=BN,
-                         dropout_ratio=0.0,
-                         loss_decode=[dict(type='CrossEntropyLoss',
-                                           loss_weight=1.0)]),
+        segmentor=dict(
+            backbone=tiny_unet_encoder(),
+            decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
+                             channels=4, num_classes=4, norm_cfg=BN,
+                             dropout_ratio=0.0,
+                             loss_decode=[dict(type='CrossEntropyLoss',
+                                               loss_weight=1.0)])),
         semi_train_cfg=cfg))
 
 

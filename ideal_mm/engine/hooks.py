@@ -1,9 +1,6 @@
 """Training hooks for semi-supervised fine-tuning.
 
-* :class:`MeanTeacherHook` - the teacher's EMA update after every step. It
-  lives in a hook because under DDP ``runner.model`` is the wrapper and the
-  update must happen after the optimizer step, which ``model.train_step``
-  of the inner model never sees.
+* :class:`MeanTeacherHook` - the EMA teacher's update after every step.
 * :class:`SemiSupSamplerHook` - makes ``SemiSupMultiSourceSampler`` resume
   exactly and quickly with mmengine's ``IterBasedTrainLoop``.
 """
@@ -26,11 +23,15 @@ def _unwrap(model):
 
 @HOOKS.register_module()
 class MeanTeacherHook(Hook):
-    """Call ``model.update_teacher()`` after every training iteration.
+    """Step the model's EMA teacher after every training iteration.
 
-    ``MeanTeacherSemiSupModel.update_teacher`` applies mmengine's
-    ``ExponentialMovingAverage`` step ``teacher <- (1 - m) teacher + m
-    student`` (the first call copies the student).
+    The one EMA mechanism of the project (as mmdet's ``MeanTeacherHook``):
+    a ``SemiSupervisedSegmentor`` whose ``semi_train_cfg`` has
+    ``ema_momentum`` holds mmengine's ``ExponentialMovingAverage`` of its
+    student, and ``update_teacher()`` applies ``teacher <- (1 - m) teacher +
+    m student`` (the first call copies the student). It lives in a hook
+    because under DDP ``runner.model`` is the wrapper and the update must
+    follow the optimizer step, which the model's ``loss`` never sees.
 
     Args:
         interval: update every ``interval`` iterations. Defaults to 1.
@@ -46,10 +47,11 @@ class MeanTeacherHook(Hook):
 
     def before_train(self, runner) -> None:
         """Fail early when the model has no teacher to update."""
-        if not hasattr(_unwrap(runner.model), 'update_teacher'):
+        if getattr(_unwrap(runner.model), 'teacher', None) is None:
             raise ConfigError(
-                'MeanTeacherHook needs a model with update_teacher() '
-                "(type='MeanTeacherSemiSupModel'); remove the hook from "
+                'MeanTeacherHook needs a model with an EMA teacher (a '
+                'semi-supervised model whose semi_train_cfg has ema_momentum,'
+                " e.g. type='MeanTeacherSemiSupModel'); remove the hook from "
                 'custom_hooks for other models')
 
     def after_train_iter(self, runner, batch_idx: int,

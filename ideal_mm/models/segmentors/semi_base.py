@@ -189,6 +189,11 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         return self.student if on == 'student' else None
 
     @property
+    def teacher_module(self) -> Optional[BaseSegmentor]:
+        """The teacher network (None without one)."""
+        return None if self.teacher is None else self.teacher.module
+
+    @property
     def decode_head(self) -> nn.Module:
         """The predicting network's decode head (read by mmseg code)."""
         return (self.predictor or self.student).decode_head
@@ -226,13 +231,15 @@ class SemiSupervisedSegmentor(BaseSegmentor):
 
     def _forward(self, inputs: torch.Tensor,
                  data_samples: Optional[List[SegDataSample]] = None) -> Any:
-        """Raw logits of the predicting network (a subclass with streams
-        returns every stream's)."""
+        """Raw logits of the predicting network; with several streams,
+        every stream's (a tuple at the decoders' output size)."""
+        heads = self.stream_heads()
         net = self.predictor
-        if net is not None:
+        if net is not None and (len(heads) == 1 or
+                                net is self.teacher_module):
             return net._forward(inputs, data_samples)
         x = self.student.extract_feat(inputs)
-        return tuple(head.forward(x) for head in self.stream_heads())
+        return tuple(head.forward(x) for head in heads)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[SegDataSample]] = None
