@@ -49,7 +49,7 @@ def tiny_checkpoint(path: str, config: str, cfg_options: dict = None) -> str:
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    from ideal_mm.engine.runner_config import load_config
+    from ideal_mm.engine.config_edits import load_config
     cfg = load_config(config, cfg_options)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)

@@ -15,7 +15,7 @@ from ideal_mm.engine import benchmark
 from ideal_mm.engine.config_walk import drop_pretrained as _drop_pretrained
 from ideal_mm.engine.channels_last import (ChannelsLastHook, is_channels_last,
                                            to_channels_last)
-from ideal_mm.engine.runner_config import load_config
+from ideal_mm.engine.config_edits import load_config
 from mmseg.registry import HOOKS, MODELS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

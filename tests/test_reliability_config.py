@@ -70,7 +70,7 @@ def test_scoped_unknown_type_translated_when_runner_builds(tmp_path,
 
 
 def test_unrelated_key_error_is_not_swallowed():
-    from ideal_mm.engine.runner_config import config_errors, registry_error
+    from ideal_mm.engine.config_checks import config_errors, registry_error
     with pytest.raises(KeyError, match='some_key'):
         with config_errors():
             {}['some_key']
@@ -143,7 +143,7 @@ def test_other_architecture_checkpoint(tmp_path, tiny_cfg, capsys,
     assert not (tmp_path / 't').exists()
 
     # load_from of a checkpoint with other keys: missing/unexpected named
-    from ideal_mm.engine.runner_config import load_config
+    from ideal_mm.engine.config_edits import load_config
     import torch
     state = torch.load(wide, weights_only=True)['state_dict']
     renamed = {'encoder.' + k: v for k, v in state.items()
@@ -162,8 +162,8 @@ def test_other_architecture_checkpoint(tmp_path, tiny_cfg, capsys,
 
 
 def test_matching_checkpoint_passes_the_check(tmp_path, tiny_cfg):
-    from ideal_mm.engine.runner_config import (check_checkpoint_fits,
-                                               load_config)
+    from ideal_mm.engine.checkpoint_checks import check_checkpoint_fits
+    from ideal_mm.engine.config_edits import load_config
     ckpt = tiny_checkpoint(str(tmp_path / 'same.pth'), tiny_cfg)
     check_checkpoint_fits(load_config(tiny_cfg), ckpt, 'load_from')
 
@@ -171,10 +171,11 @@ def test_matching_checkpoint_passes_the_check(tmp_path, tiny_cfg):
 def test_shipped_configs_pass_the_start_up_checks():
     """No false alarms: every config in configs/ passes (pre-trained files
     aside, which a fresh checkout does not have)."""
-    from ideal_mm.engine.runner_config import (check_label_budgets,
-                                               check_num_classes,
-                                               check_registered_types,
-                                               load_config)
+    from ideal_mm.engine.config_checks import (
+        check_label_budgets,
+        check_num_classes,
+        check_registered_types)
+    from ideal_mm.engine.config_edits import load_config
     paths = [p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                                   recursive=True) if '_base_' not in p]
     assert len(paths) >= 5

@@ -19,7 +19,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
-from ideal_mm.engine.runner_config import check_pretrained_files
+from ideal_mm.engine.config_checks import check_pretrained_files
 from ideal_mm.errors import ConfigError
 
 init_default_scope('mmseg')

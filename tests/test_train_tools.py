@@ -190,8 +190,7 @@ def test_amp_on_cpu_is_refused_clearly(tmp_path, tiny_cfg):
 
 
 def test_channels_last_switch_adds_the_hook_once(tiny_cfg):
-    from ideal_mm.engine.runner_config import (enable_channels_last,
-                                               load_config)
+    from ideal_mm.engine.config_edits import enable_channels_last, load_config
     cfg = load_config(tiny_cfg)
     enable_channels_last(cfg)
     enable_channels_last(cfg)

@@ -444,7 +444,7 @@ def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg,
     from mmseg.registry import DATASETS
 
     from ideal_mm.datasets.config_checks import check_dataset_config
-    from ideal_mm.engine.runner_config import validate_config
+    from ideal_mm.engine.config_checks import validate_config
     init_default_scope('mmseg')
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = sorted(glob.glob(os.path.join(repo, 'configs', '*',

@@ -16,8 +16,10 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import load_state_dict
 
 from ideal_mm.engine.config_walk import drop_pretrained
-from ideal_mm.engine.runner_config import (check_state_fits, load_config,
-                                           read_checkpoint_state)
+from ideal_mm.engine.checkpoint_checks import (
+    check_state_fits,
+    read_checkpoint_state)
+from ideal_mm.engine.config_edits import load_config
 from ideal_mm.errors import ConfigError
 
 __all__ = ['ACDC_METAINFO', 'init_model', 'dataset_cfg']

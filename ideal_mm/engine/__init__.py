@@ -1,5 +1,4 @@
 """Runner-side helpers: config preparation and hooks."""
-from . import runner_config  # noqa: F401
 from .export_encoder import ExportEncoderHook, export_encoder, save_encoder  # noqa: F401
 from . import hooks  # noqa: F401
 from .visualization_hook import ACDCVisualizationHook  # noqa: F401
