@@ -1,15 +1,14 @@
 """What a pseudo-labelling segmentor needs, shared by the two-stream IDEAL model
 and the single-stream UniMatch-style baseline.
 
-* :func:`padding_mask`, :func:`pseudo_labels` (in :mod:`.pseudo_labelling`,
-  re-exported): confident, detached hard labels of a weak view, padding and
-  unconfident pixels ignored;
 * :class:`UnlabelledSignalMixin`: the config keys and checks of the options
   (``conf_threshold``, ``class_portion``, ``unsup_loss``, ``strong_views``,
   ``cutmix_prob``, ``feature_dropout``, ``dist_align``), the modules they
-  build, weak/strong
-  view splitting, CutMix of strong views and their targets, distribution
-  alignment, and the logged diagnostics (``kept``, ``fg``, ``oracle.*``).
+  build, weak/strong view splitting, CutMix of strong views and their
+  targets, every stream's confident weak-view pseudo-labels
+  (:meth:`~UnlabelledSignalMixin.get_pseudo_labels`, from
+  :mod:`.pseudo_labelling`) with distribution alignment, and the logged
+  diagnostics (``kept``, ``fg``, ``agree``, ``oracle.*``).
 
 mmseg has no semi-supervised segmentation part to reuse (its segmentors are
 supervised) and mmdet's semi-supervised detectors work on boxes, so this is
