@@ -51,3 +51,17 @@ def test_config_gives_the_golden_losses(config):
     assert sorted(losses) == sorted(golden['losses'])
     for name, value in golden['losses'].items():
         assert losses[name] == pytest.approx(value, rel=1e-5, abs=1e-7), name
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_a_config_with_an_ema_teacher_steps_it_with_the_hook(config):
+    """The EMA teacher / key branch only moves through MeanTeacherHook."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(harness.REPO, config))
+    model = cfg.model
+    has_ema = model.get('key_branch', 'ema') == 'ema' \
+        if model.type == 'DenseContrastivePretrainer' else \
+        model.type == 'MeanTeacherSemiSupModel' or \
+        model.get('semi_train_cfg', {}).get('ema_momentum') is not None
+    hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+    assert ('MeanTeacherHook' in hooks) == has_ema, hooks

@@ -34,7 +34,7 @@ def trained_pretrainer():
         for t in list(model.parameters()) + list(model.buffers()):
             if t.is_floating_point():
                 t.copy_(torch.randn_like(t).abs() + 0.1)
-        model.momentum_update()
+        model.update_teacher()
     return model
 
 

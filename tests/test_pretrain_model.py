@@ -1,4 +1,6 @@
 """DenseContrastivePretrainer: gradients, the EMA key branch, modes."""
+from types import SimpleNamespace
+
 import ideal_mm  # noqa: F401  (import before mmseg)
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS, TRANSFORMS
+from mmseg.registry import HOOKS, MODELS, TRANSFORMS
 
 init_default_scope('mmseg')
 
@@ -61,11 +63,11 @@ def test_ema_key_branch_gets_no_gradient_and_follows_the_ema_rule():
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.5))
     assert all(not p.requires_grad for p in model.key_branch.parameters())
-    # first step: the key branch becomes a copy of the query branch
-    data = model.data_preprocessor(make_batch(seed=0), training=True)
-    losses = model(**data, mode='loss')
+    # init_weights made the key branch a copy of the query branch
     for name, p in key_params(model).items():
         torch.testing.assert_close(p, query_params(model)[name], rtol=0, atol=0)
+    data = model.data_preprocessor(make_batch(seed=0), training=True)
+    losses = model(**data, mode='loss')
     losses['loss_dense'].backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0
                for p in model.backbone.parameters())
@@ -73,17 +75,26 @@ def test_ema_key_branch_gets_no_gradient_and_follows_the_ema_rule():
     assert all(p.grad is None for p in model.key_branch.parameters())
     optim.step()
     optim.zero_grad()
-    # second step: key = (1 - m) * key + m * query (mmengine convention)
+    # after the step MeanTeacherHook calls update_teacher():
+    # key = (1 - m) * key + m * query (mmengine convention)
     k_before, q_now = key_params(model), query_params(model)
     assert any(not torch.equal(k_before[n], q_now[n]) for n in q_now)
+    hook = HOOKS.build(dict(type='MeanTeacherHook'))
+    runner = SimpleNamespace(model=model, iter=0)
+    hook.before_train(runner)
+    hook.after_train_iter(runner, batch_idx=0)
+    for name, k_after in key_params(model).items():
+        expected = 0.7 * k_before[name] + 0.3 * q_now[name]
+        torch.testing.assert_close(k_after, expected, rtol=1e-5, atol=1e-6)
+    # the forward itself leaves the key branch alone
+    k_before = key_params(model)
     log = model.train_step(make_batch(seed=1), optim)
     assert set(log) >= {'loss', 'loss_dense', 'dense_nce', 'dense_pos',
                         'dense_neg', 'dense_pairs'}
     for name, k_after in key_params(model).items():
-        expected = 0.7 * k_before[name] + 0.3 * q_now[name]
-        torch.testing.assert_close(k_after, expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(k_after, k_before[name], rtol=0, atol=0)
     # buffers (BN statistics) are copied from the query branch at each update
-    model.momentum_update()
+    model.update_teacher()
     q_bufs = dict(model.backbone.named_buffers())
     for name, b in model.key_branch.module['backbone'].named_buffers():
         torch.testing.assert_close(b, q_bufs[name])
@@ -134,8 +145,10 @@ def test_tensor_mode_global_head_and_errors():
 
 def test_ema_update_runs_under_mmengine_ddp_wrapper(tmp_path):
     """MMDistributedDataParallel.train_step calls forward, not the model's
-    train_step: the momentum update must happen inside forward."""
+    train_step: MeanTeacherHook unwraps the model and steps the key branch
+    after the optimizer step; without the hook training is refused."""
     import torch.distributed as dist
+    from mmengine.logging import MessageHub
     from mmengine.model import MMDistributedDataParallel
     dist.init_process_group('gloo', init_method=f'file://{tmp_path}/pg',
                             rank=0, world_size=1)
@@ -144,14 +157,23 @@ def test_ema_update_runs_under_mmengine_ddp_wrapper(tmp_path):
         model = build_model('ema')
         ddp = MMDistributedDataParallel(module=model)
         optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.5))
+        hook = HOOKS.build(dict(type='MeanTeacherHook'))
+        runner = SimpleNamespace(model=ddp, iter=0)
         ddp.train_step(make_batch(seed=0), optim)
         k_before, q_now = key_params(model), query_params(model)
-        log = ddp.train_step(make_batch(seed=1), optim)
-        assert torch.isfinite(log['loss_dense'])
-        assert int(model.key_branch.steps) == 2
+        hook.after_train_iter(runner, batch_idx=0)
+        assert int(model.key_branch.steps) == 2  # init copy + one step
         for name, k_after in key_params(model).items():
             torch.testing.assert_close(
                 k_after, 0.7 * k_before[name] + 0.3 * q_now[name],
                 rtol=1e-5, atol=1e-6)
+        MessageHub.get_current_instance().update_info('iter', 1)
+        log = ddp.train_step(make_batch(seed=1), optim)
+        assert torch.isfinite(log['loss_dense'])
+        fresh = build_model('ema')
+        with pytest.raises(ideal_mm.errors.ConfigError,
+                           match='MeanTeacherHook'):
+            fresh.train_step(make_batch(seed=1), optim)
     finally:
+        MessageHub.get_current_instance().update_info('iter', 0)
         dist.destroy_process_group()

@@ -53,8 +53,9 @@ default_hooks = dict(
 # tools/analysis/plot_curves.py WORK_DIR --keys probe/mDice. About 12 s per
 # probe on a loaded 2-core CPU, a few % of the run. Off by default because it
 # needs the fine-tuning config's labelled data; to switch it on, uncomment
-# (custom_hooks replaces the base list, so ExportEncoderHook is repeated):
+# (custom_hooks replaces the base list, so the base's hooks are repeated):
 # custom_hooks = [
+#     dict(type='MeanTeacherHook'),
 #     dict(type='ExportEncoderHook', filename='encoder.pth',
 #          exclude=['encoder.0.']),
 #     dict(type='EncoderProbeHook',

@@ -19,6 +19,7 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))
 custom_hooks = [
+    dict(type='MeanTeacherHook'),  # steps the EMA key branch
     dict(type='ExportEncoderHook', filename='encoder.pth',
          exclude=['encoder.0.'])
 ]

@@ -12,4 +12,7 @@ model = dict(
 # The whole encoder goes into encoder.pth: its first stage already works at
 # 1/4 (MiT) or 1/2 (ResNet) resolution; leaving out the UNet's full-resolution
 # stage (unet_acdc_pretrain.py) was measured for the UNet only.
-custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]
+custom_hooks = [
+    dict(type='MeanTeacherHook'),  # steps the EMA key branch
+    dict(type='ExportEncoderHook', filename='encoder.pth')
+]

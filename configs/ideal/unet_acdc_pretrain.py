@@ -87,6 +87,7 @@ param_scheduler = [
          end={{_base_.max_iters}}, by_epoch=False)
 ]
 custom_hooks = [
+    dict(type='MeanTeacherHook'),  # steps the EMA key branch
     dict(type='ExportEncoderHook', filename='encoder.pth',
          exclude=['encoder.0.'])
 ]

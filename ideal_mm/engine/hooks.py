@@ -26,12 +26,13 @@ class MeanTeacherHook(Hook):
     """Step the model's EMA teacher after every training iteration.
 
     The one EMA mechanism of the project (as mmdet's ``MeanTeacherHook``):
-    a ``SemiSupervisedSegmentor`` whose ``semi_train_cfg`` has
-    ``ema_momentum`` holds mmengine's ``ExponentialMovingAverage`` of its
-    student, and ``update_teacher()`` applies ``teacher <- (1 - m) teacher +
-    m student`` (the first call copies the student). It lives in a hook
-    because under DDP ``runner.model`` is the wrapper and the update must
-    follow the optimizer step, which the model's ``loss`` never sees.
+    the model's ``ema_teacher`` is mmengine's ``ExponentialMovingAverage``
+    (a ``SemiSupervisedSegmentor`` whose ``semi_train_cfg`` has
+    ``ema_momentum``: the teacher of its student; ``DenseContrastivePretrainer``
+    with ``key_branch='ema'``: the key branch of its query branch) and
+    ``update_teacher()`` applies ``teacher <- (1 - m) teacher + m source``.
+    It lives in a hook because under DDP ``runner.model`` is the wrapper and
+    the update must follow the optimizer step, which ``loss`` never sees.
 
     Args:
         interval: update every ``interval`` iterations. Defaults to 1.
@@ -47,12 +48,13 @@ class MeanTeacherHook(Hook):
 
     def before_train(self, runner) -> None:
         """Fail early when the model has no teacher to update."""
-        if getattr(_unwrap(runner.model), 'teacher', None) is None:
+        if getattr(_unwrap(runner.model), 'ema_teacher', None) is None:
             raise ConfigError(
                 'MeanTeacherHook needs a model with an EMA teacher (a '
                 'semi-supervised model whose semi_train_cfg has ema_momentum,'
-                " e.g. type='MeanTeacherSemiSupModel'); remove the hook from "
-                'custom_hooks for other models')
+                " e.g. type='MeanTeacherSemiSupModel', or a "
+                "DenseContrastivePretrainer with key_branch='ema'); remove "
+                'the hook from custom_hooks for other models')
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: Optional[dict] = None,

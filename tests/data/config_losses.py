@@ -186,9 +186,10 @@ def pretrain_batch(in_channels: int) -> Tuple[torch.Tensor, list]:
 
 
 def prepare(model: torch.nn.Module) -> None:
-    """What a training run does before the iteration measured: the mean
-    teacher's EMA step (the first one copies the student)."""
-    if getattr(model, 'teacher', None) is not None:
+    """What a training run does before the iteration measured: one EMA
+    step of the teacher / key branch (the first one copies the student /
+    query branch)."""
+    if getattr(model, 'ema_teacher', None) is not None:
         model.update_teacher()
 
 

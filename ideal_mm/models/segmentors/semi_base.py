@@ -42,6 +42,18 @@ def split_labelled(data_samples: Sequence[SegDataSample]
     return labelled, unlabelled
 
 
+def check_ema_updated(ema: Optional[ExponentialMovingAverage],
+                      baseline: int, owner: str) -> None:
+    """Raise ``ConfigError`` when training has started (runner iteration >
+    0) but ``ema`` has had no step beyond the ``baseline`` ones made at
+    initialisation: ``MeanTeacherHook`` is missing from ``custom_hooks``."""
+    if ema is not None and current_train_iter() > 0 and \
+            int(ema.steps) <= baseline:
+        raise ConfigError(
+            f'{owner}: the EMA teacher was never updated; add '
+            "custom_hooks=[dict(type='MeanTeacherHook')] to the config")
+
+
 class SemiBatch(NamedTuple):
     """One training batch as the template methods see it.
 
@@ -189,6 +201,11 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         return self.student if on == 'student' else None
 
     @property
+    def ema_teacher(self) -> Optional[ExponentialMovingAverage]:
+        """The EMA teacher that ``MeanTeacherHook`` steps (or None)."""
+        return self.teacher
+
+    @property
     def teacher_module(self) -> Optional[BaseSegmentor]:
         """The teacher network (None without one)."""
         return None if self.teacher is None else self.teacher.module
@@ -294,12 +311,8 @@ class SemiSupervisedSegmentor(BaseSegmentor):
     def loss(self, inputs: torch.Tensor,
              data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
         """Split, weigh, then the three template methods."""
-        if self.teacher is not None and self.training and \
-                current_train_iter() > 0 and int(self.teacher.steps) == 0:
-            raise ConfigError(
-                f'{type(self).__name__}: the EMA teacher was never updated; '
-                "add custom_hooks=[dict(type='MeanTeacherHook')] to the "
-                'config')
+        if self.training:
+            check_ema_updated(self.teacher, 0, type(self).__name__)
         lab, unl = split_labelled(data_samples)
         unsup = unl if self.semi_train_cfg.unsup_on == 'unlabelled' \
             else list(range(len(data_samples)))

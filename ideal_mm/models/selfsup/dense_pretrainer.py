@@ -19,6 +19,7 @@ from mmseg.registry import MODELS
 from ideal_mm.correspondence import dense_correspondence
 from ideal_mm.errors import ConfigError
 from ideal_mm.geometry import CellGeometry
+from ideal_mm.models.segmentors.semi_base import check_ema_updated
 
 from .embedding_geometry import CellGeometryCfg, resolve_cell_geometry
 from .two_view_preprocessor import TwoViewDataPreprocessor  # noqa: F401
@@ -33,15 +34,16 @@ class DenseContrastivePretrainer(BaseModel):
 
     * ``key_branch='ema'``: a momentum copy of the query branch, kept by
       :class:`mmengine.model.ExponentialMovingAverage` and never given
-      gradients. mmengine's convention is ``averaged = (1 - m) * averaged +
-      m * source``, so ``momentum`` here is ``1 - `` MoCo's momentum (MoCo's
-      0.99 is 0.01 here, 0.999 is 0.001). The copy is updated at the start of
-      every training forward, before the keys are computed (as MoCo does),
-      which works unchanged under mmengine's MMDistributedDataParallel: its
-      ``train_step`` calls the module's forward, never a ``train_step`` that
-      a model overrides, and the query weights are identical on every rank
-      after each optimizer step, so the copies stay equal without
-      communication. The first update copies the query branch.
+      gradients; the same EMA mechanism as the semi-supervised teacher:
+      ``MeanTeacherHook`` (in ``custom_hooks``) calls :meth:`update_teacher`
+      after every optimizer step. mmengine's convention is ``averaged = (1 -
+      m) * averaged + m * source``, so ``momentum`` here is ``1 - `` MoCo's
+      momentum (MoCo's 0.99 is 0.01 here, 0.999 is 0.001). As in MoCo the
+      key branch starts as a copy of the initialised query branch
+      (:meth:`init_weights` makes that copy the first EMA step) and averages
+      from the first optimizer step on. The query weights are identical on
+      every rank after each step, so the copies stay equal under DDP
+      without communication.
     * ``key_branch='shared'``: the key view goes through the query branch
       itself (gradients flow through both views).
 
@@ -132,6 +134,7 @@ class DenseContrastivePretrainer(BaseModel):
         self.key_branch_type = key_branch
         self.momentum = float(momentum)
         self.key_branch: Optional[ExponentialMovingAverage] = None
+        self._init_ema_steps = 0  # EMA steps made by init_weights
         if key_branch == 'ema':
             self.key_branch = ExponentialMovingAverage(
                 self._query_modules(), momentum=self.momentum)
@@ -143,9 +146,24 @@ class DenseContrastivePretrainer(BaseModel):
             modules['global_head'] = self.global_head
         return nn.ModuleDict(modules)
 
+    @property
+    def ema_teacher(self) -> Optional[ExponentialMovingAverage]:
+        """The EMA key branch that ``MeanTeacherHook`` steps (None when
+        ``key_branch='shared'``)."""
+        return self.key_branch
+
+    def init_weights(self) -> None:
+        """Initialise, then copy the query branch into the key branch (the
+        first EMA step, as MoCo starts its key encoder)."""
+        super().init_weights()
+        self.update_teacher()
+        if self.key_branch is not None:
+            self._init_ema_steps = int(self.key_branch.steps)
+
     @torch.no_grad()
-    def momentum_update(self) -> None:
-        """EMA step of the key branch towards the current query branch."""
+    def update_teacher(self) -> None:
+        """EMA step of the key branch towards the current query branch
+        (called by ``MeanTeacherHook`` after every optimizer step)."""
         if self.key_branch is not None:
             self.key_branch.update_parameters(self._query_modules())
 
@@ -180,7 +198,8 @@ class DenseContrastivePretrainer(BaseModel):
         """Dense (and optional global) contrastive losses of a view batch."""
         x_q, x_k = self.split_views(inputs)
         if self.training:
-            self.momentum_update()
+            check_ema_updated(self.key_branch, self._init_ema_steps,
+                              'DenseContrastivePretrainer (key branch)')
         feats_q, emb_q = self._embed(x_q)
         use_key = self.key_branch is not None
         if use_key:
