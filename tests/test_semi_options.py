@@ -16,6 +16,7 @@ from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
 from ideal_mm.errors import ConfigError
+from ideal_mm.models.segmentors import unsup_branches
 from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
@@ -43,17 +44,29 @@ def head(mode):
                 dropout_ratio=0.0, loss_decode=LOSSES)
 
 
-def build_model(**semi_train_cfg):
+WEAK = dict(type='WeakViewPseudoLabel')
+BCP = dict(type='BidirectionalCopyPaste', prob=1.0, ratio=0.5)
+
+
+def strong_branch(n=1, cutmix_prob=0.0):
+    return dict(type='StrongViewPseudoLabel', num_views=n,
+                cutmix_prob=cutmix_prob)
+
+
+def build_model(branches=None, **semi_train_cfg):
     cfg = dict(rampup_iters=0, max_consistency_weight=0.5)
     cfg.update(semi_train_cfg)
     torch.manual_seed(0)
-    return MODELS.build(dict(
+    model = dict(
         type='BiConsistencySemiSupModel',
         data_preprocessor=plain_preprocessor(),
         backbone=tiny_unet_encoder(),
         decode_head_1=head('bilinear'),
         decode_head_2=head('deconv'),
-        semi_train_cfg=cfg))
+        semi_train_cfg=cfg)
+    if branches is not None:
+        model['unsup_branches'] = branches
+    return MODELS.build(model)
 
 
 def batch(n_lab=2, n_unl=3, views=2, oracle=False):
@@ -91,7 +104,7 @@ def grad_sum(loss, module):
 
 
 def test_strong_views_cross_terms_and_mask():
-    model = build_model(strong_views=1, conf_threshold=0.3)
+    model = build_model([strong_branch(1)], conf_threshold=0.3)
     inputs, samples = batch()
     losses = model.loss(inputs, samples)
     weak, strong = inputs[:, :1], inputs[:, 1:]
@@ -120,11 +133,12 @@ def test_strong_views_cross_terms_and_mask():
 
 
 def test_cutmix_mixes_images_and_targets_alike(monkeypatch):
-    model = build_model(strong_views=1, cutmix_prob=1.0)
+    model = build_model([strong_branch(1, cutmix_prob=1.0)])
     box = torch.zeros(3, S, S, dtype=torch.bool)
     box[:, 2:9, 4:12] = True
     box[1] = False  # sample 1 not mixed
-    monkeypatch.setattr(model, 'random_boxes', lambda *a, **k: box)
+    monkeypatch.setattr(unsup_branches, 'random_boxes',
+                        lambda *a, **k: box)
     inputs, samples = batch()
     losses = model.loss(inputs, samples)
     with torch.no_grad():
@@ -143,12 +157,13 @@ def test_cutmix_mixes_images_and_targets_alike(monkeypatch):
 
 
 def test_feature_dropout_branch():
-    model = build_model(feature_dropout=0.5)
+    model = build_model([WEAK, dict(type='FeaturePerturbation', p=0.5)])
     inputs, samples = batch(views=1)
     # with the dropout replaced by identity, the branch decodes the weak
     # features of the unlabelled samples with the other stream's target
-    dropout = model.feature_dropout
-    model.feature_dropout = nn.Identity()
+    branch = model.unsup_branches[1]
+    dropout = branch.dropout
+    branch.dropout = nn.Identity()
     losses = model.loss(inputs, samples)
     with torch.no_grad():
         x = model.extract_feat(inputs)
@@ -159,7 +174,7 @@ def test_feature_dropout_branch():
         exp1 = 0.5 * F.cross_entropy(f1, y2)
     assert torch.allclose(losses['unsup.s2.loss_fp'], exp2, atol=1e-5)
     assert torch.allclose(losses['unsup.s1.loss_fp'], exp1, atol=1e-5)
-    model.feature_dropout = dropout
+    branch.dropout = dropout
     model.train()
     torch.manual_seed(3)
     dropped = model.loss(inputs, samples)
@@ -170,10 +185,11 @@ def test_feature_dropout_branch():
 
 
 def test_copy_paste_labels_and_loss(monkeypatch):
-    model = build_model(copy_paste=dict(prob=1.0, ratio=0.5))
+    model = build_model([WEAK, BCP])
     box = torch.zeros(2, S, S, dtype=torch.bool)
     box[:, 4:12, 4:12] = True
-    monkeypatch.setattr(model, 'random_boxes', lambda *a, **k: box)
+    monkeypatch.setattr(unsup_branches, 'random_boxes',
+                        lambda *a, **k: box)
     inputs, samples = batch(n_lab=2, n_unl=3, views=1)
     losses = model.loss(inputs, samples)
     gt = torch.cat([s.gt_sem_seg.data for s in samples[:2]])
@@ -229,11 +245,16 @@ def test_no_oracle_keys_without_hidden_labels():
 
 
 @pytest.mark.parametrize('cfg,match', [
-    (dict(cutmix_prob=0.5), 'strong_views >= 1'),
-    (dict(strong_views=-1), 'strong_views'),
-    (dict(feature_dropout=1.0), 'feature_dropout'),
-    (dict(copy_paste=dict(prob=1.0, size=0.5)), 'copy_paste'),
-    (dict(copy_paste=dict(ratio=1.5)), 'ratio in'),
+    (dict(branches=[strong_branch(0)]), 'num_views must be an int >= 1'),
+    (dict(branches=[strong_branch(1, cutmix_prob=1.5)]),
+     'cutmix_prob must be in'),
+    (dict(branches=[dict(type='FeaturePerturbation', p=1.0)]),
+     r'FeaturePerturbation.p must be in \[0, 1\)'),
+    (dict(branches=[dict(BCP, prob=-0.1)]), 'prob must be in'),
+    (dict(branches=[dict(BCP, ratio=1.5)]), r'ratio must be in \(0, 1\)'),
+    (dict(branches=[dict(type='CrossEntropyLoss')]),
+     'not an unlabelled-data branch'),
+    (dict(branches=WEAK), 'must be a list'),
     (dict(strong_view=1), 'unknown model.semi_train_cfg keys'),
 ])
 def test_bad_options(cfg, match):
@@ -242,7 +263,7 @@ def test_bad_options(cfg, match):
 
 
 def test_strong_views_without_the_transform_says_what_to_add():
-    model = build_model(strong_views=1)
+    model = build_model([strong_branch(1)])
     inputs, samples = batch(views=1)
     with pytest.raises(ConfigError, match='WeakStrongViews'):
         model.loss(inputs, samples)
@@ -327,7 +348,8 @@ def test_unsup_loss_list_is_summed():
 def test_copy_paste_refuses_unsup_on_all():
     # with 'all' the labelled slices are also pseudo-labelled and would be
     # pasted into themselves
-    with pytest.raises(ConfigError, match="copy_paste needs unsup_on="):
-        build_model(copy_paste=dict(prob=1.0, ratio=0.5), unsup_on='all')
-    model = build_model(copy_paste=dict(prob=1.0, ratio=0.5))
-    assert model.semi_train_cfg.copy_paste == dict(prob=1.0, ratio=0.5)
+    with pytest.raises(ConfigError, match="BidirectionalCopyPaste needs "
+                       "model.semi_train_cfg.unsup_on='unlabelled'"):
+        build_model([WEAK, BCP], unsup_on='all')
+    model = build_model([WEAK, BCP])
+    assert model.unsup_branches[1].ratio == 0.5

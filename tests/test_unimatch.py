@@ -13,6 +13,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ideal_mm.errors import ConfigError
+from ideal_mm.models.segmentors import unsup_branches
 from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
@@ -25,10 +26,14 @@ def reset_iter():
     yield
 
 
-def build(**semi):
+def strong_branch(n, cutmix_prob=0.0):
+    return dict(type='StrongViewPseudoLabel', num_views=n,
+                cutmix_prob=cutmix_prob, loss_name='loss_st')
+
+
+def build(branches=(strong_branch(2), ), **semi):
     cfg = dict(rampup_iters=0, max_consistency_weight=0.5,
-               conf_threshold=0.3, strong_views=2, cutmix_prob=0.0,
-               feature_dropout=0.0)
+               conf_threshold=0.3)
     cfg.update(semi)
     torch.manual_seed(0)
     return MODELS.build(dict(
@@ -41,6 +46,7 @@ def build(**semi):
                              dropout_ratio=0.0,
                              loss_decode=[dict(type='CrossEntropyLoss',
                                                loss_weight=1.0)])),
+        unsup_branches=list(branches),
         semi_train_cfg=cfg))
 
 
@@ -98,11 +104,13 @@ def test_strong_views_self_training_term():
 
 
 def test_feature_branch_and_cutmix(monkeypatch):
-    model = build(strong_views=1, feature_dropout=0.5, cutmix_prob=1.0)
-    model.feature_dropout = nn.Identity()
+    model = build([strong_branch(1, cutmix_prob=1.0),
+                   dict(type='FeaturePerturbation', p=0.5)])
+    model.unsup_branches[1].dropout = nn.Identity()
     box = torch.zeros(3, S, S, dtype=torch.bool)
     box[:, 3:10, 2:8] = True
-    monkeypatch.setattr(model, 'random_boxes', lambda *a, **k: box)
+    monkeypatch.setattr(unsup_branches, 'random_boxes',
+                        lambda *a, **k: box)
     inputs, samples = batch(views=2)
     losses = model.loss(inputs, samples)
     with torch.no_grad():
@@ -135,8 +143,36 @@ def test_oracle_and_predict_shapes():
 
 
 def test_needs_a_strong_view():
-    with pytest.raises(ConfigError, match='strong_views'):
-        build(strong_views=0)
-    model = build(strong_views=1)
+    with pytest.raises(ConfigError, match='needs a strong view'):
+        build([dict(type='FeaturePerturbation', p=0.5)])
+    model = build([strong_branch(1)])
     with pytest.raises(ConfigError, match='WeakStrongViews'):
         model.loss(*batch(views=1))
+
+
+def test_copy_paste_branch_works_with_one_stream(monkeypatch):
+    """A branch is not tied to the two-stream model: BCP on UniMatch mixes
+    the student's own pseudo-labels with the ground truth."""
+    model = build([strong_branch(1),
+                   dict(type='BidirectionalCopyPaste', prob=1.0, ratio=0.5)])
+    box = torch.zeros(2, S, S, dtype=torch.bool)
+    box[:, 4:12, 4:12] = True
+    monkeypatch.setattr(unsup_branches, 'random_boxes',
+                        lambda *a, **k: box)
+    inputs, samples = batch(views=2)
+    losses = model.loss(inputs, samples)
+    gt = torch.cat([s.gt_sem_seg.data for s in samples[:2]])
+    with torch.no_grad():
+        weak = inputs[:, :1]
+        z = logits(model, model.extract_feat(weak))
+        p = z[2:4].softmax(1)
+        y = p.argmax(1)
+        y[p.max(1).values < 0.3] = 255
+        a, u = weak[:2], weak[2:4]
+        mixed = torch.cat([torch.where(box[:, None], u, a),
+                           torch.where(box[:, None], a, u)])
+        target = torch.cat([torch.where(box, y, gt), torch.where(box, gt, y)])
+        exp = 0.5 * F.cross_entropy(logits(model, model.extract_feat(mixed)),
+                                    target, ignore_index=255)
+    assert torch.allclose(losses['unsup.loss_bcp'], exp, atol=1e-5)
+    assert 'unsup.loss_st' in losses

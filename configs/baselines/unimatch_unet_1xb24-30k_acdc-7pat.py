@@ -23,11 +23,13 @@ model = dict(
         backbone=dict(_base_.model.backbone, init_cfg=None),
         decode_head=_base_.model.decode_head_1,
         test_cfg=dict(mode='whole')),
+    unsup_branches=[
+        dict(type='StrongViewPseudoLabel', num_views=2, cutmix_prob=0.5,
+             loss_name='loss_st'),
+        dict(type='FeaturePerturbation', p=0.5),
+    ],
     semi_train_cfg=dict(
         conf_threshold=0.95,
-        strong_views=2,
-        cutmix_prob=0.5,
-        feature_dropout=0.5,
         unsup_loss=[
             dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
                  avg_non_ignore=True, loss_name='loss_st'),

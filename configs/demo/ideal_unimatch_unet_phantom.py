@@ -10,8 +10,9 @@ _base_ = ['./ideal_unet_phantom_finetune.py',
           '../_base_/models/stage2_options.py']
 
 model = dict(
+    unsup_branches=_base_.unimatch_branches,
     semi_train_cfg=dict(
-        **_base_.unimatch_options,
+        **_base_.guarded_pseudo_labels,
         max_consistency_weight=0.5,
         rampup_iters=150))
 

@@ -1,5 +1,5 @@
 # IDEAL with bidirectional copy-paste (BCP, Bai et al. 2023) composed with
-# IDEAL's two streams (configs/_base_/models/stage2_options.py: bcp_options,
+# IDEAL's two streams (configs/_base_/models/stage2_options.py: bcp_branches,
 # with the confident, distribution-aligned, class-balanced pseudo-labels
 # without which BCP collapsed on the hard phantom), 10 % labels (7 of the 70
 # SSL4MIS training patients). Every unlabelled slice swaps a box of 2/3 the
@@ -9,7 +9,8 @@
 _base_ = ['./unet_acdc.py', '../_base_/models/stage2_options.py']
 
 model = dict(
+    unsup_branches=_base_.bcp_branches,
     semi_train_cfg=dict(
-        **_base_.bcp_options,
+        **_base_.guarded_pseudo_labels,
         max_consistency_weight=0.5,
         rampup_iters=3000))

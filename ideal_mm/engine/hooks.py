@@ -28,8 +28,9 @@ class MeanTeacherHook(Hook):
     The one EMA mechanism of the project (as mmdet's ``MeanTeacherHook``):
     the model's ``ema_teacher`` is mmengine's ``ExponentialMovingAverage``
     (a ``SemiSupervisedSegmentor`` whose ``semi_train_cfg`` has
-    ``ema_momentum``: the teacher of its student; ``DenseContrastivePretrainer``
-    with ``key_branch='ema'``: the key branch of its query branch) and
+    ``ema_momentum``: the teacher of its student;
+    ``DenseContrastivePretrainer`` with ``key_branch='ema'``: the key branch
+    of its query branch) and
     ``update_teacher()`` applies ``teacher <- (1 - m) teacher + m source``.
     It lives in a hook because under DDP ``runner.model`` is the wrapper and
     the update must follow the optimizer step, which ``loss`` never sees.

@@ -7,7 +7,8 @@ such branches as a dict of inputs per sample (``MultiBranch``); mmseg's
 here the views travel as channel groups of that one tensor: ``img`` becomes
 (H, W, C * (1 + num_strong)), weak view first. Padding, stacking and the
 transfer to the device then stay in mmseg's own preprocessor, and the
-segmentor (``semi_train_cfg.strong_views``) splits the groups again.
+segmentor (its ``StrongViewPseudoLabel`` branch's ``num_views``) splits the
+groups again.
 
 Strong views change intensities only (gamma, contrast, brightness, noise,
 blur, each with a wider range than the weak augmentation), so every pixel of a

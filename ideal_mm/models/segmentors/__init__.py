@@ -1,5 +1,9 @@
 """Registered components; each module registers on import."""
-from .semi_base import SemiBatch, SemiSupervisedSegmentor, split_labelled  # noqa: F401
+from .semi_base import (SemiBatch, SemiSupervisedSegmentor,  # noqa: F401
+                        split_labelled)
 from .bi_consistency import BiConsistencySemiSupModel  # noqa: F401
 from .mean_teacher import MeanTeacherSemiSupModel  # noqa: F401
 from .unimatch import UniMatchSemiSupModel  # noqa: F401
+from .unsup_branches import (BidirectionalCopyPaste,  # noqa: F401
+                             FeaturePerturbation, StrongViewPseudoLabel,
+                             UnsupBranch, WeakViewPseudoLabel)

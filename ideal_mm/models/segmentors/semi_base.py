@@ -279,7 +279,8 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         ``cur_iter`` defaults to the runner's iteration from the MessageHub.
         """
         t = current_train_iter() if cur_iter is None else cur_iter
-        return consistency_weight(t, self.semi_train_cfg.max_consistency_weight,
+        cfg = self.semi_train_cfg
+        return consistency_weight(t, cfg.max_consistency_weight,
                                   self.semi_train_cfg.rampup_iters)
 
     @staticmethod

@@ -1,14 +1,14 @@
 """What a pseudo-labelling segmentor needs, shared by the two-stream IDEAL model
 and the single-stream UniMatch-style baseline.
 
-* :class:`UnlabelledSignalMixin`: the config keys and checks of the options
-  (``conf_threshold``, ``class_portion``, ``unsup_loss``, ``strong_views``,
-  ``cutmix_prob``, ``feature_dropout``, ``dist_align``), the modules they
-  build, weak/strong view splitting, CutMix of strong views and their
-  targets, every stream's confident weak-view pseudo-labels
-  (:meth:`~UnlabelledSignalMixin.get_pseudo_labels`, from
-  :mod:`.pseudo_labelling`) with distribution alignment, and the logged
-  diagnostics (``kept``, ``fg``, ``agree``, ``oracle.*``).
+:class:`UnlabelledSignalMixin`: the pseudo-label options (``conf_threshold``,
+``class_portion``, ``dist_align``, ``unsup_loss``) and their checks, every
+stream's confident weak-view pseudo-labels
+(:meth:`~UnlabelledSignalMixin.get_pseudo_labels`, from
+:mod:`.pseudo_labelling`) with distribution alignment, the logged
+diagnostics (``kept``, ``fg``, ``agree``, ``oracle.*``), and the
+unlabelled-data branches (:mod:`.unsup_branches`) composed in the config as
+``unsup_branches``, which :meth:`~UnlabelledSignalMixin.loss_by_pseudo` runs.
 
 mmseg has no semi-supervised segmentation part to reuse (its segmentors are
 supervised) and mmdet's semi-supervised detectors work on boxes, so this is
@@ -27,6 +27,7 @@ from mmseg.structures import SegDataSample
 from ...errors import ConfigError
 from .dist_align import DistributionAlignment
 from .pseudo_labelling import padding_mask, pseudo_labels
+from .unsup_branches import UnsupBranch
 
 DIST_ALIGN_DEFAULT = dict(momentum=0.99)
 SIGNAL_DEFAULTS = dict(
@@ -37,9 +38,6 @@ SIGNAL_DEFAULTS = dict(
         loss_weight=1.0,
         avg_non_ignore=True,
         loss_name='loss_cps'),
-    strong_views=0,
-    cutmix_prob=0.0,
-    feature_dropout=0.0,
     dist_align=None,
     class_portion=None,
 )
@@ -64,7 +62,8 @@ class UnlabelledSignalMixin:
     A subclass of :class:`SemiSupervisedSegmentor` mixes this in, adds
     ``SIGNAL_DEFAULTS`` to its ``DEFAULT_SEMI_TRAIN_CFG``, calls
     :meth:`check_signal_cfg` from ``check_semi_train_cfg`` and
-    :meth:`build_signal` once its heads exist (it needs ``ignore_index``).
+    :meth:`build_signal` with its ``unsup_branches`` once its heads exist
+    (it needs ``ignore_index``).
     Its :meth:`get_pseudo_labels` gives every stream's confident weak-view
     labels (:class:`PseudoLabels`) and logs their diagnostics.
     """
@@ -81,22 +80,6 @@ class UnlabelledSignalMixin:
         if thr is not None and not 0.0 <= float(thr) < 1.0:
             raise ConfigError('model.semi_train_cfg.conf_threshold must be '
                               f'None or in [0, 1), got {thr!r}')
-        n = cfg['strong_views']
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ConfigError('model.semi_train_cfg.strong_views must be an '
-                              f'int >= 0, got {n!r}')
-        for key in ('cutmix_prob', 'feature_dropout'):
-            if not 0.0 <= float(cfg[key]) <= 1.0:
-                raise ConfigError(f'model.semi_train_cfg.{key} must be in '
-                                  f'[0, 1], got {cfg[key]!r}')
-        if float(cfg['feature_dropout']) >= 1.0:
-            raise ConfigError('model.semi_train_cfg.feature_dropout must be '
-                              '< 1 (1 drops every channel)')
-        if cfg['cutmix_prob'] and not n:
-            raise ConfigError(
-                'model.semi_train_cfg.cutmix_prob mixes strong views: set '
-                'strong_views >= 1 and add WeakStrongViews to the train '
-                'pipeline')
         cp = cfg['class_portion']
         if cp is not None:
             if not 0.0 < float(cp) <= 1.0:
@@ -121,18 +104,34 @@ class UnlabelledSignalMixin:
                     f"[0, 1), got {da['momentum']!r}")
         cfg['dist_align'] = da or None
 
-    def build_signal(self, num_streams: int) -> None:
-        """Build ``unsup_losses``, ``feature_dropout`` and ``dist_align``."""
+    def build_signal(self, num_streams: int,
+                     unsup_branches: Sequence[dict]) -> None:
+        """Build ``unsup_losses``, ``dist_align`` and the branches."""
         cfg = self.semi_train_cfg
         unsup_loss = cfg['unsup_loss']
         self.unsup_losses = nn.ModuleList(
             MODELS.build(c) for c in (unsup_loss if isinstance(
                 unsup_loss, (list, tuple)) else [unsup_loss]))
-        self.feature_dropout = nn.Dropout2d(float(cfg.feature_dropout))
         da = cfg.dist_align
         self.dist_align = None if da is None else DistributionAlignment(
             self.out_channels, num_streams=num_streams,
             momentum=da['momentum'])
+        if not isinstance(unsup_branches, (list, tuple)):
+            raise ConfigError('model.unsup_branches must be a list of branch '
+                              f'configs, got {unsup_branches!r}')
+        self.unsup_branches = nn.ModuleList(
+            MODELS.build(b) for b in unsup_branches)
+        for branch in self.unsup_branches:
+            if not isinstance(branch, UnsupBranch):
+                raise ConfigError(
+                    f'model.unsup_branches: {type(branch).__name__} is not '
+                    'an unlabelled-data branch (see ideal_mm/models/'
+                    'segmentors/unsup_branches.py)')
+            if branch.needs_unlabelled_only and cfg.unsup_on == 'all':
+                raise ConfigError(
+                    f'model.unsup_branches: {type(branch).__name__} needs '
+                    "model.semi_train_cfg.unsup_on='unlabelled': with 'all' "
+                    'labelled slices would be pasted into themselves')
 
     # ---- losses and views ----------------------------------------------
     def unsup_loss(self, logits: torch.Tensor,
@@ -143,56 +142,52 @@ class UnlabelledSignalMixin:
                    for loss in self.unsup_losses)
 
     def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """(B, C * (1 + strong_views), H, W) -> [weak, strong_1, ...]."""
-        n = 1 + int(self.semi_train_cfg.strong_views)
+        """(B, C * (1 + strong views), H, W) -> [weak, strong_1, ...]; the
+        branches' ``num_views`` say how many strong views there are."""
+        n = 1 + sum(b.num_views for b in self.unsup_branches)
         if n == 1:
             return [inputs]
         if inputs.shape[1] % n:
             raise ConfigError(
-                f'model.semi_train_cfg.strong_views={n - 1} expects inputs '
-                f'with {n} channel groups (weak + strong views), got '
+                f'model.unsup_branches read {n - 1} strong views, so the '
+                f'inputs need {n} channel groups (weak + strong views), got '
                 f'{inputs.shape[1]} channels: add '
                 f"dict(type='WeakStrongViews', num_strong={n - 1}) to the "
                 'train pipeline before the packing transform')
         return list(inputs.chunk(n, dim=1))
 
-    @staticmethod
-    def random_boxes(n: int, size: Tuple[int, int],
-                     side: Tuple[float, float], prob: float,
-                     device: torch.device) -> torch.Tensor:
-        """(n, H, W) bool masks of random boxes, each present with ``prob``.
+    def decode_streams(self, feats: Sequence[torch.Tensor],
+                       size: Tuple[int, int]) -> Tuple[torch.Tensor, ...]:
+        """Every stream's logits of ``feats``, resized to ``size``."""
+        return tuple(
+            resize(head.forward(feats), size=size, mode='bilinear',
+                   align_corners=head.align_corners)
+            for head in self.stream_heads())
 
-        Box sides are ``U(side) * H`` and ``U(side) * W`` (fractions), at a
-        uniformly random position inside the image (torch's generator, which
-        mmengine seeds).
-        """
-        h, w = (int(v) for v in size)
-        masks = torch.zeros((n, h, w), dtype=torch.bool, device=device)
-        for i in range(n):
-            if torch.rand(()) >= prob:
-                continue
-            fh, fw = (side[0] + (side[1] - side[0]) * torch.rand(2)).tolist()
-            bh, bw = max(1, round(fh * h)), max(1, round(fw * w))
-            y0 = int(torch.randint(0, h - bh + 1, ()))
-            x0 = int(torch.randint(0, w - bw + 1, ()))
-            masks[i, y0:y0 + bh, x0:x0 + bw] = True
-        return masks
+    def pseudo_label_losses(self, z: Sequence[torch.Tensor],
+                            labels: Sequence[torch.Tensor], name: str,
+                            weight: float) -> Dict[str, torch.Tensor]:
+        """``w * unsup_loss`` of each stream's logits against its teacher's
+        pseudo-labels: its own with one stream (``unsup.<name>``), the other
+        stream's with two (``unsup.s{k}.<name>``, stream k learning)."""
+        n = len(z)
+        if n == 1:
+            return {f'unsup.{name}': weight * self.unsup_loss(z[0], labels[0])}
+        return {f'unsup.s{k + 1}.{name}':
+                weight * self.unsup_loss(z[k], labels[(k + 1) % n])
+                for k in reversed(range(n))}
 
-    def _cutmix(self, strong: torch.Tensor, targets: Sequence[torch.Tensor],
-                num: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """CutMix within each strong-view group of ``num`` samples: a box of
-        sample i comes from sample i + 1 (mod num), images and targets alike."""
-        if num < 2:
-            return strong, list(targets)
-        groups = strong.shape[0] // num
-        order = torch.cat([
-            torch.roll(torch.arange(num), -1) + g * num for g in range(groups)
-        ]).to(strong.device)
-        box = self.random_boxes(strong.shape[0], strong.shape[2:],
-                                (0.25, 0.5), self.semi_train_cfg.cutmix_prob,
-                                strong.device)
-        mixed = torch.where(box[:, None], strong[order], strong)
-        return mixed, [torch.where(box, t[order], t) for t in targets]
+    def loss_by_pseudo(self, batch, pseudo: 'PseudoLabels'
+                       ) -> Dict[str, torch.Tensor]:
+        """The terms of every branch in ``unsup_branches``, in order (each
+        branch reads its own strong views)."""
+        losses: Dict[str, torch.Tensor] = {}
+        first = 1
+        for branch in self.unsup_branches:
+            views = batch.views[first:first + branch.num_views]
+            first += branch.num_views
+            losses.update(branch(self, batch, pseudo, views))
+        return losses
 
     # ---- pseudo-labels and diagnostics ---------------------------------
     def get_pseudo_labels(self, batch, losses: Dict[str, torch.Tensor]
@@ -282,7 +277,8 @@ class UnlabelledSignalMixin:
     def pseudo_label_shares(labels: torch.Tensor, kept: torch.Tensor,
                             valid: torch.Tensor
                             ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(kept share of all pixels, kept-foreground share of valid pixels)."""
+        """(kept share of all pixels, kept-foreground share of valid
+        pixels)."""
         return kept.float().mean(), (kept & (labels > 0)).sum() / \
             valid.sum().clamp(min=1)
 
