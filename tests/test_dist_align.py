@@ -108,7 +108,8 @@ def test_alignment_lifts_a_background_collapse():
 
 
 def test_bi_consistency_pseudo_labels_from_aligned_probabilities():
-    model = build_model(conf_threshold=0.3, dist_align=dict(momentum=0.0))
+    model = build_model(conf_threshold=0.3, filters=[
+        dict(type='DistributionAlignment', momentum=0.0)])
     inputs, samples = batch(views=1)
     losses = model.loss(inputs, samples)
     gt = torch.cat([s.gt_sem_seg.data for s in samples[:2]])
@@ -136,25 +137,31 @@ def test_bi_consistency_pseudo_labels_from_aligned_probabilities():
     assert abs(float(losses['sup.fg']) - float((gt > 0).float().mean())) \
         < 1e-6
     # the buffers are the batch statistics (momentum 0) and are saved
-    assert torch.allclose(model.dist_align.prior, prior)
-    assert 'dist_align.marginal' in model.state_dict()
+    assert torch.allclose(model.pseudo_label_filters[0].prior, prior)
+    assert 'pseudo_label_filters.0.marginal' in model.state_dict()
     # diagnostics are logged, not summed
     total, _ = model.parse_losses(losses)
     assert torch.allclose(total, sum(v for k, v in losses.items()
                                      if 'loss' in k))
 
 
-@pytest.mark.parametrize('bad', ['yes', dict(momentum=1.0), dict(mom=0.9)])
-def test_dist_align_config_errors_name_the_key(bad):
-    with pytest.raises(ConfigError, match='semi_train_cfg.dist_align'):
-        build_model(dist_align=bad)
+@pytest.mark.parametrize('bad,match', [
+    (dict(type='DistributionAlignment'), 'must be a list'),
+    ([dict(type='DistributionAlignment', momentum=1.0)],
+     r'DistributionAlignment.momentum must be in \[0, 1\)'),
+    ([dict(type='ClassDiceLoss')], 'not a pseudo-label filter'),
+])
+def test_filter_config_errors_name_the_key(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        build_model(filters=bad)
 
 
-def test_dist_align_true_means_default_momentum():
-    model = build_model(dist_align=True)
-    assert model.semi_train_cfg.dist_align == dict(momentum=0.99)
-    assert model.dist_align.momentum == 0.99
-    assert build_model().dist_align is None
+def test_dist_align_filter_default_momentum_and_shape():
+    model = build_model(filters=[dict(type='DistributionAlignment')])
+    (da, ) = model.pseudo_label_filters
+    assert da.momentum == 0.99
+    assert da.marginal.shape == (2, 4)  # two streams, four classes
+    assert len(build_model().pseudo_label_filters) == 0
     assert MODELS.get('ClassDiceLoss') is ClassDiceLoss
 
 
@@ -187,10 +194,11 @@ def test_class_thresholds_keep_a_portion_of_every_class():
     assert int(plain.sum()) < int(kept.sum())
 
 
-def test_class_portion_needs_a_threshold():
-    with pytest.raises(ConfigError, match='class_portion'):
-        build_model(class_portion=0.5)
-    with pytest.raises(ConfigError, match='class_portion'):
-        build_model(conf_threshold=0.9, class_portion=0.0)
-    assert build_model(conf_threshold=0.9,
-                       class_portion=0.5).semi_train_cfg.class_portion == 0.5
+def test_class_balanced_threshold_needs_a_threshold():
+    cbst = dict(type='ClassBalancedThreshold', portion=0.5)
+    with pytest.raises(ConfigError, match='set model.semi_train_cfg.conf_'):
+        build_model(filters=[cbst])
+    with pytest.raises(ConfigError, match=r'portion must be in \(0, 1\]'):
+        build_model(conf_threshold=0.9, filters=[dict(cbst, portion=0.0)])
+    model = build_model(conf_threshold=0.9, filters=[cbst])
+    assert model.pseudo_label_filters[0].class_portion == 0.5

@@ -53,7 +53,7 @@ def strong_branch(n=1, cutmix_prob=0.0):
                 cutmix_prob=cutmix_prob)
 
 
-def build_model(branches=None, **semi_train_cfg):
+def build_model(branches=None, filters=None, **semi_train_cfg):
     cfg = dict(rampup_iters=0, max_consistency_weight=0.5)
     cfg.update(semi_train_cfg)
     torch.manual_seed(0)
@@ -66,6 +66,8 @@ def build_model(branches=None, **semi_train_cfg):
         semi_train_cfg=cfg)
     if branches is not None:
         model['unsup_branches'] = branches
+    if filters is not None:
+        model['pseudo_label_filters'] = filters
     return MODELS.build(model)
 
 

@@ -31,7 +31,7 @@ def strong_branch(n, cutmix_prob=0.0):
                 cutmix_prob=cutmix_prob, loss_name='loss_st')
 
 
-def build(branches=(strong_branch(2), ), **semi):
+def build(branches=(strong_branch(2), ), filters=(), **semi):
     cfg = dict(rampup_iters=0, max_consistency_weight=0.5,
                conf_threshold=0.3)
     cfg.update(semi)
@@ -47,6 +47,7 @@ def build(branches=(strong_branch(2), ), **semi):
                              loss_decode=[dict(type='CrossEntropyLoss',
                                                loss_weight=1.0)])),
         unsup_branches=list(branches),
+        pseudo_label_filters=list(filters),
         semi_train_cfg=cfg))
 
 
@@ -132,7 +133,7 @@ def test_feature_branch_and_cutmix(monkeypatch):
 
 
 def test_oracle_and_predict_shapes():
-    model = build(dist_align=True)
+    model = build(filters=[dict(type='DistributionAlignment')])
     inputs, samples = batch(oracle=True)
     losses = model.loss(inputs, samples)
     assert {'oracle.pl_fg_dice', 'unsup.fg', 'sup.fg'} <= set(losses)

@@ -28,6 +28,7 @@ model = dict(
              loss_name='loss_st'),
         dict(type='FeaturePerturbation', p=0.5),
     ],
+    pseudo_label_filters=[dict(type='DistributionAlignment', momentum=0.99)],
     semi_train_cfg=dict(
         conf_threshold=0.95,
         unsup_loss=[
@@ -35,7 +36,6 @@ model = dict(
                  avg_non_ignore=True, loss_name='loss_st'),
             dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
         ],
-        dist_align=dict(momentum=0.99),
         max_consistency_weight=0.5,
         rampup_iters=3000))
 

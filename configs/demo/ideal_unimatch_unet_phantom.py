@@ -11,6 +11,7 @@ _base_ = ['./ideal_unet_phantom_finetune.py',
 
 model = dict(
     unsup_branches=_base_.unimatch_branches,
+    pseudo_label_filters=_base_.guarded_filters,
     semi_train_cfg=dict(
         **_base_.guarded_pseudo_labels,
         max_consistency_weight=0.5,

@@ -20,6 +20,12 @@ model = dict(
              loss_name='loss_st'),
         dict(type='FeaturePerturbation', p=0.5),
     ],
+    pseudo_label_filters=[
+        dict(type='DistributionAlignment', momentum=0.99),
+        # CBST: per class, at least the most confident half of the pixels
+        # predicted as that class is kept (threshold min(0.95, median))
+        dict(type='ClassBalancedThreshold', portion=0.5),
+    ],
     semi_train_cfg=dict(
         conf_threshold=0.95,
         unsup_loss=[
@@ -27,10 +33,6 @@ model = dict(
                  avg_non_ignore=True, loss_name='loss_st'),
             dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
         ],
-        dist_align=dict(momentum=0.99),
-        # CBST: per class, at least the most confident half of the pixels
-        # predicted as that class is kept (threshold min(0.95, median))
-        class_portion=0.5,
         max_consistency_weight=0.5,
         rampup_iters=150))
 

@@ -10,6 +10,7 @@ _base_ = ['./unet_acdc.py', '../_base_/models/stage2_options.py']
 
 model = dict(
     unsup_branches=_base_.bcp_branches,
+    pseudo_label_filters=_base_.guarded_filters,
     semi_train_cfg=dict(
         **_base_.guarded_pseudo_labels,
         max_consistency_weight=0.5,

@@ -20,10 +20,12 @@
 #   pixels predicted as that class is kept (threshold min(0.95, median));
 #   with alignment alone the fixed 0.95 kept only background.
 # The same 0.5 CE + 0.5 Dice as the labelled slices.
+guarded_filters = [
+    dict(type='DistributionAlignment', momentum=0.99),
+    dict(type='ClassBalancedThreshold', portion=0.5),
+]
 guarded_pseudo_labels = dict(
     conf_threshold=0.95,
-    class_portion=0.5,
-    dist_align=dict(momentum=0.99),
     unsup_loss=[
         dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
              avg_non_ignore=True, loss_name='loss_cps'),

@@ -7,3 +7,6 @@ from .unimatch import UniMatchSemiSupModel  # noqa: F401
 from .unsup_branches import (BidirectionalCopyPaste,  # noqa: F401
                              FeaturePerturbation, StrongViewPseudoLabel,
                              UnsupBranch, WeakViewPseudoLabel)
+from .pseudo_label_filters import (ClassBalancedThreshold,  # noqa: F401
+                                   PseudoLabelFilter)
+from .dist_align import DistributionAlignment  # noqa: F401

@@ -62,18 +62,17 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
     ``loss_fp``), ``BidirectionalCopyPaste`` (BCP, ``loss_bcp``); with two
     streams each term of stream k uses the other stream's pseudo-labels.
 
-    Pseudo-label options in ``semi_train_cfg`` (off by default, the paper's
-    form):
+    Pseudo-label filters (``pseudo_label_filters``, components of
+    :mod:`.pseudo_label_filters`; none by default, the paper's form):
 
-    * ``dist_align=dict(momentum)`` (or True; ReMixMatch's distribution
-      alignment, :class:`DistributionAlignment`): each stream's weak-view
-      probabilities are rescaled by ``prior / marginal`` (EMA of the labelled
+    * ``DistributionAlignment(momentum)`` (ReMixMatch's distribution
+      alignment): each stream's weak-view probabilities are rescaled by ``prior / marginal`` (EMA of the labelled
       class shares over EMA of that stream's mean prediction on unlabelled
       pixels) before argmax and threshold, so pseudo-labels cannot drift to
       all-background while the labelled slices hold foreground. For the
       unlabelled Dice term use ``ClassDiceLoss(present_only=True)``.
-    * ``class_portion=q`` (with ``conf_threshold``; class-balanced
-      self-training, CBST): the threshold of class c is lowered to the
+    * ``ClassBalancedThreshold(portion=q)`` (with ``conf_threshold``;
+      class-balanced self-training, CBST): the threshold of class c is lowered to the
       confidence of the top ``q`` share of the pixels predicted as c in the
       batch, so a rare class that is never 0.95-confident still gives
       pseudo-labels (``pseudo_labelling.class_thresholds``).
@@ -112,11 +111,13 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
             ``unsup_loss`` (loss config, or a list of them that is summed,
             for the pseudo-label terms; e.g. CE + ``ClassDiceLoss``, whose
             per-class Dice keeps confident background from swamping the
-            rare foreground of unlabelled slices), ``dist_align`` (None,
-            True or dict(momentum)), ``class_portion`` (None or in (0, 1]).
-            Supervised loss weights are the heads' ``loss_decode`` weights.
+            rare foreground of unlabelled slices). Supervised loss weights
+            are the heads' ``loss_decode`` weights.
         unsup_branches: list of unlabelled-data branch configs (default
             ``[dict(type='WeakViewPseudoLabel')]``).
+        pseudo_label_filters: list of pseudo-label filter configs
+            (``DistributionAlignment``, ``ClassBalancedThreshold``; default
+            none).
         semi_test_cfg: ``predict_on``: 's1', 's2' or 'mean' (mean of the two
             softmax maps; ``seg_logits`` then holds probabilities).
         train_cfg: passed to the auxiliary heads' ``loss`` (mmseg).
@@ -142,6 +143,7 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                  neck: Optional[dict] = None,
                  auxiliary_head: Optional[Union[dict, List[dict]]] = None,
                  unsup_branches: Optional[List[dict]] = None,
+                 pseudo_label_filters: Optional[List[dict]] = None,
                  semi_train_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
@@ -165,7 +167,8 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                 f'same classes (out_channels {self.out_channels}'
                 f' vs {self.decode_head_2.out_channels})')
         self.build_signal(2, self.DEFAULT_UNSUP_BRANCHES
-                          if unsup_branches is None else unsup_branches)
+                          if unsup_branches is None else unsup_branches,
+                          pseudo_label_filters)
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Check the pseudo-label options."""

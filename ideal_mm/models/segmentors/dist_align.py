@@ -28,12 +28,19 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn as nn
 from mmengine.dist import all_reduce
+from mmseg.registry import MODELS
+
+from ...errors import ConfigError
+from .pseudo_label_filters import PseudoLabelFilter
 
 
-class DistributionAlignment(nn.Module):
+@MODELS.register_module()
+class DistributionAlignment(PseudoLabelFilter):
     """Running class priors and marginals, and the aligned probabilities.
+
+    A pseudo-label filter (``model.pseudo_label_filters``): every stream's
+    weak-view probabilities are aligned before argmax and threshold.
 
     Buffers (saved in checkpoints, so a resumed run keeps them): ``prior``
     (C,) and ``marginal`` (num_streams, C), both starting uniform (the first
@@ -49,9 +56,11 @@ class DistributionAlignment(nn.Module):
 
     def __init__(self, num_classes: int, num_streams: int = 2,
                  momentum: float = 0.99, eps: float = 1e-6) -> None:
-        super().__init__()
+        super().__init__(num_classes, num_streams)
         if not 0.0 <= float(momentum) < 1.0:
-            raise ValueError(f'momentum must be in [0, 1), got {momentum!r}')
+            raise ConfigError('model.pseudo_label_filters: '
+                              'DistributionAlignment.momentum must be in '
+                              f'[0, 1), got {momentum!r}')
         self.momentum = float(momentum)
         self.eps = float(eps)
         self.register_buffer('prior',
@@ -96,3 +105,10 @@ class DistributionAlignment(nn.Module):
         ratio = self.prior / self.marginal[stream].clamp_min(self.eps)
         aligned = prob.float() * ratio.view(1, -1, 1, 1)
         return aligned / aligned.sum(dim=1, keepdim=True).clamp_min(self.eps)
+
+    def transform(self, stream: int, prob: torch.Tensor,
+                  valid: torch.Tensor) -> torch.Tensor:
+        """Update stream ``stream``'s marginal with ``prob`` (valid pixels;
+        collective, so called also with an empty batch), then align."""
+        self.update_marginal(stream, prob, valid)
+        return self.align(stream, prob)

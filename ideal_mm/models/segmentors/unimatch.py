@@ -38,8 +38,8 @@ class UniMatchSemiSupModel(UnlabelledSignalMixin, SemiSupervisedSegmentor):
             with CutMix p 0.5 as ``loss_st``, ``FeaturePerturbation(0.5)``).
         semi_train_cfg: ``rampup_iters``, ``max_consistency_weight``,
             ``unsup_on`` (see :class:`SemiSupervisedSegmentor`) and the
-            pseudo-label options ``conf_threshold``, ``unsup_loss``,
-            ``dist_align``, ``class_portion`` (see
+            pseudo-label options ``conf_threshold``, ``unsup_loss``.
+        pseudo_label_filters: pseudo-label filter configs (see
             :class:`BiConsistencySemiSupModel`).
         semi_test_cfg, data_preprocessor, init_cfg: see the base.
     """
@@ -57,6 +57,7 @@ class UniMatchSemiSupModel(UnlabelledSignalMixin, SemiSupervisedSegmentor):
 
     def __init__(self, segmentor: dict,
                  unsup_branches: Optional[List[dict]] = None,
+                 pseudo_label_filters: Optional[List[dict]] = None,
                  semi_train_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -64,7 +65,8 @@ class UniMatchSemiSupModel(UnlabelledSignalMixin, SemiSupervisedSegmentor):
         super().__init__(segmentor, semi_train_cfg, semi_test_cfg,
                          data_preprocessor, init_cfg)
         self.build_signal(1, self.DEFAULT_UNSUP_BRANCHES
-                          if unsup_branches is None else unsup_branches)
+                          if unsup_branches is None else unsup_branches,
+                          pseudo_label_filters)
         if not any(b.num_views for b in self.unsup_branches):
             raise ConfigError(
                 'UniMatchSemiSupModel needs a strong view: add '

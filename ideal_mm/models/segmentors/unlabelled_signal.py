@@ -2,10 +2,11 @@
 and the single-stream UniMatch-style baseline.
 
 :class:`UnlabelledSignalMixin`: the pseudo-label options (``conf_threshold``,
-``class_portion``, ``dist_align``, ``unsup_loss``) and their checks, every
+``unsup_loss``) and their checks, the pseudo-label filters
+(:mod:`.pseudo_label_filters`, ``pseudo_label_filters``), every
 stream's confident weak-view pseudo-labels
 (:meth:`~UnlabelledSignalMixin.get_pseudo_labels`, from
-:mod:`.pseudo_labelling`) with distribution alignment, the logged
+:mod:`.pseudo_labelling`) after the filters, the logged
 diagnostics (``kept``, ``fg``, ``agree``, ``oracle.*``), and the
 unlabelled-data branches (:mod:`.unsup_branches`) composed in the config as
 ``unsup_branches``, which :meth:`~UnlabelledSignalMixin.loss_by_pseudo` runs.
@@ -25,11 +26,11 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ...errors import ConfigError
-from .dist_align import DistributionAlignment
+from .dist_align import DistributionAlignment  # noqa: F401 (registers)
+from .pseudo_label_filters import PseudoLabelFilter
 from .pseudo_labelling import padding_mask, pseudo_labels
 from .unsup_branches import UnsupBranch
 
-DIST_ALIGN_DEFAULT = dict(momentum=0.99)
 SIGNAL_DEFAULTS = dict(
     conf_threshold=None,
     unsup_loss=dict(
@@ -38,8 +39,6 @@ SIGNAL_DEFAULTS = dict(
         loss_weight=1.0,
         avg_non_ignore=True,
         loss_name='loss_cps'),
-    dist_align=None,
-    class_portion=None,
 )
 
 
@@ -75,47 +74,44 @@ class UnlabelledSignalMixin:
     # ---- config ---------------------------------------------------------
     @staticmethod
     def check_signal_cfg(cfg: dict) -> None:
-        """Check the shared option values in place (normalises dist_align)."""
+        """Check the shared option values."""
         thr = cfg['conf_threshold']
         if thr is not None and not 0.0 <= float(thr) < 1.0:
             raise ConfigError('model.semi_train_cfg.conf_threshold must be '
                               f'None or in [0, 1), got {thr!r}')
-        cp = cfg['class_portion']
-        if cp is not None:
-            if not 0.0 < float(cp) <= 1.0:
-                raise ConfigError('model.semi_train_cfg.class_portion must be '
-                                  f'None or in (0, 1], got {cp!r}')
-            if thr is None:
-                raise ConfigError(
-                    'model.semi_train_cfg.class_portion lowers '
-                    'conf_threshold per class: set conf_threshold too')
-        da = cfg['dist_align']
-        if da is True:
-            da = dict(DIST_ALIGN_DEFAULT)
-        if da is not None and da is not False:
-            if not isinstance(da, dict) or set(da) - set(DIST_ALIGN_DEFAULT):
-                raise ConfigError(
-                    'model.semi_train_cfg.dist_align must be None, True or a '
-                    f'dict with keys {sorted(DIST_ALIGN_DEFAULT)}, got {da!r}')
-            da = dict(DIST_ALIGN_DEFAULT, **da)
-            if not 0.0 <= float(da['momentum']) < 1.0:
-                raise ConfigError(
-                    'model.semi_train_cfg.dist_align.momentum must be in '
-                    f"[0, 1), got {da['momentum']!r}")
-        cfg['dist_align'] = da or None
 
-    def build_signal(self, num_streams: int,
-                     unsup_branches: Sequence[dict]) -> None:
-        """Build ``unsup_losses``, ``dist_align`` and the branches."""
+    def build_signal(self, num_streams: int, unsup_branches: Sequence[dict],
+                     pseudo_label_filters: Optional[Sequence[dict]] = None
+                     ) -> None:
+        """Build ``unsup_losses``, the pseudo-label filters and the
+        unlabelled-data branches."""
         cfg = self.semi_train_cfg
         unsup_loss = cfg['unsup_loss']
         self.unsup_losses = nn.ModuleList(
             MODELS.build(c) for c in (unsup_loss if isinstance(
                 unsup_loss, (list, tuple)) else [unsup_loss]))
-        da = cfg.dist_align
-        self.dist_align = None if da is None else DistributionAlignment(
-            self.out_channels, num_streams=num_streams,
-            momentum=da['momentum'])
+        filters = pseudo_label_filters or []
+        if not isinstance(filters, (list, tuple)):
+            raise ConfigError('model.pseudo_label_filters must be a list of '
+                              f'filter configs, got {filters!r}')
+        for f in filters:
+            cls = MODELS.get(f.get('type')) if isinstance(f, dict) else None
+            if not (isinstance(cls, type) and
+                    issubclass(cls, PseudoLabelFilter)):
+                raise ConfigError(
+                    f'model.pseudo_label_filters: {f!r} is not a pseudo-'
+                    'label filter (see ideal_mm/models/segmentors/'
+                    'pseudo_label_filters.py)')
+        self.pseudo_label_filters = nn.ModuleList(
+            MODELS.build(f, default_args=dict(num_classes=self.out_channels,
+                                              num_streams=num_streams))
+            for f in filters)
+        for f in self.pseudo_label_filters:
+            if f.class_portion is not None and cfg.conf_threshold is None:
+                raise ConfigError(
+                    f'model.pseudo_label_filters: {type(f).__name__} lowers '
+                    'conf_threshold per class: set '
+                    'model.semi_train_cfg.conf_threshold too')
         if not isinstance(unsup_branches, (list, tuple)):
             raise ConfigError('model.unsup_branches must be a list of branch '
                               f'configs, got {unsup_branches!r}')
@@ -203,7 +199,7 @@ class UnlabelledSignalMixin:
                                  device)
         heads = self.stream_heads()
         if not unsup:
-            if self.dist_align is not None:  # collective: every rank updates
+            if self.pseudo_label_filters:  # collective: every rank updates
                 self.stream_pseudo_labels(
                     [z[:0] for z in batch.logits],
                     torch.zeros((0, ) + tuple(batch.logits[0].shape[2:]),
@@ -239,9 +235,9 @@ class UnlabelledSignalMixin:
                             data_samples: Sequence[SegDataSample],
                             labelled: Sequence[int],
                             device: torch.device) -> None:
-        """``sup.fg`` (foreground share of labelled pixels) and the labelled
-        class prior of distribution alignment (updated on every rank)."""
-        if not labelled and self.dist_align is None:
+        """``sup.fg`` (foreground share of labelled pixels) and the filters'
+        labelled class prior (updated on every rank)."""
+        if not labelled and not self.pseudo_label_filters:
             return
         gt = torch.cat([data_samples[i].gt_sem_seg.data
                         for i in labelled]).to(device) if labelled else \
@@ -250,27 +246,33 @@ class UnlabelledSignalMixin:
         if labelled:
             losses['sup.fg'] = ((gt > 0) & known).sum() / \
                 known.sum().clamp(min=1)
-        if self.dist_align is not None:
-            self.dist_align.update_prior(gt, self.ignore_index)
+        for f in self.pseudo_label_filters:
+            f.update_prior(gt, self.ignore_index)
 
     def stream_pseudo_labels(self, z_weak: Sequence[torch.Tensor],
                              valid: torch.Tensor
                              ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
-        """(labels, kept) of each stream's weak-view logits, from aligned
-        probabilities when ``dist_align`` is on (its marginals updated first).
+        """(labels, kept) of each stream's weak-view logits, the
+        probabilities passed through the filters' ``transform`` (e.g.
+        distribution alignment, whose marginals are updated first) and the
+        threshold lowered per class by a filter's ``class_portion``.
 
         With an empty batch (no pseudo-labelled sample on this rank) call it
         with empty tensors: the alignment statistics are collective."""
+        filters = self.pseudo_label_filters
+        portion = next((f.class_portion for f in filters
+                        if f.class_portion is not None), None)
         out = []
         for k, z in enumerate(z_weak):
             align = None
-            if self.dist_align is not None:
-                self.dist_align.update_marginal(
-                    k, z.detach().float().softmax(dim=1), valid)
-                align = (lambda p, k=k: self.dist_align.align(k, p))
+            if filters:
+                def align(p, k=k):
+                    for f in filters:
+                        p = f.transform(k, p, valid)
+                    return p
             out.append(pseudo_labels(z, self.semi_train_cfg.conf_threshold,
                                      self.ignore_index, valid, align,
-                                     self.semi_train_cfg.class_portion))
+                                     portion))
         return out
 
     @staticmethod
