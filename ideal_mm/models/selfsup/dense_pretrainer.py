@@ -22,7 +22,6 @@ from ideal_mm.geometry import CellGeometry
 from ideal_mm.models.segmentors.semi_base import check_ema_updated
 
 from .embedding_geometry import CellGeometryCfg, resolve_cell_geometry
-from .two_view_preprocessor import TwoViewDataPreprocessor  # noqa: F401
 
 
 @MODELS.register_module()
