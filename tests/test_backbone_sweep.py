@@ -322,3 +322,164 @@ def test_unavailable_backbone_reason_still_holds(name):
         f'UNAVAILABLE to TINY ({reason})')
     with pytest.raises(Exception):
         MODELS.build(dict(type=name))
+
+
+# -- loading that cannot fail silently ----------------------------------------
+TINY_VIT = dict(type='VisionTransformer', **VIT)
+
+
+def exported_encoder(tmp_path, cfg):
+    from ideal_mm.engine.export_encoder import save_encoder
+    torch.manual_seed(1)
+    net = MODELS.build(cfg)
+    net.init_weights()
+    path = str(tmp_path / 'encoder.pth')
+    save_encoder(net.state_dict(), path)
+    return path, net.state_dict()
+
+
+def test_vit_ignores_the_prefix_without_the_verified_loader(tmp_path):
+    """The reason for init_weights_verified: mmseg's own init_weights of
+    VisionTransformer leaves a backbone-level prefixed file unloaded."""
+    path, state = exported_encoder(tmp_path, TINY_VIT)
+    init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    plain = MODELS.build(dict(TINY_VIT, init_cfg=init_cfg))
+    plain.init_weights()
+    for key in ('patch_embed.projection.weight', 'cls_token', 'pos_embed'):
+        assert not torch.equal(plain.state_dict()[key], state[key]), key
+    verified = MODELS.build(dict(TINY_VIT, init_cfg=init_cfg))
+    assert init_weights_verified(verified) == {'model': len(state)}
+    assert all(torch.equal(verified.state_dict()[k], v)
+               for k, v in state.items())
+    assert verified.init_cfg is None  # taken off, loaded by ideal_mm
+
+
+def test_encoder_of_another_configuration_is_a_one_line_error(tmp_path):
+    path, state = exported_encoder(tmp_path, TINY_VIT)
+    seg = MODELS.build(dict(
+        type='EncoderDecoder',
+        backbone=dict(TINY_VIT, embed_dims=64,
+                      init_cfg=dict(type='Pretrained', checkpoint=path,
+                                    prefix='backbone.')),
+        decode_head=dict(type='FCNHead', in_channels=64, channels=8,
+                         num_convs=1, num_classes=4, in_index=0)))
+    with pytest.raises(ConfigError) as err:
+        init_weights_verified(seg)
+    msg = str(err.value)
+    assert '\n' not in msg
+    assert msg.startswith('model.backbone (VisionTransformer): loaded 0 of '
+                          f'{len(state)} tensors of')
+    assert 'other shape: cls_token (1, 1, 32) vs (1, 1, 64)' in msg
+
+
+def test_segmentor_level_form_and_missing_keys(tmp_path):
+    path, state = exported_encoder(tmp_path, TINY_VIT)
+    cfg = dict(type='EncoderDecoder', backbone=TINY_VIT,
+               init_cfg=dict(type='Pretrained', checkpoint=path),
+               decode_head=dict(type='FCNHead', in_channels=32, channels=8,
+                                num_convs=1, num_classes=4, in_index=0))
+    seg = MODELS.build(cfg)
+    assert init_weights_verified(seg) == {'model': len(state)}
+    assert all(torch.equal(seg.state_dict()['backbone.' + k], v)
+               for k, v in state.items())
+    # a file whose keys name no module of the model
+    seg = MODELS.build(dict(cfg, backbone=dict(TINY_VIT, num_layers=1)))
+    with pytest.raises(ConfigError, match=r'model \(VisionTransformer\): '
+                       r'loaded \d+ of \d+ tensors .*not in the model: '
+                       r'backbone\.layers\.1\.'):
+        init_weights_verified(seg)
+
+
+
+def stub_runner(model, load_from=None, resume=False):
+    import logging
+    from types import SimpleNamespace
+
+    from mmengine.runner import BaseLoop
+
+    class Loop(BaseLoop):
+        def __init__(self):  # no dataloader needed here
+            pass
+
+        def run(self):
+            pass
+
+    return SimpleNamespace(model=model, _train_loop=Loop(), _resume=resume,
+                           _load_from=load_from,
+                           logger=logging.getLogger('stub'))
+
+
+def test_verified_init_hook_loads_and_checks_load_from(tmp_path):
+    from ideal_mm.engine.encoder_loading import VerifiedInitHook
+    path, state = exported_encoder(tmp_path, TINY_VIT)
+    net = MODELS.build(dict(TINY_VIT, init_cfg=dict(
+        type='Pretrained', checkpoint=path, prefix='backbone.')))
+    hook = VerifiedInitHook()
+    hook.before_run(stub_runner(net))
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in state.items())
+    # load_from: the Runner loaded it; a tensor with another value is caught
+    ckpt = str(tmp_path / 'iter_5.pth')
+    torch.save(dict(state_dict=net.state_dict()), ckpt)
+    hook.before_train(stub_runner(net, load_from=ckpt))
+    with torch.no_grad():
+        net.cls_token.add_(1)
+    with pytest.raises(ConfigError, match=r'load_from into '
+                       r'VisionTransformer: loaded \d+ of \d+ tensors .*'
+                       r'other value: cls_token'):
+        hook.before_train(stub_runner(net, load_from=ckpt))
+    hook.before_train(stub_runner(net, load_from=ckpt, resume=True))
+    # test-only runs (no train loop) and resumed runs are left alone
+    fresh = MODELS.build(dict(TINY_VIT, init_cfg=dict(
+        type='Pretrained', checkpoint=path, prefix='backbone.')))
+    runner = stub_runner(fresh)
+    runner._train_loop = dict(type='IterBasedTrainLoop')
+    hook.before_run(runner)
+    hook.before_run(stub_runner(fresh, resume=True))
+    assert fresh.init_cfg is not None
+
+
+def test_written_encoder_is_read_back(tmp_path):
+    from ideal_mm.engine.export_encoder import verify_encoder_file
+    from ideal_mm.errors import CheckpointError
+    path, state = exported_encoder(tmp_path, TINY_VIT)
+    expected = {'backbone.' + k: v for k, v in state.items()}
+    assert verify_encoder_file(path, expected) == len(state)
+    expected['backbone.cls_token'] = expected['backbone.cls_token'] + 1
+    with pytest.raises(CheckpointError, match='other values'):
+        verify_encoder_file(path, expected)
+
+
+# -- the wrappers: 1 channel in, one level out ---------------------------------
+def test_repeat_input_channels():
+    torch.manual_seed(0)
+    net = MODELS.build(backbone_cfg('MobileNetV2'))
+    assert type(net).__name__ == 'MobileNetV2'  # the module is not wrapped
+    net.eval()
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        ones = net(x)
+        threes = net(x.repeat(1, 3, 1, 1))
+    assert all(torch.equal(a, b) for a, b in zip(ones, threes))
+    with pytest.raises(ConfigError, match='got 2-channel input'):
+        net(torch.rand(2, 2, 32, 32))
+    with pytest.raises(ConfigError, match='model.backbone.channels'):
+        MODELS.build(dict(type='RepeatInputChannels', channels=0,
+                          backbone=dict(type='MobileNetV2')))
+
+
+def test_main_output_is_one_level_in_both_modes():
+    torch.manual_seed(0)
+    cfg = dict(type='PIDNet', **TINY['PIDNet'])
+    bare, wrapped = MODELS.build(cfg), MODELS.build(backbone_cfg('PIDNet'))
+    wrapped.load_state_dict(bare.state_dict())
+    x = torch.rand(2, 1, 64, 64)
+    for training in (True, False):
+        bare.train(training)
+        wrapped.train(training)
+        torch.manual_seed(1)
+        want = bare(x)
+        torch.manual_seed(1)
+        got = wrapped(x)
+        want = want[1] if training else want
+        assert isinstance(got, tuple) and len(got) == 1
+        assert torch.equal(got[0], want)

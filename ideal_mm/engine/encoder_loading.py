@@ -212,6 +212,10 @@ class VerifiedInitHook(Hook):
         for name, count in loaded.items():
             runner.logger.info(f'{name}: all {count} tensors of its '
                                f'pre-trained file loaded')
+        runner.logger.info(
+            'VerifiedInitHook initialised the model: the Runner\'s own '
+            'init_weights() call that follows changes nothing (mmengine '
+            'logs that it was "called more than once")')
 
     def before_train(self, runner) -> None:
         """Check that every tensor of ``load_from`` reached the model."""
