@@ -253,12 +253,52 @@ def _mix_vision_transformer(backbone: nn.Module,
     return geom
 
 
+def _first(value) -> int:
+    return int(value[0] if isinstance(value, (tuple, list)) else value)
+
+
+def _patch_cell(geom: CellGeometry, kernel, stride, padding) -> CellGeometry:
+    # a patch embedding / merging of kernel k, stride s, padding p centres
+    # output cell j on s j + (k - 1) / 2 - p
+    k, s, p = _first(kernel), _first(stride), _first(padding)
+    return geom.then(s, (k - 1) / 2 - p)
+
+
+def _vision_transformer(backbone: nn.Module, level: int) -> CellGeometry:
+    # ViT, BEiT, MAE: one patch embedding (conv k = s = patch size, no
+    # padding: 'corner' padding adds pixels after the image); every layer
+    # keeps its grid, so every level has the same geometry.
+    _stage_of(level, list(backbone.out_indices), type(backbone).__name__)
+    conv = backbone.patch_embed.projection
+    return _patch_cell(CellGeometry((1, 1), (0, 0), source='table'),
+                       conv.kernel_size, conv.stride, conv.padding)
+
+
+def _swin(backbone: nn.Module, level: int) -> CellGeometry:
+    # patch embedding (k = patch size, s = strides[0]); stage i's output is
+    # taken before its PatchMerging (an unfold of k = 2, s = strides[i+1]),
+    # so level i has gone through the mergings of stages 0 .. i - 1.
+    stage = _stage_of(level, _levels_to_stages(backbone.out_indices),
+                      'SwinTransformer')
+    conv = backbone.patch_embed.projection
+    geom = _patch_cell(CellGeometry((1, 1), (0, 0), source='table'),
+                       conv.kernel_size, conv.stride, conv.padding)
+    for i in range(stage):
+        unfold = backbone.stages[i].downsample.sampler
+        geom = _patch_cell(geom, unfold.kernel_size, unfold.stride,
+                           unfold.padding)
+    return geom
+
+
 #: backbone class name (matched along the class's MRO, so subclasses such as
 #: ResNetV1c / ResNetV1d inherit ResNet's entry) -> geometry of one level
 DECLARED_CELL_GEOMETRY = {
     'UNetEncoder': _unet_encoder,
     'ResNet': _resnet,
     'MixVisionTransformer': _mix_vision_transformer,
+    'VisionTransformer': _vision_transformer,
+    'BEiT': _vision_transformer,  # and MAE, its subclass
+    'SwinTransformer': _swin,
 }
 
 

@@ -417,7 +417,15 @@ def test_probe_failure_is_a_config_error_naming_the_key():
     (dict(type='ResNeSt', depth=50, in_channels=1, base_channels=4,
           stem_channels=8, num_stages=2, out_indices=(0, 1),
           strides=(1, 2), dilations=(1, 1)), [1]),
-], ids=['unet', 'resnet18', 'mit', 'resnetv1d18', 'resnest'])
+    (dict(type='VisionTransformer', img_size=64, patch_size=8,
+          in_channels=1, embed_dims=16, num_layers=2, num_heads=1,
+          out_indices=(0, 1)), [1]),
+    (dict(type='SwinTransformer', in_channels=1, pretrain_img_size=64,
+          embed_dims=8, depths=(1, 1, 1), num_heads=(1, 1, 1),
+          strides=(4, 2, 2), window_size=4, out_indices=(0, 1, 2)),
+     [1, 2]),
+], ids=['unet', 'resnet18', 'mit', 'resnetv1d18', 'resnest', 'vit',
+        'swin'])
 def test_library_probe_agrees_with_the_table(backbone, levels):
     torch.manual_seed(0)
     net = MODELS.build(backbone)

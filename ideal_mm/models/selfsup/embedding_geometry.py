@@ -60,7 +60,8 @@ def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
             raise ConfigError(
                 f"{key}='table' but the backbone {name} is not in the "
                 f'table of ideal_mm.geometry (UNetEncoder, ResNet and '
-                f"subclasses, MixVisionTransformer); use 'probe' or set "
+                f'subclasses, MixVisionTransformer, VisionTransformer, '
+                f"BEiT, MAE, SwinTransformer); use 'probe' or set "
                 f'{key}=dict(stride=..., offset=...) (view pixels: cell '
                 f'(i, j) is centred at (offset + stride * i, offset + '
                 f'stride * j))')
