@@ -25,7 +25,10 @@ names, position-embedding resizing); they are left to the backbone.
 :class:`VerifiedInitHook` runs it in the Runner (``before_run`` of a training
 run, before the Runner's own ``init_weights`` call, which then finds the
 model initialised) and checks ``load_from`` the same way after the Runner has
-loaded it. tools/train.py adds the hook (:func:`ensure_verified_init_hook`).
+loaded it. ``configs/_base_/default_runtime.py`` lists it in
+``default_hooks`` (key ``verified_init``), and tools/train.py adds it to
+configs built on another runtime (``REQUIRED_HOOKS`` of
+:mod:`ideal_mm.engine.config_edits`).
 """
 from __future__ import annotations
 
@@ -225,14 +228,4 @@ class VerifiedInitHook(Hook):
             return
         count = check_load_from(self._model(runner), load_from)
         runner.logger.info(f'load_from: all {count} tensors loaded')
-
-
-def ensure_verified_init_hook(cfg) -> None:
-    """Append :class:`VerifiedInitHook` to ``cfg.custom_hooks`` unless the
-    config already has it."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    names = [h.get('type') for h in hooks if isinstance(h, Mapping)]
-    if 'VerifiedInitHook' not in names and VerifiedInitHook not in names:
-        hooks.append(dict(type='VerifiedInitHook'))
-    cfg.custom_hooks = hooks
 

@@ -14,7 +14,6 @@ from mmengine.config import Config
 
 from .checkpoint_checks import check_checkpoint_fits
 from .config_checks import config_errors, validate_config
-from .encoder_loading import ensure_verified_init_hook
 from .config_edits import (enable_amp, enable_channels_last,
                            ensure_required_hooks, load_config,
                            resolve_work_dir, set_metric_out_dirs,
@@ -43,8 +42,6 @@ def prepare_train_config(config: str, work_dir: Optional[str] = None,
     # NonFiniteLossHook / IterSeedHook come from default_runtime's
     # default_hooks; only configs without that runtime get them here.
     ensure_required_hooks(cfg)
-    # every local Pretrained file is loaded and checked tensor by tensor
-    ensure_verified_init_hook(cfg)
     if amp or cfg.get('amp', False):
         enable_amp(cfg)
     if channels_last or cfg.get('channels_last', False):
