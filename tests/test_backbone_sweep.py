@@ -449,7 +449,7 @@ def test_written_encoder_is_read_back(tmp_path):
         verify_encoder_file(path, expected)
 
 
-# -- the wrappers: 1 channel in, one level out ---------------------------------
+# -- the wrappers: 1 channel in, one level out --------------------------------
 def test_repeat_input_channels():
     torch.manual_seed(0)
     net = MODELS.build(backbone_cfg('MobileNetV2'))

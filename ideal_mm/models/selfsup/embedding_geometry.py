@@ -3,8 +3,9 @@
 The dense head's grid is the finest backbone level it reads; its geometry
 comes from the table of :mod:`ideal_mm.geometry`, the gradient-centroid probe
 (on an initialised copy of the backbone in training mode; every failure of
-it is a ConfigError naming ``model.cell_geometry``), or the config, and is logged with a warning for levels the head's resizing
-shifts by more than half a pixel.
+it is a ConfigError naming ``model.cell_geometry``), or the config, and is
+logged with a warning for levels the head's resizing shifts by more than
+half a pixel.
 """
 from __future__ import annotations
 
