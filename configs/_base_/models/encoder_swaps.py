@@ -136,8 +136,8 @@ swin_optim_wrapper = dict(
 
 # mmseg's HRNet-W18 (single-channel stem); its four branches (18, 36, 72,
 # 144 channels at 1/4 .. 1/32) feed the two UNet decoders at their own
-# widths. Cell geometry: the probe (HRNet is not in the table; the stage-1
-# config fuses levels 2 and 3 at 1/16).
+# widths. Cell geometry: not in the table; the stage-1 config gives the
+# probe's measurement of level 0 explicitly (hrnet_acdc_pretrain.py).
 hrnet_encoder_file = 'work_dirs/hrnet_acdc_pretrain/encoder.pth'
 hrnet_norm_cfg = dict(type='BN', requires_grad=True)
 hrnet_encoder = dict(
