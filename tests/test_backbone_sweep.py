@@ -436,6 +436,10 @@ def test_verified_init_hook_loads_and_checks_load_from(tmp_path):
     hook.before_run(runner)
     hook.before_run(stub_runner(fresh, resume=True))
     assert fresh.init_cfg is not None
+    # nothing to load: left to the Runner's own init_weights
+    plain = MODELS.build(TINY_VIT)
+    hook.before_run(stub_runner(plain))
+    assert not plain.is_init
 
 
 def test_written_encoder_is_read_back(tmp_path):

@@ -165,7 +165,11 @@ def init_weights_verified(model: nn.Module) -> Dict[str, int]:
     """``model.init_weights()`` with every local Pretrained file loaded by
     :func:`load_pretrained_verified` afterwards. Returns ``{module name:
     tensors loaded}``."""
-    taken = take_pretrained_init_cfgs(model)
+    return _init_and_load(model, take_pretrained_init_cfgs(model))
+
+
+def _init_and_load(model: nn.Module,
+                   taken: List[TakenInit]) -> Dict[str, int]:
     if hasattr(model, 'init_weights'):
         model.init_weights()
     return {name or 'model': load_pretrained_verified(name, module, cfg)
@@ -190,8 +194,9 @@ class VerifiedInitHook(Hook):
     """Initialise the model with :func:`init_weights_verified` before the
     Runner does, and check ``load_from`` once the Runner has loaded it.
 
-    Nothing is done when the run resumes (the resumed checkpoint holds every
-    weight) or tests only (weights come from the checkpoint).
+    Nothing is done when the model has no local Pretrained file, when the
+    run resumes (the resumed checkpoint holds every weight) or when it only
+    tests (weights come from the checkpoint).
     """
 
     priority = 'VERY_HIGH'
@@ -211,7 +216,11 @@ class VerifiedInitHook(Hook):
         """Initialise and load the encoder files (training runs only)."""
         if not self._training(runner) or getattr(runner, '_resume', False):
             return
-        loaded = init_weights_verified(self._model(runner))
+        model = self._model(runner)
+        taken = take_pretrained_init_cfgs(model)
+        if not taken:  # nothing to load: the Runner initialises the model
+            return
+        loaded = _init_and_load(model, taken)
         for name, count in loaded.items():
             runner.logger.info(f'{name}: all {count} tensors of its '
                                f'pre-trained file loaded')
