@@ -221,14 +221,22 @@ def _unet_encoder(backbone: nn.Module, level: int) -> CellGeometry:
 def _resnet(backbone: nn.Module, level: int) -> CellGeometry:
     # stem: 7x7/2 pad 3 (or 3x3/2 pad 1 + two 3x3 with deep_stem), then
     # 3x3/2 max pool pad 1: centre 4 j. Stage i: its stride on a centred
-    # 3x3 (pytorch style) or 1x1 (caffe style) conv: centre s j. ResNetV1d's
-    # average-pool shortcut (avg_down) centres its share at s j + (s - 1) / 2;
-    # the table follows the main path.
+    # 3x3 (pytorch style) or 1x1 (caffe style) conv: centre s j, and so is
+    # the strided 1x1 shortcut (ResNet, ResNetV1c). With avg_down
+    # (ResNetV1d, ResNeSt) the shortcut of a strided stage average-pools
+    # s x s cells first, centred at s j + (s - 1) / 2. mmseg initialises the
+    # last norm of every residual branch to zero (zero_init_residual, on by
+    # default), so at the start of training the shortcuts are the only path
+    # and their centre is the cells' centre (the probe measures it: 14 px at
+    # 1/32 for ResNetV1d-18, 2 px at 1/8 for ResNeSt; issue 25). The table
+    # follows the path the signal takes when training starts.
     stage = _stage_of(level, _levels_to_stages(backbone.out_indices),
                       type(backbone).__name__)
+    avg_down = bool(getattr(backbone, 'avg_down', False))
     geom = CellGeometry((1, 1), (0, 0), source='table').then(2, 0).then(2, 0)
     for i in range(stage + 1):
-        geom = geom.then(backbone.strides[i], 0)
+        s = int(backbone.strides[i])
+        geom = geom.then(s, (s - 1) / 2 if avg_down and s > 1 else 0)
     return geom
 
 
@@ -245,12 +253,52 @@ def _mix_vision_transformer(backbone: nn.Module,
     return geom
 
 
+def _first(value) -> int:
+    return int(value[0] if isinstance(value, (tuple, list)) else value)
+
+
+def _patch_cell(geom: CellGeometry, kernel, stride, padding) -> CellGeometry:
+    # a patch embedding / merging of kernel k, stride s, padding p centres
+    # output cell j on s j + (k - 1) / 2 - p
+    k, s, p = _first(kernel), _first(stride), _first(padding)
+    return geom.then(s, (k - 1) / 2 - p)
+
+
+def _vision_transformer(backbone: nn.Module, level: int) -> CellGeometry:
+    # ViT, BEiT, MAE: one patch embedding (conv k = s = patch size, no
+    # padding: 'corner' padding adds pixels after the image); every layer
+    # keeps its grid, so every level has the same geometry.
+    _stage_of(level, list(backbone.out_indices), type(backbone).__name__)
+    conv = backbone.patch_embed.projection
+    return _patch_cell(CellGeometry((1, 1), (0, 0), source='table'),
+                       conv.kernel_size, conv.stride, conv.padding)
+
+
+def _swin(backbone: nn.Module, level: int) -> CellGeometry:
+    # patch embedding (k = patch size, s = strides[0]); stage i's output is
+    # taken before its PatchMerging (an unfold of k = 2, s = strides[i+1]),
+    # so level i has gone through the mergings of stages 0 .. i - 1.
+    stage = _stage_of(level, _levels_to_stages(backbone.out_indices),
+                      'SwinTransformer')
+    conv = backbone.patch_embed.projection
+    geom = _patch_cell(CellGeometry((1, 1), (0, 0), source='table'),
+                       conv.kernel_size, conv.stride, conv.padding)
+    for i in range(stage):
+        unfold = backbone.stages[i].downsample.sampler
+        geom = _patch_cell(geom, unfold.kernel_size, unfold.stride,
+                           unfold.padding)
+    return geom
+
+
 #: backbone class name (matched along the class's MRO, so subclasses such as
 #: ResNetV1c / ResNetV1d inherit ResNet's entry) -> geometry of one level
 DECLARED_CELL_GEOMETRY = {
     'UNetEncoder': _unet_encoder,
     'ResNet': _resnet,
     'MixVisionTransformer': _mix_vision_transformer,
+    'VisionTransformer': _vision_transformer,
+    'BEiT': _vision_transformer,  # and MAE, its subclass
+    'SwinTransformer': _swin,
 }
 
 
@@ -342,6 +390,36 @@ def _snap(value: float, tol: float = 0.2) -> float:
     return snapped if abs(value - snapped) <= tol else value
 
 
+def _fixed_input_size(backbone: nn.Module) -> Optional[int]:
+    """The square input size a backbone is built for (``img_size`` of
+    mmseg's VisionTransformer, BEiT, MAE), or None when it takes any."""
+    value = getattr(backbone, 'img_size', None)
+    if value is None:
+        return None
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or pair[0] != pair[1]:
+        raise CellGeometryProbeError(
+            f'the backbone is built for {value!r} inputs; the probe needs a '
+            f'square input')
+    return int(pair[0])
+
+
+def _initialised_copy(backbone: nn.Module, seed: int) -> nn.Module:
+    """A deep copy of ``backbone`` with its ``init_weights()`` applied (when
+    it has one and has not run it): the weights the model trains from."""
+    model = copy.deepcopy(backbone)
+    if hasattr(model, 'init_weights') and not getattr(model, 'is_init',
+                                                      True):
+        torch.manual_seed(int(seed))
+        try:
+            model.init_weights()
+        except Exception as err:  # any backbone's own loader
+            raise CellGeometryProbeError(
+                f'init_weights() of the copy failed: '
+                f'{type(err).__name__}: {err}') from err
+    return model
+
+
 def probe_cell_geometry(backbone: nn.Module,
                         levels: Sequence[int],
                         in_channels: Optional[int] = None,
@@ -352,11 +430,16 @@ def probe_cell_geometry(backbone: nn.Module,
                         seed: int = 0) -> Dict[int, CellGeometry]:
     """Measure the cell geometry of output ``levels`` of ``backbone``.
 
-    Works on a deep copy (the backbone is left untouched) in eval mode (batch
-    norm uses its running statistics, so the images of the batch do not
-    interact; dropout and drop-path are off), with every conv kernel
-    mirror-symmetrised about its centre tap: geometry is architectural, and
-    symmetric kernels make the gradient maps symmetric about the cell centre.
+    Works on a deep copy (the backbone is left untouched) with the weights
+    the model trains from: the copy's ``init_weights()`` is applied when the
+    backbone has not run it (mmseg backbones such as HRNet and ResNet's
+    zero-initialised residual branches change their geometry there). The
+    copy runs in training mode, as the head reads it during pre-training:
+    backbones that return a tuple of levels in training and one tensor in
+    eval (PIDNet, DDRNet) are probed on the tuple. Every conv kernel is
+    mirror-symmetrised about its centre tap: symmetric kernels make the
+    gradient maps symmetric about the cell centre, so the answer depends on
+    the architecture, not on one random draw of weights.
     For ``num_cells`` cells on the diagonal through the middle of each
     level's grid and ``num_samples`` random ``size`` x ``size`` inputs each,
     it backpropagates a random projection of the cell's feature vector and
@@ -368,6 +451,12 @@ def probe_cell_geometry(backbone: nn.Module,
     image centre that zero padding causes (:func:`_fit_axis`), and is
     rounded to the half-pixel grid when within 0.2 px of it.
 
+    Deterministic: the inputs and projections come from a
+    ``torch.Generator`` seeded with ``seed``; the copy's initialisation,
+    dropout and drop-path draw from the global generator inside
+    :func:`torch.random.fork_rng` seeded with ``seed``, so the caller's
+    random state is left as it was.
+
     On random weights with 128 px inputs this lands within about 0.5 px of
     the arithmetic for mmseg's UNet encoder, ResNetV1c and MiT-B0.
 
@@ -378,34 +467,60 @@ def probe_cell_geometry(backbone: nn.Module,
         in_channels: input channels (default: those of the first Conv2d).
         size: square probe input size, a multiple of the total stride; it
             grows (to a multiple of the coarsest stride) until every level's
-            grid has ``min_cells`` cells per axis.
+            grid has ``min_cells`` cells per axis. A backbone built for one
+            input size (``img_size``) is probed at that size.
         min_cells: see ``size``.
         num_cells: cells per level, on the diagonal through the middle.
-        num_samples: random inputs per cell.
-        seed: seed of the random inputs and projections.
+        num_samples: random inputs per cell (the draws averaged).
+        seed: seed of the random inputs, projections and initialisation.
 
     Returns:
         ``{level: CellGeometry}`` with ``source='probe'``, keyed as given.
 
     Raises:
         CellGeometryProbeError: a level's grid has fewer than 3 cells per
-            axis, no gradient reaches the input, or the centroids do not move
-            by about one stride per cell.
+            axis, no gradient reaches the input, the centroids do not move
+            by about one stride per cell, or the backbone fails on the probe
+            input (the original exception is chained).
     """
-    model = copy.deepcopy(backbone)
-    model.train(False)  # not .eval(): mmseg's UNet.train() returns None
+    param = next(backbone.parameters(), None)
+    devices = [param.device] if param is not None and \
+        param.device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            return _probe(backbone, levels, in_channels, size, min_cells,
+                          num_cells, num_samples, seed)
+        except (CellGeometryProbeError, ConfigError):
+            raise
+        except Exception as err:  # the backbone refused the probe input
+            raise CellGeometryProbeError(
+                f'the backbone failed on the probe input: '
+                f'{type(err).__name__}: {err}') from err
+
+
+def _probe(backbone: nn.Module, levels: Sequence[int],
+           in_channels: Optional[int], size: int, min_cells: int,
+           num_cells: int, num_samples: int,
+           seed: int) -> Dict[int, CellGeometry]:
+    """:func:`probe_cell_geometry` inside its forked random state."""
+    model = _initialised_copy(backbone, seed)
+    model.train(True)  # not .train(): mmseg's UNet.train() returns None
     _symmetrise_kernels(model)
+    torch.manual_seed(int(seed))  # dropout / drop-path of the copy
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device('cpu')
     dtype = param.dtype if param is not None else torch.float32
     if in_channels is None:
         in_channels = _first_conv_in_channels(model)
     gen = torch.Generator().manual_seed(int(seed))
+    fixed = _fixed_input_size(model)
+    if fixed is not None:
+        size = fixed
 
     def level_shapes(side: int) -> List[torch.Size]:
-        with torch.no_grad():
+        with torch.no_grad():  # batch 2: batch norm in training mode
             return [f.shape for f in _as_levels(model(torch.zeros(
-                1, in_channels, side, side, device=device, dtype=dtype)))]
+                2, in_channels, side, side, device=device, dtype=dtype)))]
 
     shapes = level_shapes(size)
     try:
@@ -413,9 +528,9 @@ def probe_cell_geometry(backbone: nn.Module,
     except IndexError:
         raise ConfigError(
             f'levels {list(levels)} do not fit a backbone that returns '
-            f'{len(shapes)} level(s)') from None
-    if size < min_cells * coarsest:  # grow until every grid has min_cells
-        step = int(round(coarsest))
+            f'{len(shapes)} level(s) in training mode') from None
+    if fixed is None and size < min_cells * coarsest:
+        step = int(round(coarsest))  # grow until every grid has min_cells
         size = int(math.ceil(min_cells * coarsest / step)) * step
         shapes = level_shapes(size)
     plans = []

@@ -410,7 +410,22 @@ def test_probe_failure_is_a_config_error_naming_the_key():
           num_stages=2, num_layers=[1, 1], num_heads=[1, 2],
           patch_sizes=[7, 3], strides=[4, 2], sr_ratios=[8, 4],
           out_indices=(0, 1)), [1]),
-], ids=['unet', 'resnet18', 'mit'])
+    # avg_down: the shortcut's s x s average pool centres strided stages at
+    # s j + (s - 1) / 2 (14 px at 1/32 for ResNetV1d-18, issue 25)
+    (dict(type='ResNetV1d', depth=18, in_channels=1, base_channels=8,
+          stem_channels=8), [3]),
+    (dict(type='ResNeSt', depth=50, in_channels=1, base_channels=4,
+          stem_channels=8, num_stages=2, out_indices=(0, 1),
+          strides=(1, 2), dilations=(1, 1)), [1]),
+    (dict(type='VisionTransformer', img_size=64, patch_size=8,
+          in_channels=1, embed_dims=16, num_layers=2, num_heads=1,
+          out_indices=(0, 1)), [1]),
+    (dict(type='SwinTransformer', in_channels=1, pretrain_img_size=64,
+          embed_dims=8, depths=(1, 1, 1), num_heads=(1, 1, 1),
+          strides=(4, 2, 2), window_size=4, out_indices=(0, 1, 2)),
+     [1, 2]),
+], ids=['unet', 'resnet18', 'mit', 'resnetv1d18', 'resnest', 'vit',
+        'swin'])
 def test_library_probe_agrees_with_the_table(backbone, levels):
     torch.manual_seed(0)
     net = MODELS.build(backbone)
@@ -419,3 +434,79 @@ def test_library_probe_agrees_with_the_table(backbone, levels):
         table = declared_cell_geometry(net, level)
         assert probed[level].stride == table.stride
         assert probed[level].offset_error(table) <= 0.5, (probed, table)
+
+
+def test_table_offsets_of_average_pool_shortcuts():
+    """The arithmetic, independently: stem /4 centred at 0, then stages of
+    stride 1, 2, 2, 2 whose shortcut average-pools 2x2 cells (+0.5 cell)."""
+    net = MODELS.build(dict(type='ResNetV1d', depth=18, in_channels=1))
+    offsets = [declared_cell_geometry(net, i).offset[0] for i in range(4)]
+    assert offsets == [0.0, 0.5 * 4, 0.5 * 4 + 0.5 * 8,
+                       0.5 * 4 + 0.5 * 8 + 0.5 * 16]
+    plain = MODELS.build(dict(type='ResNetV1c', depth=18, in_channels=1))
+    assert declared_cell_geometry(plain, 3).offset == (0.0, 0.0)
+
+
+def test_probe_is_deterministic_and_leaves_the_global_rng_alone():
+    net = MODELS.build(dict(type='ResNetV1c', depth=18, in_channels=1,
+                            base_channels=8, stem_channels=8,
+                            out_indices=(1, )))
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = probe_cell_geometry(net, [0])
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(7)  # another global state: the same answer
+    assert probe_cell_geometry(net, [0]) == first
+    assert not net.is_init  # the copy was initialised, not the backbone
+
+
+def test_probe_uses_a_fixed_input_size():
+    """VisionTransformer only takes img_size inputs: probed at 64 px."""
+    net = MODELS.build(dict(type='VisionTransformer', img_size=64,
+                            patch_size=8, in_channels=1, embed_dims=16,
+                            num_layers=1, num_heads=1, out_indices=(0, )))
+    geom = probe_cell_geometry(net, [0])[0]
+    assert geom.stride == (8.0, 8.0)
+    assert geom.offset_error(CellGeometry(8, 3.5)) <= 0.5, geom
+
+
+class _TrainTupleNet(nn.Module):
+    """Two levels in training, only the last one in eval (as PIDNet)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 4, 3, 2, 1)
+        self.b = nn.Conv2d(4, 4, 3, 2, 1)
+
+    def forward(self, x):
+        a = self.a(x)
+        b = self.b(a)
+        return (a, b) if self.training else b
+
+
+class _SizeRefusingNet(_TrainTupleNet):
+    def forward(self, x):
+        if x.shape[-1] != 64:
+            raise RuntimeError(f'size mismatch {x.shape[-1]} vs 64')
+        return super().forward(x)
+
+
+def test_probe_reads_training_outputs_and_every_failure_names_the_key():
+    # in_index=1 exists in training only: probed there, not refused
+    geom = probe_cell_geometry(_TrainTupleNet(), [1])[1]
+    assert geom.stride == (4.0, 4.0)
+    assert geom.offset_error(CellGeometry(4, 0)) <= 0.5, geom
+    with pytest.raises(CellGeometryProbeError,
+                       match='RuntimeError: size mismatch'):
+        probe_cell_geometry(_SizeRefusingNet(), [1])
+    from ideal_mm.models.selfsup.embedding_geometry import \
+        resolve_cell_geometry
+    head = nn.Module()
+    head.in_index = 1
+    with pytest.raises(ConfigError, match=r'^model\.cell_geometry: the '
+                       r'gradient probe could not measure .*size mismatch'):
+        resolve_cell_geometry(_SizeRefusingNet(), head, 'auto')
+    head.in_index = 5
+    with pytest.raises(ConfigError, match=r'^model\.cell_geometry: cannot '
+                       r'probe proj_head\.in_index=5'):
+        resolve_cell_geometry(_TrainTupleNet(), head, 'probe')

@@ -49,7 +49,12 @@ default_hooks = dict(
     nonfinite=dict(type='NonFiniteLossHook'),
     # With randomness=dict(seed=..., deterministic=True): reseed before every
     # batch, so a resumed run equals an uninterrupted one; otherwise inert.
-    iter_seed=dict(type='IterSeedHook', deterministic_only=True))
+    iter_seed=dict(type='IterSeedHook', deterministic_only=True),
+    # Load every local Pretrained file (encoder.pth) after init_weights and
+    # check that each of its tensors reached the model, also for backbones
+    # whose own init_weights ignores `prefix` (ViT, BEiT, MAE, PIDNet);
+    # check load_from's values the same way (docs/backbones.md).
+    verified_init=dict(type='VerifiedInitHook'))
 # Hooks of a method (samplers, EMA teachers, encoder export); a child's list
 # replaces this one.
 custom_hooks = []

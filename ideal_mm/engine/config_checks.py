@@ -5,7 +5,9 @@ built, so a bad config fails in one line and leaves no work dir behind.
   lookup is the registries' own ``get``; the message names the config key,
   the registry the key belongs to and the closest registered names);
 * :func:`check_pretrained_files` - a ``Pretrained`` init_cfg that names a
-  local file which does not exist, with the command that creates it;
+  local file which does not exist, with the command that creates it (what
+  the file holds is checked, tensor by tensor, when it is loaded:
+  :class:`~ideal_mm.engine.encoder_loading.VerifiedInitHook`);
 * :func:`check_num_classes` - decoders that disagree with each other or with
   the dataset's classes (the dataset class's own ``METAINFO``);
 * :func:`check_label_budgets` - a budget of the wrong type or range, with the

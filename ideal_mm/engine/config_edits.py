@@ -29,6 +29,7 @@ VOLUME_METRICS = ('ACDCVolumeMetric', )
 REQUIRED_HOOKS = (
     ('nonfinite', dict(type='NonFiniteLossHook')),
     ('iter_seed', dict(type='IterSeedHook', deterministic_only=True)),
+    ('verified_init', dict(type='VerifiedInitHook')),
 )
 
 

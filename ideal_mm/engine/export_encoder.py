@@ -67,7 +67,31 @@ def save_encoder(backbone_state: Mapping[str, torch.Tensor],
             **_plain(meta or {})))
     with atomic_file(out_path) as f:
         torch.save(payload, f)
+    verify_encoder_file(out_path, state)
     return out_path
+
+
+def verify_encoder_file(path: str,
+                        expected: Mapping[str, torch.Tensor]) -> int:
+    """Read ``path`` back (weights only) and raise CheckpointError unless it
+    holds exactly the tensors of ``expected`` (keys with prefix), value by
+    value. Returns the number of tensors checked."""
+    written = load_checkpoint_file(path, map_location='cpu')
+    state = written.get('state_dict', {}) if isinstance(written, Mapping) \
+        else {}
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    other = [k for k in expected if k in state and not (
+        state[k].shape == expected[k].shape and
+        torch.equal(state[k], expected[k].detach().cpu()))]
+    if missing or extra or other:
+        lost = len(missing) + len(other)
+        raise CheckpointError(
+            f'{path}: holds {len(expected) - lost} of {len(expected)} encoder '
+            f'tensors as written (missing: {missing[:2]}, other values: '
+            f'{other[:2]}, unexpected: {extra[:2]}); the disk or the file '
+            f'was changed while writing: export again')
+    return len(expected)
 
 
 def _strip_wrapper_prefix(state: Mapping[str, Any]) -> Dict[str, Any]:

@@ -1,9 +1,11 @@
 """Where the cells of the pre-trainer's embedding grid sit in the view.
 
 The dense head's grid is the finest backbone level it reads; its geometry
-comes from the table of :mod:`ideal_mm.geometry`, the gradient-centroid probe,
-or the config, and is logged with a warning for levels the head's resizing
-shifts by more than half a pixel.
+comes from the table of :mod:`ideal_mm.geometry`, the gradient-centroid probe
+(on an initialised copy of the backbone in training mode; every failure of
+it is a ConfigError naming ``model.cell_geometry``), or the config, and is
+logged with a warning for levels the head's resizing shifts by more than
+half a pixel.
 """
 from __future__ import annotations
 
@@ -59,13 +61,19 @@ def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
             raise ConfigError(
                 f"{key}='table' but the backbone {name} is not in the "
                 f'table of ideal_mm.geometry (UNetEncoder, ResNet and '
-                f"subclasses, MixVisionTransformer); use 'probe' or set "
+                f'subclasses, MixVisionTransformer, VisionTransformer, '
+                f"BEiT, MAE, SwinTransformer); use 'probe' or set "
                 f'{key}=dict(stride=..., offset=...) (view pixels: cell '
                 f'(i, j) is centred at (offset + stride * i, offset + '
                 f'stride * j))')
     if mode != 'table':
         try:
             per_level = probe_cell_geometry(backbone, levels)
+        except ConfigError as err:  # levels that do not fit the backbone
+            raise ConfigError(
+                f'{key}: cannot probe proj_head.in_index={in_index!r}: '
+                f'{err}; fix in_index, or set {key}=dict(stride=..., '
+                f'offset=...)') from err
         except CellGeometryProbeError as err:
             raise ConfigError(
                 f'{key}: the gradient probe could not measure the cell '

@@ -1,0 +1,16 @@
+# IDEAL stage 1 on ACDC with mmseg's VisionTransformer ViT-S/16 at 256x256
+# (single-channel patch embedding; the vit_encoder block of
+# configs/_base_/models/encoder_swaps.py). The dense head reads the last
+# output layer (a 16x16 grid, the grid of the UNet config); cell geometry
+# from the table (16 j + 7.5). ViT is built for 256x256 inputs (its position
+# embedding), so keep crop_size. Data, views, loss and schedule as
+# unet_acdc_pretrain.py; AdamW as mmseg's ViT configs. Loaded in stage 2 by
+# vit_acdc.py.
+_base_ = ['./unet_acdc_pretrain.py', '../_base_/models/encoder_swaps.py']
+
+model = dict(
+    backbone=_base_.vit_encoder,
+    proj_head=dict(in_channels=384, in_index=-1, hidden_channels=256))
+optim_wrapper = _base_.vit_optim_wrapper
+# The whole encoder goes into encoder.pth.
+custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]
