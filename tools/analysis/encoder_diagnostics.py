@@ -38,7 +38,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Check the files, compute and print the table."""
     args = parse_args(argv)
-    import ideal_mm  # noqa: F401
+    import ideal_mm
+    ideal_mm.register_all_modules()
     from mmengine.config import Config
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist')
