@@ -11,8 +11,11 @@ Registration happens
 * when a config is loaded: ``configs/_base_/default_runtime.py`` has
   ``custom_imports=dict(imports=['ideal_mm.registration'])`` (a module that
   registers on import, whatever was imported before it);
-* at ``import ideal_mm`` when mmengine is already imported (an OpenMMLab
-  program, or a config with the older ``custom_imports=['ideal_mm']``);
+* at ``import ideal_mm`` when mmseg is already imported (an OpenMMLab
+  program such as mmseg's own tools; there a config's older
+  ``custom_imports=['ideal_mm']`` still registers). Only mmseg counts, not
+  mmengine: a tool that imports ``mmengine.config.DictAction`` for its
+  arguments must stay light;
 * when a tool or script calls :func:`register_all_modules`.
 
 :mod:`ideal_mm.compat` (the mmcv ops stand-in, checkpoint allow-list) must
@@ -95,8 +98,8 @@ def _remove_compat_hook() -> None:
                         if f is not _CompatBeforeMMSeg]
 
 
-if 'mmseg' in sys.modules or 'mmengine' in sys.modules:
-    # an OpenMMLab program (custom_imports): keep the old behaviour
+if 'mmseg' in sys.modules:
+    # mmseg is paid for already: register, as importing ideal_mm always did
     register_all_modules()
 elif _CompatBeforeMMSeg not in sys.meta_path:
     sys.meta_path.insert(0, _CompatBeforeMMSeg)
