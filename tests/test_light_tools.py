@@ -162,3 +162,29 @@ def test_parts_load_on_first_use():
         """)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "has no attribute 'no_such_part'" in proc.stdout
+
+
+def test_lines_during_a_bar_go_through_tqdm_write(monkeypatch):
+    """A warning and a log line inside progress_bar reach tqdm.write (so the
+    bar is redrawn below them), and the hooks are undone afterwards."""
+    import logging
+    import warnings
+
+    import tqdm as tqdm_module
+
+    from ideal_mm.progress import progress_bar
+    written = []
+    monkeypatch.setattr(tqdm_module.tqdm, 'write',
+                        classmethod(lambda cls, s, file=None, end='\n',
+                                    nolock=False: written.append(s)))
+    before = warnings.showwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter('always')
+        for i in progress_bar(range(3), desc='t', disable=True):
+            if i == 1:
+                warnings.warn('odd header in case 1')
+                logging.getLogger().warning('root line')
+    assert any('odd header in case 1' in s for s in written)
+    assert any('root line' in s for s in written)
+    assert warnings.showwarning is before
+    assert list(progress_bar(range(3), enabled=False)) == [0, 1, 2]

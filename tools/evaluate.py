@@ -46,8 +46,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         labels = parse_labels(args.labels)
     pairs = find_pairs(args.pred_dir, args.gt_dir)
 
-    from tqdm import tqdm
-    cases = evaluate_pairs(tqdm(pairs, desc='evaluating', unit='case', disable=None), labels)
+    from ideal_mm.progress import progress_bar
+    cases = evaluate_pairs(
+        progress_bar(pairs, desc='evaluating', unit='case', disable=None), labels)
 
     summary = summarize(cases, list(labels))
     print(format_table(summary))

@@ -92,7 +92,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.makedirs(args.out_dir, exist_ok=True)
     failures = list(inputs.failures)
 
-    for job in tqdm(inputs.jobs, desc='segmenting', unit='vol'):
+    from ideal_mm.progress import progress_bar
+    for job in progress_bar(inputs.jobs, desc='segmenting', unit='vol'):
         try:
             png = (osp.join(args.show_dir, job.name + '.png')
                    if args.show_dir else None)
