@@ -207,14 +207,15 @@ def _pretrain(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
         invalid = res['query'][~valid]
         c = inputs.shape[0] // 2
         views = inputs.float().numpy()
-        geometry = ('centre-aligned cells' if res['stride'] is None else
-                    f'stride {res["stride"]} offset {res["offset"]}')
-        title = (f'{_title(sample)}: query | key, grid '
-                 f'{res["grid_shape"][0]}x{res["grid_shape"][1]}, '
-                 f'{int(valid.sum())} valid, x = {len(invalid)} invalid')
+        geometry = ('centre-aligned' if res['stride'] is None else
+                    'stride {:g} offset {:g}'.format(res['stride'][1],
+                                                     res['offset'][1]))
+        cells = (f'{res["grid_shape"][0]}x{res["grid_shape"][1]} cells '
+                 f'({geometry}): {int(valid.sum())} valid, '
+                 f'x {len(invalid)} invalid')
         pic = correspondence_panel(views[0], views[c], lines, invalid, scale,
-                                   title=title)
-        pic = add_title(pic, geometry)
+                                   title=cells)
+        pic = add_title(pic, f'{_title(sample)}: query | key view')
         record = dict(
             volume_id=sample.metainfo.get('volume_id'),
             slice_idx=sample.metainfo.get('slice_idx'),
@@ -341,9 +342,9 @@ def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
     for r, i in enumerate(unsup):
         s = samples[i]
         rows = [hstack_panels(
-            [panel(views[0][i], None, f'weak: {_title(s)}')] +
+            [panel(views[0][i], None, 'weak view')] +
             [panel(views[0][i], mixes['pseudo'][k][r].numpy(),
-                   f'pseudo-label s{k + 1} ({src})') for k in range(streams)])]
+                   f'pseudo-label s{k + 1}') for k in range(streams)])]
         for v in range(1, len(views)):
             j = (v - 1) * n_u + r
             strong = [panel(views[v][i], None, f'strong view {v}')]
@@ -356,21 +357,26 @@ def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
                                  f'target from s{k + 1}')
                            for k, t in enumerate(mixes['strong_targets'])]
             rows.append(hstack_panels(strong))
-        out.append((_name(s, indices[i]) + '_unlabelled', finish(rows), {}))
+        pic = add_title(finish(rows), f'unlabelled: {_title(s)}, '
+                        f'pseudo-labels of the {src}')
+        out.append((_name(s, indices[i]) + '_unlabelled', pic, {}))
     if mixes['copy_paste'] is not None:
         cp = mixes['copy_paste'].numpy()
         n = cp.shape[0] // 2
         for j in range(n):
             rows = []
-            for half, name in ((0, 'unlabelled box in labelled'),
-                               (1, 'labelled box in unlabelled')):
+            for half, name in ((0, 'labelled + unlabelled box'),
+                               (1, 'unlabelled + labelled box')):
                 x = cp[half * n + j]
                 rows.append(hstack_panels(
-                    [panel(x, None, f'copy-paste: {name}')] +
-                    [panel(x, t[half * n + j].numpy(), f'target from s{k + 1}'
-                           ' + label') for k, t in
+                    [panel(x, None, name)] +
+                    [panel(x, t[half * n + j].numpy(), f'target: s{k + 1} '
+                           '+ label') for k, t in
                      enumerate(mixes['cp_targets'])]))
-            out.append((f'copy_paste_{j:02d}', finish(rows), {}))
+            pic = add_title(finish(rows), f'copy-paste pair {j}: '
+                            f'{_title(samples[labelled[j]])} and '
+                            f'{_title(samples[unsup[j]])}')
+            out.append((f'copy_paste_{j:02d}', pic, {}))
     return out
 
 
