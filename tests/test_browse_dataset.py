@@ -193,8 +193,9 @@ def test_errors_name_the_input(tmp_path):
     with pytest.raises(ConfigError, match='does not exist'):
         browse_dataset(str(tmp_path / 'nope.py'), str(tmp_path / 'o'))
     with pytest.raises(ConfigError, match='--split'):
-        browse_dataset(osp.join(REPO, 'configs/demo/supervised_unet_phantom.py'),
-                       str(tmp_path / 'o'), split='trian')
+        browse_dataset(
+            osp.join(REPO, 'configs/demo/supervised_unet_phantom.py'),
+            str(tmp_path / 'o'), split='trian')
     proc = subprocess.run(
         [sys.executable, 'tools/analysis/browse_dataset.py',
          str(tmp_path / 'nope.py'), '--out', str(tmp_path / 'o')],

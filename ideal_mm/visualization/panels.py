@@ -42,8 +42,8 @@ def extend_palette(palette: Optional[Sequence[Sequence[int]]],
     while len(colours) < num_labels:
         hue = int((i * 137.508) % 180)
         hsv = np.uint8([[[hue, 200, 255]]])
-        colours.append([int(v) for v in cv2.cvtColor(hsv,
-                                                      cv2.COLOR_HSV2RGB)[0, 0]])
+        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
+        colours.append([int(v) for v in rgb])
         i += 1
     return colours
 
@@ -175,8 +175,8 @@ def correspondence_panel(view_q: np.ndarray, view_k: np.ndarray,
     dx = w + pad
     for qx, qy in np.asarray(invalid, dtype=np.float64).reshape(-1, 2):
         cx, cy = _canvas_point(qx, qy, scale)
-        cv2.drawMarker(canvas, (cx, cy), (255, 40, 40), cv2.MARKER_TILTED_CROSS,
-                       max(5, scale * 2), 1)
+        cv2.drawMarker(canvas, (cx, cy), (255, 40, 40),
+                       cv2.MARKER_TILTED_CROSS, max(5, scale * 2), 1)
     for i, (qx, qy, kx, ky) in enumerate(
             np.asarray(lines, dtype=np.float64).reshape(-1, 4)):
         colour = LINE_COLOURS[i % len(LINE_COLOURS)]
