@@ -34,7 +34,9 @@ def _console_loggers() -> List[logging.Logger]:
 
 @contextlib.contextmanager
 def bar_safe_output() -> Iterator[None]:
-    """Route warnings and console log lines through ``tqdm.write`` inside."""
+    """Inside: warnings are shown with the bars cleared and redrawn below
+    them (``tqdm.external_write_mode``), console log lines go through
+    ``tqdm.write``."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -42,9 +44,10 @@ def bar_safe_output() -> Iterator[None]:
 
     def show(message: Any, category: Any, filename: str, lineno: int,
              file: Any = None, line: Any = None) -> None:
-        text = warnings.formatwarning(message, category, filename, lineno,
-                                      line)
-        tqdm.write(text.rstrip('\n'), file=file or sys.stderr)
+        # clear the bars, show the warning as before (so recorders such as
+        # pytest.warns still see it), redraw the bars below it
+        with tqdm.external_write_mode(file=file or sys.stderr):
+            previous(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
     try:
