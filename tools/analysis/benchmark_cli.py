@@ -22,12 +22,13 @@ import glob
 import os
 import os.path as osp
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -43,19 +44,25 @@ def tool_scripts(repo: str) -> List[str]:
     return out
 
 
-def process_time(cmd: Sequence[str], repo: str, runs: int) -> float:
-    """Median wall time (s) of ``cmd`` as a fresh process in ``repo``;
-    raises RuntimeError when it fails."""
+def process_time(cmd: Sequence[str], repo: str, runs: int
+                 ) -> Tuple[float, float]:
+    """Median wall time and median CPU time (user + system; less sensitive
+    to other processes on a shared machine) in s of ``cmd`` as a fresh
+    process in ``repo``; raises RuntimeError when it fails."""
     env = dict(os.environ, PYTHONPATH=repo)
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(list(cmd), cwd=repo, env=env,
                               capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime +
+                    after.ru_stime - before.ru_stime)
         if proc.returncode:
             raise RuntimeError(f'{" ".join(cmd)} failed:\n{proc.stderr}')
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def make_label_maps(out_dir: str, volumes: int) -> Dict[str, str]:
@@ -83,8 +90,9 @@ def make_label_maps(out_dir: str, volumes: int) -> Dict[str, str]:
     return dirs
 
 
-def medpy_time(dirs: Dict[str, str], runs: int) -> float:
-    """Median over ``runs`` of medpy's metric time for all volumes (s)."""
+def medpy_time(dirs: Dict[str, str], runs: int) -> Tuple[float, float]:
+    """Median wall and CPU time (s) over ``runs`` of medpy's metrics of
+    all volumes."""
     import nibabel as nib
     import numpy as np
 
@@ -96,13 +104,14 @@ def medpy_time(dirs: Dict[str, str], runs: int) -> float:
         cases.append((np.asarray(nib.load(pred_path).dataobj),
                       np.asarray(gt_img.dataobj),
                       tuple(float(z) for z in gt_img.header.get_zooms())))
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for pred, gt, spacing in cases:
             medpy_metrics(pred, gt, spacing)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -125,8 +134,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     py = sys.executable
     if 'help' in args.sections:
         for script in tool_scripts(repo):
-            t = process_time([py, script, '--help'], repo, args.runs)
-            print(f'{script + " --help":48s} {t:6.2f} s')
+            wall, cpu = process_time([py, script, '--help'], repo, args.runs)
+            print(f'{script + " --help":46s} wall {wall:5.2f} s, '
+                  f'cpu {cpu:5.2f} s')
     if 'evaluate' in args.sections:
         with tempfile.TemporaryDirectory() as tmp:
             dirs = make_label_maps(tmp, args.volumes)
@@ -135,11 +145,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    osp.join(tmp, 'summary.json')]
             t_eval = process_time(cmd, repo, args.runs)
             t_medpy = medpy_time(dirs, args.runs)
-        print(f'evaluate.py on {args.volumes} volumes (whole process): '
-              f'{t_eval:6.2f} s')
-        print(f'medpy dc + jc + hd95 + asd, same volumes (metrics only): '
-              f'{t_medpy:6.2f} s')
-        print(f'evaluate.py / medpy: {t_eval / t_medpy:.2f}')
+        print(f'evaluate.py, {args.volumes} volumes (whole process): wall '
+              f'{t_eval[0]:6.2f} s, cpu {t_eval[1]:6.2f} s')
+        print(f'medpy dc+jc+hd95+asd, same volumes (metrics only): wall '
+              f'{t_medpy[0]:6.2f} s, cpu {t_medpy[1]:6.2f} s')
+        print(f'evaluate.py / medpy: wall {t_eval[0] / t_medpy[0]:.2f}, '
+              f'cpu {t_eval[1] / t_medpy[1]:.2f}')
     return 0
 
 
