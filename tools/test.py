@@ -16,7 +16,6 @@ import os.path as osp
 from mmengine.config import DictAction  # light: no torch
 
 from ideal_mm.errors import run_cli
-from ideal_mm.evaluation.report import format_table
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,6 +50,7 @@ def main() -> int:
     import ideal_mm
     ideal_mm.register_all_modules()
     from ideal_mm.engine.launch import prepare_test_config, run
+    from ideal_mm.evaluation.report import format_table
     # Bad configs and checkpoints of another model fail before the Runner
     # creates the work dir.
     cfg = prepare_test_config(
