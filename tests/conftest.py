@@ -17,7 +17,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import ideal_mm  # noqa: E402,F401  (compat layer before mmseg)
+import ideal_mm  # noqa: E402  (light: no torch, no mmseg)
+
+# the tests build registered components by name, as configs do
+ideal_mm.register_all_modules()
 
 PHANTOM_PATIENTS = 12
 PHANTOM_SIZE = ((64, 80), (64, 80))

@@ -22,12 +22,14 @@ LAYERS: Dict[str, int] = {
     # shared helpers that import no ideal_mm layer
     'errors': 0, 'version': 0, 'compat': 0, 'geometry': 0,
     'correspondence': 0, 'visualization': 0, 'nifti_names': 0,
-    'atomic_files': 0,
+    'atomic_files': 0, 'progress': 0,
     'datasets': 1,
     'models': 2,
     'engine': 3, 'evaluation': 3,
     # what users and tools/ call: inference, studies and reports
     'apis': 4, 'analysis': 4,
+    # imports every registering part (configs' custom_imports)
+    'registration': 5,
 }
 
 #: (importing file, imported subpackage) allowed against the layer order, each

@@ -37,7 +37,7 @@ def test_config_runs_one_iteration_and_exports_encoder(
     phantom_root, phantom_split_cfg = data_for(
         cfg.train_dataloader.dataset.type, request)
     assert cfg.default_scope == 'mmseg'
-    assert cfg.custom_imports['imports'] == ['ideal_mm']
+    assert cfg.custom_imports['imports'] == ['ideal_mm.registration']
     ds = cfg.train_dataloader.dataset
     # pre-training reads the train split only, every slice, without labels
     assert ds.split == 'train' and ds.subset == 'all'

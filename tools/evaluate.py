@@ -17,10 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional, Sequence
 
-from ideal_mm.apis.label_map_eval import evaluate_pairs, find_pairs, parse_labels
 from ideal_mm.errors import ConfigError, run_cli
-from ideal_mm.evaluation.report import (format_table, summarize, write_json,
-                                        write_per_case_csv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -37,6 +34,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='take the classes from an nnU-Net / Decathlon dataset.json '
                         '(the file or its folder)')
     args = parser.parse_args(argv)
+    # numpy, scipy and nibabel only after the arguments (--help is instant)
+    from ideal_mm.apis.label_map_eval import evaluate_pairs, find_pairs, parse_labels
+    from ideal_mm.evaluation.report import (format_table, summarize, write_json,
+                                            write_per_case_csv)
     if args.labels and args.dataset_json:
         raise ConfigError('give --labels or --dataset-json, not both')
     if args.dataset_json:
@@ -46,8 +47,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         labels = parse_labels(args.labels)
     pairs = find_pairs(args.pred_dir, args.gt_dir)
 
-    from tqdm import tqdm
-    cases = evaluate_pairs(tqdm(pairs, desc='evaluating', unit='case', disable=None), labels)
+    from ideal_mm.progress import progress_bar
+    cases = evaluate_pairs(
+        progress_bar(pairs, desc='evaluating', unit='case', disable=None), labels)
 
     summary = summarize(cases, list(labels))
     print(format_table(summary))

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-import ideal_mm  # noqa: F401  (allow-lists mmengine checkpoint types)
-from ideal_mm.engine.export_encoder import export_encoder
 from ideal_mm.errors import run_cli
 
 
@@ -38,6 +36,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Export and print a one-line summary."""
     args = parse_args(argv)
+    # torch only after the arguments are read (--help is instant); compat
+    # allow-lists mmengine's checkpoint types
+    from ideal_mm import compat  # noqa: F401
+    from ideal_mm.engine.export_encoder import export_encoder
     meta = export_encoder(args.checkpoint, args.out, prefix=args.prefix,
                           exclude=args.exclude)
     left_out = (f', left out {" ".join(args.exclude)}' if args.exclude

@@ -27,11 +27,6 @@ import os.path as osp
 import sys
 from typing import Optional, Sequence
 
-import ideal_mm  # noqa: F401  (compat first, registers components)
-from ideal_mm.apis.inputs import assign_outputs, collect_inputs
-from ideal_mm.apis.volume_jobs import (cardiac_reports, format_volumes,
-                                       save_job_montage, segment_job)
-from ideal_mm.datasets.io import ACDC_CLASSES
 from ideal_mm.errors import ConfigError, DataError, run_cli
 
 
@@ -66,9 +61,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run inference; 0 when every volume succeeded, 1 otherwise."""
     args = parse_args(argv)
+    # torch and mmseg only after the arguments are read (--help is instant)
     from tqdm import tqdm
 
+    import ideal_mm
+    ideal_mm.register_all_modules()
     from ideal_mm.apis import init_model
+    from ideal_mm.apis.inputs import assign_outputs, collect_inputs
+    from ideal_mm.apis.volume_jobs import (cardiac_reports, format_volumes,
+                                           save_job_montage, segment_job)
+    from ideal_mm.datasets.io import ACDC_CLASSES
     from ideal_mm.evaluation.clinical import format_function, label_volumes_ml
     if args.batch_size < 1:
         raise ConfigError(f'--batch-size must be >= 1, got {args.batch_size}')
@@ -90,7 +92,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.makedirs(args.out_dir, exist_ok=True)
     failures = list(inputs.failures)
 
-    for job in tqdm(inputs.jobs, desc='segmenting', unit='vol'):
+    from ideal_mm.progress import progress_bar
+    for job in progress_bar(inputs.jobs, desc='segmenting', unit='vol'):
         try:
             png = (osp.join(args.show_dir, job.name + '.png')
                    if args.show_dir else None)

@@ -13,11 +13,9 @@ import json
 import os
 import os.path as osp
 
-import ideal_mm  # noqa: F401,I001  (compat first, registers components)
-from mmengine.config import DictAction
-from ideal_mm.engine.launch import prepare_test_config, run
+from mmengine.config import DictAction  # light: no torch
+
 from ideal_mm.errors import run_cli
-from ideal_mm.evaluation.report import format_table
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,6 +46,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    # torch and mmseg only after the arguments are read (--help is instant)
+    import ideal_mm
+    ideal_mm.register_all_modules()
+    from ideal_mm.engine.launch import prepare_test_config, run
+    from ideal_mm.evaluation.report import format_table
     # Bad configs and checkpoints of another model fail before the Runner
     # creates the work dir.
     cfg = prepare_test_config(

@@ -9,9 +9,8 @@ The steps are :func:`ideal_mm.engine.launch.prepare_train_config` and
 import argparse
 import os
 
-import ideal_mm  # noqa: F401,I001  (compat first, registers components)
-from mmengine.config import DictAction
-from ideal_mm.engine.launch import prepare_train_config, run
+from mmengine.config import DictAction  # light: no torch
+
 from ideal_mm.errors import run_cli
 
 
@@ -50,6 +49,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    # torch and mmseg only after the arguments are read (--help is instant)
+    import ideal_mm
+    ideal_mm.register_all_modules()
+    from ideal_mm.engine.launch import prepare_train_config, run
     # Everything a config can get wrong fails here, before the Runner
     # creates the work dir.
     cfg = prepare_train_config(

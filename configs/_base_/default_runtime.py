@@ -1,8 +1,9 @@
 # Runtime shared by every ideal_mm config (mmseg's default_runtime plus the
-# plugin import). `import ideal_mm` registers all components into mmseg's
-# registries; default_scope='mmseg' makes mmseg's own components available too.
+# plugin import). `ideal_mm.registration` registers all components into
+# mmseg's registries; default_scope='mmseg' makes mmseg's own components available too.
 default_scope = 'mmseg'
-custom_imports = dict(imports=['ideal_mm'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['ideal_mm.registration'], allow_failed_imports=False)
 
 env_cfg = dict(
     cudnn_benchmark=True,

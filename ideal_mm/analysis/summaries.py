@@ -35,7 +35,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ideal_mm.engine.config_walk import iter_init_cfgs
 from ideal_mm.errors import DataError
 
 __all__ = ['Budget', 'parse_budget', 'run_info', 'load_summary',
@@ -122,6 +121,9 @@ def _find_budget_in_cfg(cfg: Any) -> Any:
 
 def _has_pretrained(obj: Any) -> bool:
     """True when any ``init_cfg`` below ``obj`` is of type Pretrained."""
+    # imported here: ideal_mm.engine imports torch and mmseg, which
+    # tools/analysis/summarize.py --help must not wait for
+    from ideal_mm.engine.config_walk import iter_init_cfgs
     return any(cfg.get('type') == 'Pretrained'
                for _, cfg in iter_init_cfgs(obj))
 

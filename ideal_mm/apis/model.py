@@ -96,6 +96,8 @@ def init_model(config: Union[str, Path, Config],
         The model in eval mode on ``device`` with ``model.cfg`` and
         ``model.dataset_meta`` set.
     """
+    import ideal_mm
+    ideal_mm.register_all_modules()  # a Config object may lack custom_imports
     if isinstance(config, (str, Path)):
         config = load_config(str(config))
     elif isinstance(config, Config):

@@ -150,9 +150,9 @@ def make_phantom_acdc(out_dir: str,
                           f'{VARIABILITY}')
     size_rng = _size_range(size)
     _prepare_out_dir(out_dir, overwrite)
-    from tqdm import tqdm
+    from ideal_mm.progress import progress_bar
     folders = []
-    for number in tqdm(range(start_id, start_id + num_patients),
+    for number in progress_bar(range(start_id, start_id + num_patients),
                        desc='phantom ACDC', unit='patient',
                        disable=not progress):
         folders.append(

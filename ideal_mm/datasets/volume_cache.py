@@ -286,10 +286,10 @@ def build_volume_cache(frames: Sequence[FrameFiles],
         todo = pending()  # another process may have built them meanwhile
         if todo:
             from mmengine.logging import print_log
-            from tqdm import tqdm
+            from ideal_mm.progress import progress_bar
             print_log(f'caching {len(todo)} {name} volume(s) in {cache_dir}',
                       logger='current')
-            for frame in tqdm(
+            for frame in progress_bar(
                     todo, desc=f'{name} volume cache', unit='vol',
                     disable=not progress):
                 if prepare is None:  # the signature tests patch

@@ -21,14 +21,13 @@ PROBE_META_KEYS = ('volume_id', 'slice_idx', 'num_slices', 'spacing', 'seg_map_p
 
 
 def maybe_tqdm(iterable: Iterable, enabled: bool, **kwargs: Any) -> Iterable:
-    """``tqdm(iterable)`` when ``enabled`` (and tqdm is installed), else ``iterable``."""
+    """A tqdm bar over ``iterable`` when ``enabled`` (warnings and log lines
+    through ``tqdm.write``: :func:`ideal_mm.progress.progress_bar`), else
+    ``iterable``."""
     if not enabled:
         return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with mmengine's deps
-        return iterable
-    return tqdm(iterable, **kwargs)
+    from ideal_mm.progress import progress_bar
+    return progress_bar(iterable, **kwargs)
 
 
 

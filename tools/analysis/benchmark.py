@@ -42,9 +42,6 @@ import argparse
 import os
 from typing import Optional, Sequence
 
-import ideal_mm  # noqa: F401,I001  (compat first, registers components)
-from ideal_mm.engine.benchmark import (config_crop, data_rates, machine,
-                                      model_only, prepare_config, runner_rate)
 
 SECTIONS = ('model', 'runner', 'data')
 
@@ -103,8 +100,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if args.device == 'cpu':
         os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
+    # torch and mmseg only after the arguments are read (--help is instant)
+    import ideal_mm
+    ideal_mm.register_all_modules()
     import torch
     from mmengine.registry import init_default_scope
+
+    from ideal_mm.engine.benchmark import (config_crop, data_rates, machine,
+                                          model_only, prepare_config,
+                                          runner_rate)
 
     from ideal_mm.errors import ConfigError
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

@@ -15,9 +15,6 @@ import os
 import platform
 import sys
 
-import numpy as np
-
-from ideal_mm.analysis.metric_benchmark import SPACING, compare_with_medpy
 from ideal_mm.errors import run_cli
 
 
@@ -30,6 +27,10 @@ def main() -> int:
                         metavar=('D', 'H', 'W'))
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
+    # numpy and scipy only after the arguments (--help is instant)
+    import numpy as np
+
+    from ideal_mm.analysis.metric_benchmark import SPACING, compare_with_medpy
     res = compare_with_medpy(args.cases, args.repeats, tuple(args.shape), args.seed)
     t_ours, t_medpy, worst = res['ours_s'], res['medpy_s'], res['worst']
     print(f'machine: {platform.platform()}, {platform.processor() or platform.machine()}, '

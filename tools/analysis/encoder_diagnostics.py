@@ -14,7 +14,6 @@ import argparse
 import os.path as osp
 from typing import Optional, Sequence
 
-from ideal_mm.analysis.encoder_stats import diagnose, format_report
 from ideal_mm.errors import ConfigError, run_cli
 
 
@@ -38,7 +37,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Check the files, compute and print the table."""
     args = parse_args(argv)
-    import ideal_mm  # noqa: F401
+    # torch and mmseg only after the arguments are read (--help is instant)
+    import ideal_mm
+    ideal_mm.register_all_modules()
+    from ideal_mm.analysis.encoder_stats import diagnose, format_report
     from mmengine.config import Config
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist')

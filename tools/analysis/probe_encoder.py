@@ -64,7 +64,8 @@ def _write_json(path: str, payload: dict) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Probe ENCODER on CONFIG's data; print the table, write the JSON."""
     args = parse_args(argv)
-    import ideal_mm  # noqa: F401  (registers the components)
+    import ideal_mm
+    ideal_mm.register_all_modules()
     from mmengine.config import Config
 
     from ideal_mm.evaluation.probe import (build_probe_encoder, format_probe_table,

@@ -41,9 +41,6 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
-from ideal_mm.analysis.study_report import report
-from ideal_mm.analysis.study_runner import StudyRunner
-from ideal_mm.analysis.study_spec import Study, ensure_data
 from ideal_mm.errors import run_cli
 
 #: the checkout whose tools/train.py and tools/test.py the runs start
@@ -72,6 +69,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     """Run what is missing, then write the report; exit 1 if a run failed."""
     args = parse_args()
+    # after the arguments: the runner imports ideal_mm.engine (torch, mmseg)
+    from ideal_mm.analysis.study_report import report
+    from ideal_mm.analysis.study_runner import StudyRunner
+    from ideal_mm.analysis.study_spec import Study, ensure_data
     study = Study(args.spec, args.out)
     runner = StudyRunner(study, args.jobs, args.dry_run, repo=REPO)
     if not args.report_only:

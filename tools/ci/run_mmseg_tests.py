@@ -36,9 +36,11 @@ import sys
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
-# ideal_mm first, before anything imports mmseg: as a config's custom_imports
-# would load it. Its compat layer must be what mmseg's tests run against.
-import ideal_mm  # noqa: E402,F401  isort: skip
+# ideal_mm first, before anything imports mmseg (light: it installs the hook
+# that applies its compat layer before mmseg loads); main() then registers
+# everything as a config's custom_imports would. Its compat layer must be
+# what mmseg's tests run against.
+import ideal_mm  # noqa: E402  isort: skip
 import pytest  # noqa: E402
 
 MMSEG_VERSION = '1.2.2'
@@ -367,6 +369,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('pytest_args', nargs='*',
                         help='passed to pytest after "--" (e.g. -x, -k vit)')
     args = parser.parse_args(argv)
+    ideal_mm.register_all_modules()
     import mmseg
     tests_root = args.tests_dir or find_mmseg_tests()
     if tests_root is None and args.fetch_into:
