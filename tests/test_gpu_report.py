@@ -160,3 +160,18 @@ def test_settings_and_import_check():
     assert len(missing) == 1
     assert missing[0].startswith('no_such_mod_26 (pip: nosuch-dist): '
                                  'ModuleNotFoundError')
+
+
+def test_device_wrapper_checks_imports_before_installing(tmp_path):
+    """gpu_report.sh installs nothing where every module imports, and
+    passes its arguments to the tool."""
+    env = dict(os.environ, PYTHON=sys.executable, OUT=str(tmp_path / 'out'),
+               WORK_ROOT=str(tmp_path / 'work'))
+    proc = subprocess.run(
+        ['bash', os.path.join('tools', 'analysis', 'gpu_report.sh'),
+         '--check-imports'], cwd=REPO, capture_output=True, text=True,
+        timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'nothing to install' in proc.stdout
+    assert 'every required module imports' in proc.stdout
+    assert (tmp_path / 'out' / 'pip_list.txt').is_file()

@@ -73,7 +73,7 @@ class ReportSettings:
     model_warmup: int = 10
     model_iters: int = 30
     loop_warmup: int = 10  # a multiple of log_interval
-    loop_iters: int = 40
+    loop_iters: int = 60
     log_interval: int = 10
     patients: int = 20
     size: Any = ((208, 232), (232, 256))

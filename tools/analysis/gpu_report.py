@@ -13,7 +13,7 @@ tiny sizes on the CPU (fp32 only), what the test suite runs.
 
 Before anything else the modules ideal_mm needs are imported one by one and
 every one that is missing or broken is printed (exit status 2): a device
-image without them cannot run the report. The measurement is
+image without them cannot run the report. ``--check-imports`` stops there. The measurement is
 :func:`ideal_mm.analysis.gpu_report.run_report`.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ REQUIRED: Tuple[Tuple[str, str], ...] = (
     ('wcwidth', 'wcwidth'), ('ftfy', 'ftfy'), ('regex', 'regex'),
     ('nibabel', 'nibabel'), ('mmengine', 'mmengine==0.10.7'),
     ('mmcv', 'mmcv-lite==2.1.0'), ('mmseg', 'mmsegmentation==1.2.2'),
-    ('ideal_mm', 'ideal_mm (pip install --no-deps -e .)'),
+    ('ideal_mm', 'none: this checkout on PYTHONPATH'),
 )
 
 
@@ -76,6 +76,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='seconds per model-only part')
     parser.add_argument('--loop-timeout', type=float,
                         help='seconds per full-loop part')
+    parser.add_argument('--check-imports', action='store_true',
+                        help='only check the imports (exit 0 or 2)')
     return parser.parse_args(argv)
 
 
@@ -138,9 +140,10 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
     if preflight():
         sys.exit(2)
+    if '--check-imports' in sys.argv[1:]:
+        print('gpu_report: every required module imports')
+        sys.exit(0)
     from ideal_mm.errors import run_cli  # imports ideal_mm: after the check
     run_cli(main)
