@@ -34,6 +34,7 @@ import json
 import math
 import os
 import os.path as osp
+import shutil
 import signal
 import socket
 import subprocess
@@ -180,24 +181,18 @@ def run_part(cmd: List[str], log: str, timeout: float,
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 5 s, to the process group of ``proc``."""
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    """SIGTERM to the process group of ``proc``, then, 5 s later, SIGKILL to
+    whatever of the group is left (e.g. DataLoader workers)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
+            break  # the whole group is gone
         try:
-            proc.wait(timeout=wait)
-            if sig == signal.SIGKILL:
-                return
+            proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
-            continue
-        # the leader exited; its group may still hold workers
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
             pass
-        return
+    proc.wait()
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -480,10 +475,10 @@ def run_report(out_dir: str, settings: ReportSettings,
                 row['model'], row['loop'] = part, dict(part)
                 continue
             echo(f'[gpu_report] {name} {precision}: model only')
-            row['model'] = _model(py, part_mod, stage['config'], s,
-                                  precision, osp.join(logs, f'{tag}_model.log'),
-                                  osp.join(results, f'{tag}_model.json'),
-                                  budget, env, root)
+            row['model'] = _model(
+                py, part_mod, stage['config'], s, precision,
+                osp.join(logs, f'{tag}_model.log'),
+                osp.join(results, f'{tag}_model.json'), budget, env, root)
             echo(f'[gpu_report] {name} {precision}: full loop')
             row['loop'] = _loop(py, stage['config'], s, precision,
                                 osp.join(logs, f'{tag}_loop.log'),
@@ -552,7 +547,6 @@ def _loop(py: str, config: str, s: ReportSettings, precision: str,
     if limit is None:
         return _skipped_budget()
     if osp.isdir(work_dir):
-        import shutil
         shutil.rmtree(work_dir)
     cmd = cmd or _train_cmd(py, config, work_dir, precision)
     run = run_part(cmd, log, limit, env, root)

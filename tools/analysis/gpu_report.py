@@ -13,8 +13,8 @@ tiny sizes on the CPU (fp32 only), what the test suite runs.
 
 Before anything else the modules ideal_mm needs are imported one by one and
 every one that is missing or broken is printed (exit status 2): a device
-image without them cannot run the report. ``--check-imports`` stops there. The measurement is
-:func:`ideal_mm.analysis.gpu_report.run_report`.
+image without them cannot run the report; ``--check-imports`` stops there.
+The measurement is :func:`ideal_mm.analysis.gpu_report.run_report`.
 """
 from __future__ import annotations
 

@@ -39,4 +39,5 @@ fi
 "$PY" -m pip list --format=freeze > "$OUT/pip_list.txt" 2>/dev/null || true
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
 
-exec "$PY" tools/analysis/gpu_report.py --out "$OUT" --work-root "$WORK_ROOT" "$@"
+exec "$PY" tools/analysis/gpu_report.py --out "$OUT" \
+  --work-root "$WORK_ROOT" "$@"
