@@ -24,6 +24,10 @@ if "$PY" tools/analysis/gpu_report.py --out "$OUT" --check-imports \
     >/dev/null 2>&1; then
   echo "[gpu_report.sh] every required module imports: nothing to install"
 elif (( ${#wheels[@]} )); then
+  # a distribution's Python marks itself externally managed (PEP 668); the
+  # device machine is a throw-away, so install into it anyway (older pips
+  # ignore the variable)
+  export PIP_BREAK_SYSTEM_PACKAGES=1
   echo "[gpu_report.sh] installing ${#wheels[@]} wheels from .wheels/"
   if ! "$PY" -m pip install -q --no-deps --no-index "${wheels[@]}"; then
     # one incompatible wheel fails the whole call: install one by one and
