@@ -18,7 +18,7 @@ STAMP := .make/installed-$(subst /,_,$(PYTHON))
 endif
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: install test test-mmseg demo install-mmcv-full clean-demo help
+.PHONY: install test test-mmseg demo install-mmcv-full clean-demo help gpu-wheels
 
 help:
 	@echo "make install            create .venv and install ideal_mm (torch $(TORCH_VERSION) if none, mmcv-lite if no mmcv)"
@@ -26,6 +26,7 @@ help:
 	@echo "make test-mmseg         install, then run mmseg's own model tests with ideal_mm imported (~2 min)"
 	@echo "make demo               install, then run IDEAL and baselines on generated phantom ACDC data"
 	@echo "make install-mmcv-full  build mmcv $(MMCV_VERSION) with compiled ops (about 11 min on 2 cores)"
+	@echo "make gpu-wheels         download the wheels a bare GPU machine needs into .wheels/ (docs/benchmarks.md)"
 
 install: $(STAMP)
 
@@ -66,6 +67,27 @@ install-mmcv-full: install
 	$(PIP) uninstall -y mmcv-lite mmcv >/dev/null 2>&1 || true
 	$(PIP) install --no-deps $(MMCV_WHEEL_CACHE)/mmcv-$(MMCV_VERSION)-*.whl
 	$(PY) -c "import ideal_mm.compat as c; assert c.mmcv_has_compiled_ops(); print('mmcv with compiled ops is active')"
+
+# Wheels for tools/analysis/gpu_report.sh on a GPU machine without internet
+# and without OpenMMLab (Python $(GPU_PY_VERSION), torch preinstalled): pure
+# wheels, plus the small compiled ones for that Python and platform. Add what
+# the report's import check names as missing, e.g.
+#   make gpu-wheels GPU_BINARY_WHEELS='regex pyyaml opencv-python-headless'
+# (the carried folder must stay under the device's 64 MiB).
+GPU_WHEELS_DIR ?= .wheels
+GPU_PY_VERSION ?= 3.12
+GPU_PLATFORM ?= manylinux2014_x86_64
+GPU_PURE_WHEELS ?= mmengine==0.10.7 mmsegmentation==1.2.2 mmcv-lite==$(MMCV_VERSION) \
+	addict yapf platformdirs termcolor prettytable wcwidth nibabel ftfy \
+	rich pygments markdown-it-py mdurl tqdm packaging
+GPU_BINARY_WHEELS ?= regex pyyaml
+GPU_PIP = $(if $(wildcard $(PY)),$(PIP),python3 -m pip --disable-pip-version-check)
+gpu-wheels:
+	@mkdir -p $(GPU_WHEELS_DIR)
+	$(GPU_PIP) download --no-deps --only-binary=:all: -d $(GPU_WHEELS_DIR) $(GPU_PURE_WHEELS)
+	$(GPU_PIP) download --no-deps --only-binary=:all: -d $(GPU_WHEELS_DIR) \
+	  --python-version $(GPU_PY_VERSION) --platform $(GPU_PLATFORM) $(GPU_BINARY_WHEELS)
+	@du -sh $(GPU_WHEELS_DIR)
 
 clean-demo:
 	rm -rf work_dirs/demo data/phantom_acdc
