@@ -417,7 +417,8 @@ def test_mutual_consistency_bad_input():
 def _local_reference(fa, fb, positives, negatives, s, t, weight=None):
     """domain_specific_cl models.py decoder_pretrain_net, local_loss_exp_no
     = 0: per slice and region, -log(e^num / (e^num + sum den)) both ways,
-    summed, divided by the number of regions."""
+    summed, divided by the number of regions (line 1135) and by the number
+    of images bs = 2 * batch_size (line 1341)."""
     def vec(f, y, x):
         v = f[:, y:y + s, x:x + s].reshape(-1)
         if weight is not None:
@@ -439,7 +440,7 @@ def _local_reference(fa, fb, positives, negatives, s, t, weight=None):
             num_a, num_b = math.exp(cos(a_k, b_k)), math.exp(cos(b_k, a_k))
             total += -math.log(num_a / (num_a + den_a))
             total += -math.log(num_b / (num_b + den_b))
-    return total / len(positives)
+    return total / len(positives) / (2 * fa.shape[0])
 
 
 @pytest.mark.parametrize('region_size,project', [(3, False), (3, True),

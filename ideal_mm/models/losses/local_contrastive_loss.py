@@ -103,10 +103,12 @@ class LocalContrastiveLoss(nn.Module):
 
         l(a, b, k) = -log( e^{s(a_k, b_k)} / (e^{s(a_k, b_k)}
                      + sum_{n in Neg(k)} [e^{s(a_k, a_n)} + e^{s(a_k, b_n)}]) )
-        loss = loss_weight * sum_i sum_k [l(a, b, k) + l(b, a, k)] / K
+        loss = loss_weight * sum_i sum_k [l(a, b, k) + l(b, a, k)] / (K 2N)
 
-    with ``K`` = 13 regions. As in the official code the sum over slices is
-    not divided by the batch size.
+    with ``K`` = 13 regions and ``2N`` the images of the batch (N slices, two
+    views each): the official ``local_loss / no_of_local_regions / bs`` with
+    ``bs = 2 * batch_size``, i.e. the mean over slices, directions and
+    regions.
 
     Args:
         temperature: T (official: 0.1).
@@ -186,7 +188,7 @@ class LocalContrastiveLoss(nn.Module):
             return -(pos - torch.logsumexp(logits, dim=2))
 
         loss = one_way(za, na, nb) + one_way(zb, nb, na)
-        return self.loss_weight * loss.sum() / k
+        return self.loss_weight * loss.sum() / (k * 2 * feat_a.shape[0])
 
     @property
     def loss_name(self) -> str:
