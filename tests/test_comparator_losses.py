@@ -489,3 +489,18 @@ def test_local_contrastive_loss_bad_input():
         LocalContrastiveLoss(region_size=2)
     with pytest.raises(ConfigError, match='loss_'):
         LocalContrastiveLoss(loss_name='local')
+
+
+def test_registered_components_build_from_config():
+    """Every new loss and transform builds from a config dict by name."""
+    from mmseg.registry import MODELS, TRANSFORMS
+    built = [MODELS.build(dict(type='BCPMixedLoss', u_weight=0.5)),
+             MODELS.build(dict(type='MutualConsistencyLoss')),
+             MODELS.build(dict(type='LocalContrastiveLoss', in_channels=4))]
+    assert [b.loss_name for b in built] == [
+        'loss_bcp_mix', 'loss_mutual_consistency', 'loss_local_contrast']
+    assert built[2].proj.weight.shape == (128, 4 * 9)
+    views = TRANSFORMS.build(dict(type='UniMatchStrongViews', num_strong=2))
+    assert isinstance(views.strong, UniMatchStrongAug)
+    assert views.strong.brightness == (0.5, 1.5)
+    assert unimatch_cutmix_boxes(0, 4, 4).shape == (0, 4, 4)
