@@ -96,6 +96,8 @@ class BCPMixedLoss(nn.Module):
     outside / labelled inside, and labelled outside / unlabelled inside):
     ``(Dice_unl + Dice_l + CE_unl + CE_l) / 2``; its labelled copy-paste
     phase uses ``u_weight = 1``. ``e = 1e-10`` as BCP's ``DiceLoss``.
+    It needs the box, so it is called by the segmentor, not listed in a
+    decode head's ``loss_decode``.
 
     Args:
         l_weight: weight of the labelled region (BCP: 1.0).
