@@ -127,15 +127,17 @@ def test_benchmark_ab_batch_crop_threads(tmp_path, phantom_root,
                                          phantom_split_cfg):
     cfg = write_config(tmp_path, phantom_root, phantom_split_cfg)
     res = run_benchmark(cfg, '--sections', 'model', '--device', 'cpu',
-                        '--crop', '32', '32', '--iters', '2', '--warmup',
-                        '1', '--ab', '--ab-batch', '1', '--ab-crop', '16',
-                        '16', '--channels-last', '--threads', '1')
+                        '--crop', '64', '64', '--iters', '2', '--warmup',
+                        '1', '--ab', '--ab-batch', '1', '--ab-crop', '32',
+                        '32', '--channels-last', '--threads', '1')
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert '1 torch threads' in out
-    assert re.search(r'^ab: baseline batch 2 32x32 fp32: [0-9.]+ ms/step '
-                     r'median .*options batch 1 16x16 fp32, channels_last '
-                     r'on, compile off', out, re.MULTILINE)
+    # the options' batch is made at their crop, not the config's
+    assert 'ab: inputs (1, 64, 64) vs (1, 32, 32)' in out
+    assert re.search(r'^ab: baseline batch 2 64x64 fp32: [0-9.]+ ms/step '
+                     r'median .*options batch 1 32x32 fp32, channels_last '
+                     r'on, compile off, threads same', out, re.MULTILINE)
     step = number(rf'speed-up baseline/options = {NUM} per step', out)
     image = number(rf'per step, {NUM} per image', out)
     assert image == pytest.approx(step / 2, abs=0.01)

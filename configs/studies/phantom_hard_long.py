@@ -1,7 +1,7 @@
 # Long-schedule study on the high-variability phantom (issue 22): the arms
 # at 10x the demo's schedule, with validation learning curves.
 #   python tools/analysis/study.py configs/studies/phantom_hard_long.py \
-#       --out results/phantom_hard_long --jobs 1 --threads 2
+#       --out results/phantom_hard_long --jobs 1 --threads 1
 # Resumable: finished runs (summary.json, per_case.csv, val_curve.json,
 # run_info.json under results/phantom_hard_long/runs/) are committed, the
 # checkpoints and logs are not (results/phantom_hard_long/.gitignore); the

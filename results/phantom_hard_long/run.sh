@@ -6,10 +6,13 @@
 # supervised_from_ideal, unimatch, supervised_all), then seeds 1, 2, 3-4.
 # Finished runs are skipped, an interrupted one resumes from its last
 # checkpoint (same machine) or restarts (fresh clone). One run at a time.
-#   PYTHON=.venv/bin/python THREADS=2 bash results/phantom_hard_long/run.sh
+# THREADS (torch threads per run) defaults to 1: on the shared 2-core machine
+# one thread ran a step 15.6x faster than two (docs/benchmarks.md, section
+# 5); on an idle machine measure 2 with benchmark.py --ab --ab-threads.
+#   PYTHON=.venv/bin/python THREADS=1 bash results/phantom_hard_long/run.sh
 set -u
 PY=${PYTHON:-python}
-T=${THREADS:-2}
+T=${THREADS:-1}
 S=configs/studies/phantom_hard_long.py
 O=results/phantom_hard_long
 run() { "$PY" tools/analysis/study.py "$S" --out "$O" --jobs 1 \

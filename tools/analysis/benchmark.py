@@ -1,8 +1,8 @@
 """Training-speed benchmark of a config: model only, full runner, data, memory.
 
     python tools/analysis/benchmark.py CONFIG [--amp] [--channels-last]
-        [--compile] [--threads N] [--ab [--ab-crop H W] [--ab-batch B]]
-        [--iters N]
+        [--compile] [--threads N]
+        [--ab [--ab-crop H W] [--ab-batch B] [--ab-threads N]] [--iters N]
         [--warmup N] [--device cpu|cuda] [--batch-size B]
         [--crop H W] [--num-workers N] [--inference] [--cfg-options k=v ...]
 
@@ -42,8 +42,9 @@ step's time, the compile cost, is printed). ``--threads N`` sets
 (``--iters`` rounds after ``--warmup``): the baseline (fp32, no
 channels-last, no compile, the config's batch and crop) and the options
 given (``--amp``, ``--channels-last``, ``--compile``, ``--ab-crop``,
-``--ab-batch``), and prints the median step of each and the speed-up
-(median over rounds of baseline/options, per step and per image). On a
+``--ab-batch``, ``--ab-threads``), and prints the median step of each and
+the speed-up (median over rounds of baseline/options, per step and per
+image). On a
 machine shared with other jobs the interleaving puts both under the same
 load, so the ratio is the figure to quote, not the absolute times. With
 ``--ab`` the ab lines take the place of section (a).
@@ -85,6 +86,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         metavar=('H', 'W'), help='--ab: the options\' crop')
     parser.add_argument('--ab-batch', type=int, default=None,
                         help='--ab: the options\' batch size')
+    parser.add_argument('--ab-threads', type=int, default=None,
+                        help='--ab: the options\' torch threads')
     parser.add_argument('--iters', type=int, default=20,
                         help='timed iterations per section (default 20)')
     parser.add_argument('--warmup', type=int, default=5,
@@ -116,8 +119,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--warmup must be >= 0')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
-    if args.ab_batch is not None and args.ab_batch < 1:
-        parser.error('--ab-batch must be >= 1')
+    for name in ('ab_batch', 'ab_threads'):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.batch_size is not None and args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
     return args
@@ -136,21 +140,40 @@ def ab_compare(cfg: Any, device: str, batch_size: int,
     prints both and the speed-up per step and per image; returns the
     per-step speed-up (baseline step / options step, median over
     rounds)."""
-    from ideal_mm.engine.benchmark import build_step, interleaved
+    import copy
+
+    from ideal_mm.engine.benchmark import (build_step, interleaved,
+                                          set_pipeline_crop, train_datasets)
     b_batch = args.ab_batch or batch_size
     b_crop = tuple(args.ab_crop) if args.ab_crop else crop
-    base, _ = build_step(cfg, device, batch_size, crop)
-    opt, info = build_step(cfg, device, b_batch, b_crop, args.amp,
+    b_cfg = copy.deepcopy(cfg)
+    for ds in train_datasets(b_cfg):  # the pipeline makes the batch
+        set_pipeline_crop(ds['pipeline'], b_crop)
+    base, a_info = build_step(cfg, device, batch_size, crop)
+    opt, info = build_step(b_cfg, device, b_batch, b_crop, args.amp,
                            args.channels_last, args.compile)
+    if args.ab_threads:
+        import torch
+        own = torch.get_num_threads()
+        inner = opt
+
+        def opt() -> float:
+            torch.set_num_threads(args.ab_threads)
+            try:
+                return inner()
+            finally:
+                torch.set_num_threads(own)
     res = interleaved([base, opt], args.iters, args.warmup)
     m0, m1 = res['median']
     ratio = res['ratio'][0]
+    print(f"ab: inputs {a_info['input_shape']} vs {info['input_shape']}")
     print(f"ab: baseline batch {batch_size} {crop[0]}x{crop[1]} fp32: "
           f"{m0 * 1e3:.1f} ms/step median (first {res['first'][0]:.1f} s); "
           f"options batch {b_batch} {b_crop[0]}x{b_crop[1]} "
           f"{info['precision']}, channels_last "
           f"{'on' if args.channels_last else 'off'}, compile "
-          f"{'on' if args.compile else 'off'}: {m1 * 1e3:.1f} ms/step "
+          f"{'on' if args.compile else 'off'}, threads "
+          f"{args.ab_threads or 'same'}: {m1 * 1e3:.1f} ms/step "
           f"median (first {res['first'][1]:.1f} s)")
     per_image = ratio * b_batch / batch_size
     print(f'ab: speed-up baseline/options = {ratio:.2f} per step, '

@@ -51,7 +51,10 @@ def build_step(cfg: Any, device: str, batch_size: int,
                                                      Dict[str, Any]]:
     """A model, its optimizer wrapper and one synthetic on-device batch;
     returns ``(step, info)``: ``step()`` runs one ``train_step`` and returns
-    its seconds, ``info['loss']`` holds the last step's loss.
+    its seconds, ``info['loss']`` holds the last step's loss and
+    ``info['input_shape']`` the shape of one input image (c, h, w). The
+    batch is made by the config's own train pipeline, so ``crop`` must be
+    the size that pipeline outputs (see :func:`.config.set_pipeline_crop`).
 
     ``amp``: AmpOptimWrapper (bf16) on CUDA, ``torch.autocast('cpu',
     bfloat16)`` on CPU, where mmengine refuses AmpOptimWrapper.
@@ -82,6 +85,9 @@ def build_step(cfg: Any, device: str, batch_size: int,
     optim_wrapper = build_optim_wrapper(model, optim_cfg.optim_wrapper)
     data = model.data_preprocessor.cast_data(
         synthetic_batch(cfg, batch_size, crop))
+    inputs = data['inputs']
+    info['input_shape'] = tuple(inputs[0].shape) if isinstance(
+        inputs, (list, tuple)) else tuple(inputs.shape[1:])
 
     def step() -> float:
         sync(device)
