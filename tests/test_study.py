@@ -116,6 +116,7 @@ def test_study_report_and_resume(tmp_path):
 
 
 @pytest.mark.parametrize('spec', ['configs/studies/phantom_hard.py',
+                                  'configs/studies/phantom_hard_long.py',
                                   'configs/studies/acdc.py'])
 def test_shipped_study_specs_list_their_runs(spec, tmp_path):
     res = subprocess.run(

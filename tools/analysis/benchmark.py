@@ -143,7 +143,8 @@ def ab_compare(cfg: Any, device: str, batch_size: int,
     import copy
 
     from ideal_mm.engine.benchmark import (build_step, interleaved,
-                                          set_pipeline_crop, train_datasets)
+                                           set_pipeline_crop,
+                                           train_datasets)
     b_batch = args.ab_batch or batch_size
     b_crop = tuple(args.ab_crop) if args.ab_crop else crop
     b_cfg = copy.deepcopy(cfg)
