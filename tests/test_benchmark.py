@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM = r'([0-9]+(?:\.[0-9]+)?)'
 
@@ -95,3 +97,50 @@ def test_benchmark_reports_a_missing_config(tmp_path):
     assert res.returncode != 0
     assert 'Traceback' not in res.stderr
     assert 'nope.py' in res.stderr
+
+
+def test_interleaved_alternates_and_takes_per_round_ratios():
+    from ideal_mm.engine.benchmark import interleaved
+    calls = []
+    a_times = iter([9.0, 1.0, 4.0, 2.0, 8.0])
+    b_times = iter([5.0, 0.5, 1.0, 2.0, 2.0])
+
+    def a():
+        calls.append('a')
+        return next(a_times)
+
+    def b():
+        calls.append('b')
+        return next(b_times)
+
+    res = interleaved([a, b], iters=3, warmup=2)
+    # one step of each in turn; first step, one more warm-up, 3 timed
+    assert calls == ['a', 'b'] * 5
+    assert res['first'] == [9.0, 5.0]
+    assert res['times'] == [[4.0, 2.0, 8.0], [1.0, 2.0, 2.0]]
+    assert res['median'] == [4.0, 2.0]
+    # per-round ratios 4, 1, 4: their median, not 4.0 / 2.0 of the medians
+    assert res['ratio'] == [4.0]
+
+
+def test_benchmark_ab_batch_crop_threads(tmp_path, phantom_root,
+                                         phantom_split_cfg):
+    cfg = write_config(tmp_path, phantom_root, phantom_split_cfg)
+    res = run_benchmark(cfg, '--sections', 'model', '--device', 'cpu',
+                        '--crop', '64', '64', '--iters', '2', '--warmup',
+                        '1', '--ab', '--ab-batch', '1', '--ab-crop', '32',
+                        '32', '--channels-last', '--threads', '1')
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert '1 torch threads' in out
+    # the options' batch is made at their crop, not the config's
+    assert 'ab: inputs (1, 64, 64) vs (1, 32, 32)' in out
+    assert re.search(r'^ab: baseline batch 2 64x64 fp32: [0-9.]+ ms/step '
+                     r'median .*options batch 1 32x32 fp32, channels_last '
+                     r'on, compile off, threads same', out, re.MULTILINE)
+    step = number(rf'speed-up baseline/options = {NUM} per step', out)
+    image = number(rf'per step, {NUM} per image', out)
+    assert image == pytest.approx(step / 2, abs=0.01)
+    assert '(a) model only' not in out
+    bad = run_benchmark(cfg, '--ab', '--ab-batch', '0')
+    assert bad.returncode != 0 and '--ab-batch must be >= 1' in bad.stderr

@@ -116,6 +116,7 @@ def test_study_report_and_resume(tmp_path):
 
 
 @pytest.mark.parametrize('spec', ['configs/studies/phantom_hard.py',
+                                  'configs/studies/phantom_hard_long.py',
                                   'configs/studies/acdc.py'])
 def test_shipped_study_specs_list_their_runs(spec, tmp_path):
     res = subprocess.run(
@@ -178,3 +179,118 @@ methods = dict(
         "              pretrain_exclude", "pretrain_exclude"))
     with pytest.raises(ConfigError, match='pretrain_exclude needs'):
         Study(str(spec), str(tmp_path / 'out'))
+
+
+def _write_scalars(path, points, extra=()):
+    """A fake mmengine scalars.json: training lines and mDice lines."""
+    path.parent.mkdir(parents=True)
+    lines = [json.dumps(dict(loss=0.5, lr=0.01, iter=i, step=i))
+             for i in extra]
+    lines += [json.dumps(dict(mDice=v, RV_Dice=0.1, step=s))
+              for s, v in points]
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def test_study_curves_mean_over_seeds_and_png(tmp_path):
+    from ideal_mm.analysis.study_curves import (VAL_CURVE, arm_curves,
+                                                mean_band, run_curve,
+                                                save_val_curve)
+    from ideal_mm.analysis.study_report import report
+    from ideal_mm.analysis.study_spec import Study
+    spec = tmp_path / 'spec.py'
+    spec.write_text(SPEC + """
+methods['all'] = dict(config='configs/demo/supervised_unet_phantom.py',
+                      budgets=[24])
+gap = ('sup', 'all')
+curves_reference = 'all'
+""")
+    out = tmp_path / 'study'
+    rng = np.random.default_rng(3)
+    iters = [100, 200, 300, 400]
+    vals = {}
+    for method, budgets in (('sup', ['1pat']), ('semi', ['1pat']),
+                            ('all', ['24pat'])):
+        for b in budgets:
+            for seed in range(3):
+                wd = out / 'runs' / method / b / f'seed{seed}'
+                v = rng.random(4)
+                vals[method, seed] = v
+                # a resumed run: the second folder re-logs iteration 200
+                _write_scalars(wd / '20260101_000000' / 'vis_data' /
+                               'scalars.json',
+                               [(100, v[0]), (200, 0.999)], extra=[50, 100])
+                _write_scalars(wd / '20260101_010000' / 'vis_data' /
+                               'scalars.json',
+                               [(200, v[1]), (300, v[2]), (400, v[3])])
+                (wd / 'summary.json').write_text(json.dumps(_summary(
+                    [0.4 + 0.1 * (method == 'semi') + 0.4 * (
+                        method == 'all')] * 4)))
+    # an unfinished run (no summary.json) is not part of the curves
+    _write_scalars(out / 'runs' / 'semi' / '1pat' / 'seed9' / 't' /
+                   'vis_data' / 'scalars.json', [(100, 1.0)])
+    wd0 = str(out / 'runs' / 'sup' / '1pat' / 'seed0')
+    xs, ys = run_curve(wd0)
+    assert xs == iters and np.allclose(ys, vals['sup', 0])
+    path = save_val_curve(wd0)
+    assert path == osp.join(wd0, VAL_CURVE)
+    saved = json.loads(open(path).read())
+    assert saved['key'] == 'mDice' and saved['iters'] == iters
+    assert np.allclose(saved['values'], vals['sup', 0])
+    study = Study(str(spec), str(out))
+    arms = arm_curves(study, '1pat')
+    assert sorted(arms) == ['semi', 'sup'] and sorted(arms['semi']) == [0, 1,
+                                                                        2]
+    x, mean, lo, hi = mean_band(arms['semi'])
+    stack = np.stack([vals['semi', s] for s in range(3)])
+    assert x.tolist() == iters
+    assert np.allclose(mean, stack.mean(0))
+    assert np.allclose(lo, stack.min(0)) and np.allclose(hi, stack.max(0))
+    md = report(study)
+    assert (out / 'curves.png').stat().st_size > 1000
+    assert '![validation curves](curves.png)' in md
+    row = next(line for line in md.splitlines()
+               if line.startswith('| semi (3) |'))
+    assert row == '| semi (3) | ' + ' | '.join(
+        f'{m:.3f}' for m in stack.mean(0)) + ' |'
+    # the reference arm is a level, not a curve; the gap shares are
+    # (D - D_sup) / (D_all - D_sup) = (0.5 - 0.4) / (0.8 - 0.4)
+    assert not any(line.startswith('| all (') for line in md.splitlines())
+    assert '| semi | 1pat | +25 % |' in md
+    assert '| sup | 1pat | +0 % |' in md
+    with pytest.raises(ValueError, match='at least one'):
+        mean_band({})
+
+
+def test_input_size_writes_resized_configs(tmp_path):
+    from mmengine.config import Config
+
+    from ideal_mm.analysis.study_runner import StudyRunner
+    from ideal_mm.analysis.study_spec import Study
+    from ideal_mm.errors import ConfigError
+    spec = tmp_path / 'spec.py'
+    spec.write_text('input_size = (48, 48)\n' + SPEC)
+    study = Study(str(spec), str(tmp_path / 'out'))
+    runner = StudyRunner(study, jobs=1, dry_run=False)
+    src = 'configs/demo/cps_unet_phantom.py'
+    path = runner.config(src)
+    assert path == str(tmp_path / 'out' / 'configs' / 'cps_unet_phantom.py')
+    cfg, ref = Config.fromfile(path), Config.fromfile(src)
+    train = cfg.train_dataloader.dataset.pipeline
+    assert [t['out_size'] for t in train if 'out_size' in t] == [(48, 48)]
+    for key in ('val_dataloader', 'test_dataloader'):
+        sizes = [t['scale'] for t in cfg[key].dataset.pipeline
+                 if t['type'] == 'Resize']
+        assert sizes == [(48, 48)]
+    # only the sizes change
+    assert cfg.model == ref.model and cfg.train_cfg == ref.train_cfg
+    assert cfg.train_dataloader.sampler == ref.train_dataloader.sampler
+    # written once, reused
+    mtime = os.path.getmtime(path)
+    assert runner.config(src) == path and os.path.getmtime(path) == mtime
+    bad = tmp_path / 'bad.py'
+    bad.write_text("model = dict(type='X')\ntrain_dataloader = dict("
+                   "dataset=dict(type='Y'))\n")
+    with pytest.raises(ConfigError, match='found no pipeline'):
+        runner.config(str(bad))
+    study.spec.input_size = None
+    assert runner.config(src) == src

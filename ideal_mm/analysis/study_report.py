@@ -1,7 +1,11 @@
 """A study's tables: mean +- std over seeds per method and label budget,
 and the paired per-volume Dice differences of the spec's ``compare`` pairs
 (two-level bootstrap, :func:`ideal_mm.evaluation.stats.paired_bootstrap`),
-written as ``study.md`` and ``study.csv``.
+written as ``study.md`` and ``study.csv``; with the spec's optional
+``gap = (low, high)`` the share of the low -> high test-Dice gap each
+method closes, and the validation learning curves
+(:mod:`.study_curves`, ``curves.png``; ``curves_reference`` names the
+method drawn as a level, e.g. supervised with all labels).
 """
 from __future__ import annotations
 
@@ -47,6 +51,80 @@ def collect(study: Study) -> Dict[Tuple[str, str], Dict[int, dict]]:
                            hd95=case_scores(summary, 'hd95'),
                            mean=summary['mean'])
     return out
+
+
+def _mean_dice(runs: Dict[int, dict]) -> float:
+    """Mean over seeds of the mean test Dice over volumes (nan: no run)."""
+    if not runs:
+        return float('nan')
+    return float(np.mean([np.nanmean(list(r['dice'].values()))
+                          for r in runs.values()]))
+
+
+def gap_shares(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
+               budget: str) -> Dict[str, float]:
+    """{method: (D - D_low) / (D_high - D_low)} with D the mean test Dice
+    over seeds, ``low`` at ``budget`` and ``high`` at any of its budgets
+    (spec ``gap = (low, high)``); {} without ``gap`` or runs."""
+    gap = study.spec.get('gap')
+    if not gap:
+        return {}
+    low, high = gap
+    d_low = _mean_dice(results.get((low, budget), {}))
+    his = [_mean_dice(results.get((high, budget_name(b)), {}))
+           for b in study.budgets(high)]
+    his = [h for h in his if not np.isnan(h)]
+    if np.isnan(d_low) or not his or his[0] == d_low:
+        return {}
+    out = {}
+    for method in study.methods:
+        d = _mean_dice(results.get((method, budget), {}))
+        if method != high and not np.isnan(d):
+            out[method] = (d - d_low) / (his[0] - d_low)
+    return out
+
+
+def _gap_lines(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
+               budgets: Sequence[str]) -> list:
+    """Markdown of :func:`gap_shares` per budget."""
+    gap = study.spec.get('gap')
+    rows = []
+    for b in budgets:
+        for method, share in gap_shares(study, results, b).items():
+            rows.append(f'| {method} | {b} | {100 * share:+.0f} % |')
+    if not rows:
+        return []
+    return ['', f'Share of the {gap[0]} -> {gap[1]} test-Dice gap closed '
+            '(mean over seeds): (D - D_low) / (D_high - D_low).', '',
+            '| method | budget | gap closed |', '|---|---|---|'] + rows
+
+
+def _curve_lines(study: Study, budgets: Sequence[str]) -> list:
+    """Draw curves.png and return its Markdown (image and a table of the
+    mean validation Dice over seeds at up to 7 logged iterations)."""
+    from .study_curves import VAL_KEY, plot_study_curves
+    ref = study.spec.get('curves_reference')
+    drawn = plot_study_curves(study, osp.join(study.out, 'curves.png'),
+                              list(budgets), ref)
+    if not drawn:
+        return []
+    lines = ['', f'Validation-split {VAL_KEY} during training (mean over '
+             'the finished seeds; the test split is not used): '
+             '![validation curves](curves.png)', '']
+    for budget, arms in drawn.items():
+        xs_all = sorted(set.intersection(*(set(a[0].tolist())
+                                           for a in arms.values())))
+        pick = xs_all if len(xs_all) <= 7 else [
+            xs_all[int(round(i))]
+            for i in np.linspace(0, len(xs_all) - 1, 7)]
+        lines += [f'| {budget}: method (seeds) | ' + ' | '.join(
+            f'it {x:g}' for x in pick) + ' |', '|---|' + '---|' * len(pick)]
+        for method, (xs, mean, lo, hi, seeds) in arms.items():
+            at = dict(zip(xs.tolist(), mean.tolist()))
+            lines.append(f'| {method} ({len(seeds)}) | ' + ' | '.join(
+                f'{at[x]:.3f}' for x in pick) + ' |')
+        lines.append('')
+    return lines
 
 
 def report(study: Study) -> str:
@@ -110,6 +188,8 @@ def report(study: Study) -> str:
                     f'| {a} - {b} | {bud} | {st["seeds"]} | {st["volumes"]} '
                     f'| {st["mean"]:+.3f} | [{st["low"]:+.3f}, '
                     f'{st["high"]:+.3f}] | {st["p_below_zero"]:.3f} |')
+    lines += _gap_lines(study, results, budgets)
+    lines += _curve_lines(study, budgets)
     text = '\n'.join(lines) + '\n'
     for name, content in (('study.md', text), ('study.csv', rows.getvalue())):
         atomic_write_text(osp.join(study.out, name), content)

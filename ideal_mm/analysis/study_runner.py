@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Optional, Tuple
 # the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
 # reader, the engine's, for the non-finite guard and the study's resume)
 from ideal_mm.engine.nonfinite import last_checkpoint
+from ideal_mm.errors import ConfigError
+from .study_curves import VAL_CURVE, save_val_curve
 from .study_spec import Study, budget_name, flatten
 
 __all__ = ['StudyRunner', 'default_repo']
@@ -54,11 +56,15 @@ class StudyRunner:
     """Runs the study's pre-training and fine-tuning jobs, skipping done ones."""
 
     def __init__(self, study: Study, jobs: int, dry_run: bool,
-                 repo: Optional[str] = None) -> None:
+                 repo: Optional[str] = None,
+                 threads: Optional[int] = None) -> None:
         self.study = study
         self.repo = repo or default_repo()
         self.jobs = max(1, int(jobs))
-        self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        # threads per run (stage 1 too): the CPUs split between the jobs
+        # unless given
+        self.threads = int(threads) if threads else max(
+            1, (os.cpu_count() or 1) // self.jobs)
         self.dry_run = dry_run
         self.py = sys.executable
         self.failed: List[str] = []
@@ -66,6 +72,42 @@ class StudyRunner:
 
     def _say(self, text: str) -> None:
         print(f'[{time.time() - self.start:7.0f}s] {text}', flush=True)
+
+    def config(self, path: str) -> str:
+        """The config a run starts: ``path`` itself, or with the spec's
+        ``input_size = (h, w)`` a copy under ``DIR/configs/`` whose train,
+        val and test pipelines output that size (every resizing transform,
+        as :func:`ideal_mm.engine.benchmark.set_pipeline_crop` finds them:
+        ``out_size`` arguments, ``Resize.scale``, ``RandomCrop``); written
+        once, atomically, and reused."""
+        size = self.study.spec.get('input_size')
+        if size is None:
+            return path
+        out = osp.join(self.study.out, 'configs', osp.basename(path))
+        if osp.isfile(out) or self.dry_run:
+            return out
+        from mmengine.config import Config
+
+        from ideal_mm.atomic_files import atomic_write_text
+        from ideal_mm.engine.benchmark import set_pipeline_crop
+        from ideal_mm.engine.config_walk import dataloader_datasets
+        cfg = Config.fromfile(path)
+        hw = tuple(int(v) for v in size)
+        found = False
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            for ds in dataloader_datasets(cfg.get(key)):
+                if ds.get('pipeline'):
+                    set_pipeline_crop(ds['pipeline'], hw)
+                    found = True
+        if not found:
+            raise ConfigError(f'{path}: input_size {hw} of the study spec '
+                              'found no pipeline to resize')
+        if 'crop_size' in cfg:
+            cfg.crop_size = hw
+        os.makedirs(osp.dirname(out), exist_ok=True)
+        atomic_write_text(out, f'# {path} at input size {hw} (study '
+                          f'{self.study.name})\n' + cfg.pretty_text)
+        return out
 
     def pretrain(self, method: str) -> Optional[str]:
         """Run (or reuse) a method's stage 1; returns its encoder.pth."""
@@ -81,13 +123,14 @@ class StudyRunner:
             return enc
         os.makedirs(wd, exist_ok=True)
         opts = flatten(dict(self.study.spec.get('pretrain_cfg_options', {})))
-        cmd = [self.py, 'tools/train.py', cfg, '--work-dir', wd]
+        cmd = [self.py, 'tools/train.py', self.config(cfg), '--work-dir',
+               wd]
         if last_checkpoint(wd):
             cmd.append('--resume')
         if opts:
             cmd += ['--cfg-options', *opts]
         rc = _run(cmd, osp.join(wd, 'study_train.log'),
-                  max(1, os.cpu_count() or 1), self.repo)
+                  self.threads * self.jobs, self.repo)
         if rc or not osp.isfile(enc):
             self.failed.append(f'pretrain {method}')
             self._say(f'FAILED pre-training {method} (exit {rc}); log tail:\n'
@@ -126,6 +169,8 @@ class StudyRunner:
         summary = osp.join(wd, 'summary.json')
         tag = f'[{index}/{total}] {method} {budget_name(budget)} seed {seed}'
         if osp.isfile(summary):
+            if not self.dry_run and not osp.isfile(osp.join(wd, VAL_CURVE)):
+                save_val_curve(wd)
             return
         self._say(f'{tag}: start')
         if self.dry_run:
@@ -143,7 +188,8 @@ class StudyRunner:
         if encoder:
             args.append(f'model.backbone.init_cfg.checkpoint={encoder}')
         t0 = time.time()
-        train = [self.py, 'tools/train.py', m['config'], '--work-dir', wd]
+        config = self.config(m['config'])
+        train = [self.py, 'tools/train.py', config, '--work-dir', wd]
         if last_checkpoint(wd):
             train.append('--resume')
         log = osp.join(wd, 'study.log')
@@ -151,7 +197,7 @@ class StudyRunner:
                   self.repo)
         ckpt = last_checkpoint(wd)
         if rc == 0 and ckpt:
-            rc = _run([self.py, 'tools/test.py', m['config'], ckpt,
+            rc = _run([self.py, 'tools/test.py', config, ckpt,
                        '--work-dir', wd, '--cfg-options', *args], log,
                       self.threads, self.repo)
         if rc or not osp.isfile(summary):
@@ -159,7 +205,9 @@ class StudyRunner:
             self._say(f'{tag}: FAILED (exit {rc}); log tail:\n' + _tail(log))
             return
         with open(osp.join(wd, 'run_info.json'), 'w') as f:
-            json.dump(dict(method=method, label_budget=budget, seed=seed), f)
+            json.dump(dict(method=method, label_budget=budget, seed=seed,
+                           wall_s=round(time.time() - t0)), f)
+        save_val_curve(wd)
         with open(summary) as f:
             dice = json.load(f)['mean'].get('dice')
         self._say(f'{tag}: done in {time.time() - t0:.0f} s, test Dice '

@@ -1,7 +1,9 @@
 """Training-speed benchmark of a config: model only, full runner, data, memory.
 
     python tools/analysis/benchmark.py CONFIG [--amp] [--channels-last]
-        [--iters N] [--warmup N] [--device cpu|cuda] [--batch-size B]
+        [--compile] [--threads N]
+        [--ab [--ab-crop H W] [--ab-batch B] [--ab-threads N]] [--iters N]
+        [--warmup N] [--device cpu|cuda] [--batch-size B]
         [--crop H W] [--num-workers N] [--inference] [--cfg-options k=v ...]
 
 Prints, in one run:
@@ -31,7 +33,21 @@ CUDA; on CPU mmengine refuses AmpOptimWrapper, so the model-only loop runs
 under ``torch.autocast('cpu', torch.bfloat16)`` and the runner path stays
 fp32 (the output says so). ``--channels-last`` applies
 :func:`ideal_mm.engine.channels_last.to_channels_last` (model-only) and
-``ChannelsLastHook`` (runner).
+``ChannelsLastHook`` (runner). ``--compile`` compiles the backbone and
+decode heads in place (``nn.Module.compile``, model-only section; the first
+step's time, the compile cost, is printed). ``--threads N`` sets
+``torch.set_num_threads``.
+
+``--ab`` first times two models alternately, one step of each in turn
+(``--iters`` rounds after ``--warmup``): the baseline (fp32, no
+channels-last, no compile, the config's batch and crop) and the options
+given (``--amp``, ``--channels-last``, ``--compile``, ``--ab-crop``,
+``--ab-batch``, ``--ab-threads``), and prints the median step of each and
+the speed-up (median over rounds of baseline/options, per step and per
+image). On a
+machine shared with other jobs the interleaving puts both under the same
+load, so the ratio is the figure to quote, not the absolute times. With
+``--ab`` the ab lines take the place of section (a).
 
 The measurements are :mod:`ideal_mm.engine.benchmark` and
 :mod:`ideal_mm.apis.benchmark`; this file is the command line and the report.
@@ -40,7 +56,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 
 SECTIONS = ('model', 'runner', 'data')
@@ -56,6 +72,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='bf16 autocast (AmpOptimWrapper on CUDA)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels-last model and inputs')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile backbone and heads (model only)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads (default: torch\'s)')
+    parser.add_argument('--ab', action='store_true',
+                        help='model only: baseline and options one step '
+                        'each in turn (--iters rounds)')
+    parser.add_argument('--ab-crop', type=int, nargs=2, default=None,
+                        metavar=('H', 'W'), help='--ab: the options\' crop')
+    parser.add_argument('--ab-batch', type=int, default=None,
+                        help='--ab: the options\' batch size')
+    parser.add_argument('--ab-threads', type=int, default=None,
+                        help='--ab: the options\' torch threads')
     parser.add_argument('--iters', type=int, default=20,
                         help='timed iterations per section (default 20)')
     parser.add_argument('--warmup', type=int, default=5,
@@ -85,6 +114,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+    for name in ('ab_batch', 'ab_threads'):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.batch_size is not None and args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
     return args
@@ -93,6 +127,57 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def fmt(x: Optional[float]) -> str:
     """A ratio with two decimals, or n/a."""
     return 'n/a' if x is None else f'{x:.2f}'
+
+
+def ab_compare(cfg: Any, device: str, batch_size: int,
+               crop: Tuple[int, int], args: argparse.Namespace) -> float:
+    """Model-only timing of the baseline (fp32, no channels-last, no
+    compile, the config's batch and crop) against the options given, one
+    step of each in turn (:func:`ideal_mm.engine.benchmark.interleaved`);
+    prints both and the speed-up per step and per image; returns the
+    per-step speed-up (baseline step / options step, median over
+    rounds)."""
+    import copy
+
+    from ideal_mm.engine.benchmark import (build_step, interleaved,
+                                           set_pipeline_crop,
+                                           train_datasets)
+    b_batch = args.ab_batch or batch_size
+    b_crop = tuple(args.ab_crop) if args.ab_crop else crop
+    b_cfg = copy.deepcopy(cfg)
+    for ds in train_datasets(b_cfg):  # the pipeline makes the batch
+        set_pipeline_crop(ds['pipeline'], b_crop)
+    base, a_info = build_step(cfg, device, batch_size, crop)
+    opt, info = build_step(b_cfg, device, b_batch, b_crop, args.amp,
+                           args.channels_last, args.compile)
+    if args.ab_threads:
+        import torch
+        own = torch.get_num_threads()
+        inner = opt
+
+        def opt() -> float:
+            torch.set_num_threads(args.ab_threads)
+            try:
+                return inner()
+            finally:
+                torch.set_num_threads(own)
+    res = interleaved([base, opt], args.iters, args.warmup)
+    m0, m1 = res['median']
+    ratio = res['ratio'][0]
+    print(f"ab: inputs {a_info['input_shape']} vs {info['input_shape']}")
+    print(f"ab: baseline batch {batch_size} {crop[0]}x{crop[1]} fp32: "
+          f"{m0 * 1e3:.1f} ms/step median (first {res['first'][0]:.1f} s); "
+          f"options batch {b_batch} {b_crop[0]}x{b_crop[1]} "
+          f"{info['precision']}, channels_last "
+          f"{'on' if args.channels_last else 'off'}, compile "
+          f"{'on' if args.compile else 'off'}, threads "
+          f"{args.ab_threads or 'same'}: {m1 * 1e3:.1f} ms/step "
+          f"median (first {res['first'][1]:.1f} s)")
+    per_image = ratio * b_batch / batch_size
+    print(f'ab: speed-up baseline/options = {ratio:.2f} per step, '
+          f'{per_image:.2f} per image (median over {args.iters} '
+          'interleaved rounds)')
+    return ratio
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -105,6 +190,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ideal_mm.register_all_modules()
     import torch
     from mmengine.registry import init_default_scope
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from ideal_mm.engine.benchmark import (config_crop, data_rates, machine,
                                           model_only, prepare_config,
@@ -126,15 +213,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f'machine: {machine(device)}')
     print(f'setup: device {device}, batch {batch_size}, crop {crop[0]}x'
           f'{crop[1]}, amp {"bf16" if args.amp else "off"}, channels_last '
-          f'{"on" if args.channels_last else "off"}, warmup {args.warmup}, '
+          f'{"on" if args.channels_last else "off"}, compile '
+          f'{"on" if args.compile else "off"}, warmup {args.warmup}, '
           f'iters {args.iters}')
+    if args.ab:
+        ab_compare(cfg, device, batch_size, crop, args)
     model_res = run_res = data_res = None
-    if 'model' in args.sections:
+    if 'model' in args.sections and not args.ab:
         model_res = model_only(cfg, device, batch_size, crop, args.iters,
-                               args.warmup, args.amp, args.channels_last)
+                               args.warmup, args.amp, args.channels_last,
+                               args.compile)
         print(f"(a) model only: {model_res['rate']:.1f} images/s "
               f"({model_res['step_ms']:.1f} ms/step median, "
-              f"{model_res['precision']}, loss {model_res['loss']:.3f})")
+              f"{model_res['precision']}, loss {model_res['loss']:.3f}, "
+              f"first step {model_res['first_s']:.1f} s)")
         print(f"(d) peak memory, model only: {model_res['memory']}")
     if 'runner' in args.sections:
         run_res = runner_rate(cfg, device, batch_size, args.iters,

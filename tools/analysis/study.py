@@ -1,6 +1,7 @@
 """Run a multi-seed method comparison and write its table (resumable).
 
     python tools/analysis/study.py STUDY.py [--out DIR] [--jobs N]
+        [--threads T]
         [--methods NAME ...] [--seeds S ...] [--budgets B ...] [--report-only]
         [--dry-run]
 
@@ -21,6 +22,11 @@ STUDY.py is an mmengine config (see configs/studies/) with:
   nested dicts or dotted keys, as ``--cfg-options`` takes them;
 * ``pretrain_cfg_options``: overrides for the pre-training runs;
 * ``compare``: ``[(A, B), ...]`` method pairs for paired differences;
+* optional ``input_size = (h, w)``: every run's train / val / test
+  pipelines resized to it (configs written to ``DIR/configs/``);
+* optional ``gap = (low, high)``: the share of the low -> high test-Dice gap
+  each method closes; ``curves_reference``: the method drawn as a level in
+  the learning curves (e.g. supervised with all labels);
 * optional ``data``: ``dict(root=..., generate=dict(...))`` makes phantom
   data with :func:`ideal_mm.datasets.phantom.make_phantom_acdc` when the root
   does not exist yet.
@@ -30,7 +36,10 @@ the test split with its final checkpoint (no selection on validation data).
 A run whose ``summary.json`` exists is skipped, an interrupted one resumes
 from its last checkpoint, so the same command continues a half-finished
 study. ``DIR/study.md`` and ``DIR/study.csv`` hold mean +- std over seeds per
-method and budget and, for each pair in ``compare``, the paired per-volume
+method and budget, the validation learning curves (``DIR/curves.png``:
+per method the mean validation-split mDice over seeds, the seed range
+shaded; each finished run's curve is kept in its ``val_curve.json``) and,
+for each pair in ``compare``, the paired per-volume
 Dice difference with a two-level (seeds x volumes) bootstrap 95 % CI
 (:func:`ideal_mm.evaluation.stats.paired_bootstrap`). The spec, the runner
 and the report are :mod:`ideal_mm.analysis` (``study_spec``,
@@ -41,7 +50,7 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
-from ideal_mm.errors import run_cli
+from ideal_mm.errors import ConfigError, run_cli
 
 #: the checkout whose tools/train.py and tools/test.py the runs start
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -55,6 +64,8 @@ def parse_args() -> argparse.Namespace:
                         'work_dirs/studies/<spec name>)')
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at a time (threads split between them)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads per run (default: CPUs / jobs)')
     parser.add_argument('--methods', nargs='+', help='only these methods')
     parser.add_argument('--seeds', type=int, nargs='+', help='only these seeds')
     parser.add_argument('--budgets', nargs='+',
@@ -74,7 +85,10 @@ def main() -> int:
     from ideal_mm.analysis.study_runner import StudyRunner
     from ideal_mm.analysis.study_spec import Study, ensure_data
     study = Study(args.spec, args.out)
-    runner = StudyRunner(study, args.jobs, args.dry_run, repo=REPO)
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f'--threads {args.threads}: must be >= 1')
+    runner = StudyRunner(study, args.jobs, args.dry_run, repo=REPO,
+                         threads=args.threads)
     if not args.report_only:
         if not args.dry_run:
             ensure_data(study)

@@ -10,5 +10,6 @@ memory. Inference timing needs ``ideal_mm.apis`` and lives in
 from .config import (config_crop, labelled_count, num_classes,  # noqa: F401
                      pipeline_crop, prepare_config, set_pipeline_crop,
                      synthetic_batch, train_datasets)
-from .timing import (IterClockHook, data_rates, machine,  # noqa: F401
+from .timing import (IterClockHook, build_step,  # noqa: F401
+                     compile_submodules, data_rates, interleaved, machine,
                      model_only, peak_memory, reset_peak, runner_rate, sync)

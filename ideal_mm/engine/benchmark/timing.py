@@ -8,7 +8,7 @@ import resource
 import statistics
 import tempfile
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from mmengine.hooks import Hook
 
@@ -44,13 +44,22 @@ def peak_memory(device: str) -> str:
             f'worker: {kids:.0f} MiB)')
 
 
-def model_only(cfg: Any, device: str, batch_size: int, crop: Tuple[int, int],
-               iters: int, warmup: int, amp: bool = False,
-               channels_last: bool = False) -> Dict[str, Any]:
-    """(a): median ``train_step`` time on a synthetic on-device batch.
+def build_step(cfg: Any, device: str, batch_size: int,
+               crop: Tuple[int, int], amp: bool = False,
+               channels_last: bool = False,
+               compile_model: bool = False) -> Tuple[Callable[[], float],
+                                                     Dict[str, Any]]:
+    """A model, its optimizer wrapper and one synthetic on-device batch;
+    returns ``(step, info)``: ``step()`` runs one ``train_step`` and returns
+    its seconds, ``info['loss']`` holds the last step's loss and
+    ``info['input_shape']`` the shape of one input image (c, h, w). The
+    batch is made by the config's own train pipeline, so ``crop`` must be
+    the size that pipeline outputs (see :func:`.config.set_pipeline_crop`).
 
     ``amp``: AmpOptimWrapper (bf16) on CUDA, ``torch.autocast('cpu',
     bfloat16)`` on CPU, where mmengine refuses AmpOptimWrapper.
+    ``compile_model``: :func:`compile_submodules` (``nn.Module.compile``
+    in place, so parameter names stay).
     """
     import torch
     from mmengine.optim import build_optim_wrapper
@@ -61,34 +70,96 @@ def model_only(cfg: Any, device: str, batch_size: int, crop: Tuple[int, int],
     model.train()
     if channels_last:
         to_channels_last(model)
+    if compile_model:
+        compile_submodules(model)
     optim_cfg = copy.deepcopy(cfg)
-    amp_note = 'fp32'
+    info: Dict[str, Any] = dict(precision='fp32', loss=float('nan'))
     cpu_autocast = False
     if amp:
         if device.startswith('cuda'):
             enable_amp(optim_cfg)
-            amp_note = 'bf16 (AmpOptimWrapper)'
+            info['precision'] = 'bf16 (AmpOptimWrapper)'
         else:
             cpu_autocast = True
-            amp_note = "bf16 (torch.autocast('cpu'))"
+            info['precision'] = "bf16 (torch.autocast('cpu'))"
     optim_wrapper = build_optim_wrapper(model, optim_cfg.optim_wrapper)
     data = model.data_preprocessor.cast_data(
         synthetic_batch(cfg, batch_size, crop))
-    reset_peak(device)
-    times: List[float] = []
-    for i in range(warmup + iters):
+    inputs = data['inputs']
+    info['input_shape'] = tuple(inputs[0].shape) if isinstance(
+        inputs, (list, tuple)) else tuple(inputs.shape[1:])
+
+    def step() -> float:
         sync(device)
         t0 = time.perf_counter()
         with torch.autocast('cpu', dtype=torch.bfloat16,
                             enabled=cpu_autocast):
             log_vars = model.train_step(data, optim_wrapper)
         sync(device)
+        info['loss'] = float(log_vars.get('loss', float('nan')))
+        return time.perf_counter() - t0
+
+    return step, info
+
+
+def model_only(cfg: Any, device: str, batch_size: int, crop: Tuple[int, int],
+               iters: int, warmup: int, amp: bool = False,
+               channels_last: bool = False,
+               compile_model: bool = False) -> Dict[str, Any]:
+    """(a): median ``train_step`` time on a synthetic on-device batch
+    (:func:`build_step`). ``first_s`` in the result is the first step's
+    time (the compile cost with ``compile_model``)."""
+    step, info = build_step(cfg, device, batch_size, crop, amp,
+                            channels_last, compile_model)
+    reset_peak(device)
+    times: List[float] = []
+    first = 0.0
+    for i in range(warmup + iters):
+        took = step()
+        if i == 0:
+            first = took
         if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    loss = float(log_vars.get('loss', float('nan')))
-    step = statistics.median(times)
-    return dict(rate=batch_size / step, step_ms=step * 1e3, loss=loss,
-                precision=amp_note, memory=peak_memory(device))
+            times.append(took)
+    med = statistics.median(times)
+    return dict(rate=batch_size / med, step_ms=med * 1e3, loss=info['loss'],
+                precision=info['precision'], memory=peak_memory(device),
+                first_s=first, times=times)
+
+
+def interleaved(steps: Sequence[Callable[[], float]], iters: int,
+                warmup: int) -> Dict[str, Any]:
+    """Time several step functions alternately, one step of each in turn,
+    so that a load change on a shared machine hits all of them alike.
+
+    Returns ``first`` (each one's first step, s), ``median`` (each one's
+    median step, s) and ``ratio`` (per arm k > 0: the median over rounds of
+    step_0 / step_k, the speed-up of arm k over arm 0 within each round).
+    """
+    first = [s() for s in steps]  # the first step is always warm-up
+    extra = max(warmup - 1, 0)
+    times: List[List[float]] = [[] for _ in steps]
+    for i in range(extra + iters):
+        took = [s() for s in steps]
+        if i >= extra:
+            for k, t in enumerate(took):
+                times[k].append(t)
+    ratio = [statistics.median(a / b for a, b in zip(times[0], t))
+             for t in times[1:]]
+    return dict(first=first, median=[statistics.median(t) for t in times],
+                ratio=ratio, times=times)
+
+
+def compile_submodules(model: Any) -> List[str]:
+    """``torch.compile`` the backbone and every decode head of a model in
+    place (``nn.Module.compile``: the state-dict keys do not change); the
+    data preprocessor, losses and ``train_step`` stay eager. Returns the
+    names compiled."""
+    names = []
+    for name, child in model.named_children():
+        if name == 'backbone' or 'head' in name:
+            child.compile()
+            names.append(name)
+    return names
 
 
 class IterClockHook(Hook):
