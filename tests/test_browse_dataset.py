@@ -116,9 +116,11 @@ def test_pretrain_lines_follow_the_transform(phantom_root, phantom_split_cfg,
 
 def _semi_opts(phantom_root, phantom_split_cfg, cache):
     opts = _opts(phantom_root, phantom_split_cfg, cache)
-    opts.update({'model.semi_train_cfg.cutmix_prob': 1.0,
-                 'model.semi_train_cfg.copy_paste': dict(prob=1.0,
-                                                         ratio=0.5)})
+    # every branch that mixes, with a box each time
+    opts['model.unsup_branches'] = [
+        dict(type='StrongViewPseudoLabel', num_views=1, cutmix_prob=1.0),
+        dict(type='FeaturePerturbation', p=0.5),
+        dict(type='BidirectionalCopyPaste', prob=1.0, ratio=0.5)]
     return opts
 
 

@@ -234,67 +234,72 @@ def model_mixes(model: Any, inputs: Any, data_samples: List[Any],
                 labelled: List[int], unsup: List[int]) -> Dict[str, Any]:
     """Views, pseudo-labels and mixes of one batch, by the model's own code.
 
-    The single place that calls into the semi-supervised segmentor's
-    internals (``split_views``, ``stream_pseudo_labels``, ``_cutmix``,
-    ``_copy_paste``); when the segmentor is refactored only this function
-    follows. ``inputs`` is the preprocessed batch (B, C * views, H, W).
+    The single place that calls into the semi-supervised segmentor: its
+    ``split_views``, ``forward_train`` and ``get_pseudo_labels`` template
+    steps, then each of its ``unsup_branches`` as training runs it, with
+    the student's ``extract_feat`` and the model's ``pseudo_label_losses``
+    watched to read what the branch feeds the network and the targets it
+    trains against. ``inputs`` is the preprocessed batch (B, C * views, H,
+    W).
 
     Returns a dict of tensors (on the CPU): ``views`` (list: weak, strong
     ...), ``pseudo`` (list per stream of (len(unsup), H, W) targets with
     ignored pixels at ``ignore_index``), ``strong`` / ``strong_targets``
-    (strong views of the unlabelled samples and their per-stream targets,
-    after CutMix when ``cutmix_prob`` > 0), ``copy_paste`` / ``cp_targets``
-    (the bidirectional copy-paste inputs and per-stream targets, when the
-    model has ``copy_paste``).
+    (what a ``StrongViewPseudoLabel`` branch decodes, after its CutMix, and
+    the per-stream targets), ``copy_paste`` / ``cp_targets`` (the
+    ``BidirectionalCopyPaste`` branch's inputs and per-stream targets), and
+    ``cutmix_prob`` (of the strong-view branch, 0 without one).
     """
     import torch
-    from mmseg.models.utils import resize
 
-    from ideal_mm.models.segmentors.pseudo_labelling import padding_mask
-    cfg = model.semi_train_cfg
+    from ideal_mm.models.segmentors.semi_base import SemiBatch
     views = model.split_views(inputs)
-    weak = views[0]
-    size = weak.shape[2:]
-    heads = [getattr(model, n) for n in ('decode_head_1', 'decode_head_2')
-             if hasattr(model, n)] or [model.decode_head]
     out: Dict[str, Any] = dict(views=[v.cpu() for v in views], pseudo=[],
                                strong=None, strong_targets=None,
-                               copy_paste=None, cp_targets=None)
+                               copy_paste=None, cp_targets=None,
+                               cutmix_prob=0.0)
+    branches = list(getattr(model, 'unsup_branches', []))
     with torch.no_grad():
-        feats = model.extract_feat(weak)
-        z_weak = [resize(h.forward(feats)[unsup], size=size, mode='bilinear',
-                         align_corners=h.align_corners) for h in heads]
-        valid = padding_mask(data_samples, unsup, size, weak.device)
-        pseudo = [y for y, _ in model.stream_pseudo_labels(z_weak, valid)]
-        out['pseudo'] = [y.cpu() for y in pseudo]
-        if len(views) > 1 and unsup:
-            strong = torch.cat([v[unsup] for v in views[1:]])
-            targets = [y.repeat(len(views) - 1, 1, 1) for y in pseudo]
-            if float(cfg.get('cutmix_prob', 0) or 0) > 0:
-                strong, targets = model._cutmix(strong, targets, len(unsup))
-            out['strong'] = strong.cpu()
-            out['strong_targets'] = [t.cpu() for t in targets]
-        if cfg.get('copy_paste') is not None and labelled and unsup and \
-                hasattr(model, '_copy_paste'):
+        feats, logits = model.forward_train(views[0])
+        batch = SemiBatch(views, data_samples, labelled, unsup, 1.0, feats,
+                          logits)
+        pseudo = model.get_pseudo_labels(batch, {}) if unsup else None
+        if pseudo is None:
+            return out
+        out['pseudo'] = [y.cpu() for y in pseudo.labels]
+        extract = model.student.extract_feat
+        first = 1
+        for branch in branches:
             seen: Dict[str, Any] = {}
-            extract = model.extract_feat
 
             def spy(x: torch.Tensor) -> Any:
                 seen['inputs'] = x
                 return extract(x)
 
-            def cross(z: Any, t1: torch.Tensor, t2: torch.Tensor,
-                      name: str) -> None:
-                seen['targets'] = [t1, t2]
+            def targets(z: Any, labels: Sequence[torch.Tensor], name: str,
+                        weight: float) -> Dict[str, Any]:
+                seen['targets'] = list(labels)
+                return {}
 
-            model.extract_feat = spy
+            bviews = views[first:first + branch.num_views]
+            first += branch.num_views
+            model.student.extract_feat = spy
+            model.pseudo_label_losses = targets
             try:
-                model._copy_paste({}, weak, data_samples, labelled, unsup,
-                                  tuple(pseudo), 1.0, cross)
+                branch(model, batch, pseudo, bviews)
             finally:
-                del model.extract_feat
-            out['copy_paste'] = seen['inputs'].cpu()
-            out['cp_targets'] = [t.cpu() for t in seen['targets']]
+                del model.student.extract_feat
+                del model.pseudo_label_losses
+            if 'inputs' not in seen:  # decodes no new input (weak, fp)
+                continue
+            kind = type(branch).__name__
+            mixed = seen['inputs'].cpu()
+            tgts = [t.cpu() for t in seen['targets']]
+            if kind == 'StrongViewPseudoLabel':
+                out['strong'], out['strong_targets'] = mixed, tgts
+                out['cutmix_prob'] = float(branch.cutmix_prob)
+            elif kind == 'BidirectionalCopyPaste':
+                out['copy_paste'], out['cp_targets'] = mixed, tgts
     return out
 
 
@@ -351,8 +356,8 @@ def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
             if mixes['strong'] is not None:
                 mixed = mixes['strong'][j].numpy()
                 strong.append(panel(mixed, None, 'after CutMix'
-                                    if cfg.model.semi_train_cfg.get(
-                                        'cutmix_prob') else 'as trained'))
+                                    if mixes['cutmix_prob'] else
+                                    'as trained'))
                 strong += [panel(mixed, t[j].numpy(),
                                  f'target from s{k + 1}')
                            for k, t in enumerate(mixes['strong_targets'])]
