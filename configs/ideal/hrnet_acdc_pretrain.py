@@ -18,4 +18,7 @@ model = dict(
                    norm_cfg=_base_.hrnet_norm_cfg),
     cell_geometry=dict(stride=4, offset=(-8.0, -6.5)))
 # The whole encoder goes into encoder.pth.
-custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]
+custom_hooks = [
+    dict(type='MeanTeacherHook'),  # steps the EMA key branch
+    dict(type='ExportEncoderHook', filename='encoder.pth'),
+]

@@ -12,4 +12,7 @@ model = dict(
     proj_head=dict(in_channels=1152, in_index=[2, 3], hidden_channels=256))
 optim_wrapper = _base_.swin_optim_wrapper
 # The whole encoder goes into encoder.pth.
-custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]
+custom_hooks = [
+    dict(type='MeanTeacherHook'),  # steps the EMA key branch
+    dict(type='ExportEncoderHook', filename='encoder.pth'),
+]

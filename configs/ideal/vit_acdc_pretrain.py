@@ -13,4 +13,7 @@ model = dict(
     proj_head=dict(in_channels=384, in_index=-1, hidden_channels=256))
 optim_wrapper = _base_.vit_optim_wrapper
 # The whole encoder goes into encoder.pth.
-custom_hooks = [dict(type='ExportEncoderHook', filename='encoder.pth')]
+custom_hooks = [
+    dict(type='MeanTeacherHook'),  # steps the EMA key branch
+    dict(type='ExportEncoderHook', filename='encoder.pth'),
+]
