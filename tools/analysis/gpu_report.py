@@ -140,6 +140,8 @@ def main() -> int:
 
 
 if __name__ == '__main__':
+    if {'-h', '--help'} & set(sys.argv[1:]):
+        parse_args()  # answers --help before the import check
     if preflight():
         sys.exit(2)
     if '--check-imports' in sys.argv[1:]:
