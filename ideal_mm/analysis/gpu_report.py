@@ -191,7 +191,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
         try:
             proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
-            pass
+            continue  # still alive: escalate to the next signal
     proc.wait()
 
 

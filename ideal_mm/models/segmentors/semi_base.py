@@ -243,8 +243,11 @@ class SemiSupervisedSegmentor(BaseSegmentor):
 
     def encode_decode_stream(self, inputs: torch.Tensor,
                              batch_img_metas: List[dict]) -> torch.Tensor:
-        """``encode_decode`` of a stream in ``STREAMS`` (subclass)."""
-        raise NotImplementedError
+        """``encode_decode`` of a stream in ``STREAMS``; only multi-stream
+        subclasses (which declare ``STREAMS``) have named streams."""
+        raise NotImplementedError(
+            f'{type(self).__name__} has no named streams: set '
+            "model.semi_test_cfg.predict_on to 'student' or 'teacher'")
 
     def _forward(self, inputs: torch.Tensor,
                  data_samples: Optional[List[SegDataSample]] = None) -> Any:

@@ -76,8 +76,11 @@ class UnsupBranch(nn.Module):
 
     def forward(self, model, batch, pseudo, views: Sequence[torch.Tensor]
                 ) -> Dict[str, torch.Tensor]:
-        """The branch's weighted losses (``views``: its strong views)."""
-        raise NotImplementedError
+        """The branch's weighted losses (``views``: its strong views);
+        every registered branch defines it (this base is abstract)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must define forward(model, batch, '
+            'pseudo, views) returning its unsup.* losses')
 
 
 @MODELS.register_module()
