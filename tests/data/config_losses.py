@@ -16,6 +16,10 @@ commit)::
 
     PYTHONPATH=. python tests/data/config_losses.py --write
 
+Add a new config, keeping every other entry as it is::
+
+    PYTHONPATH=. python tests/data/config_losses.py --write --only configs/x.py
+
 Identical resolved model configs (e.g. label-budget variants) are computed
 once.
 """
@@ -245,10 +249,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--write', action='store_true',
                         help=f'write {GOLDEN}')
+    parser.add_argument(
+        '--only', nargs='+', metavar='CONFIG',
+        help='compute (and with --write, store) only these configs, keeping '
+        'every other entry of the golden file: how a new config is added '
+        'without re-deriving the others')
     args = parser.parse_args()
     torch.set_num_threads(1)
     results, cache = {}, {}
-    for path in covered_configs():
+    paths = covered_configs()
+    if args.only:
+        unknown = sorted(set(args.only) - set(paths))
+        if unknown:
+            raise SystemExit(f'not a covered config (path relative to the '
+                             f'repository, e.g. configs/demo/x.py): {unknown}')
+        with open(GOLDEN) as f:
+            results = json.load(f)
+        paths = args.only
+    for path in paths:
         key = model_key(path)
         if key not in cache:
             cache[key] = compute_losses(path)
