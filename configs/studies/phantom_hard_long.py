@@ -121,3 +121,6 @@ compare = [('ideal', 'supervised'), ('cps', 'supervised'), ('ideal', 'cps'),
            ('ideal_bcp', 'unimatch')]
 gap = ('supervised', 'supervised_all')
 curves_reference = 'supervised_all'
+# The gap share also on the validation curves, early (500: the curve point
+# nearest the demo's 600 iterations), midway and at the end of the schedule.
+gap_at_iters = [500, 2000, 6000]

@@ -5,7 +5,10 @@ written as ``study.md`` and ``study.csv``; with the spec's optional
 ``gap = (low, high)`` the share of the low -> high test-Dice gap each
 method closes, and the validation learning curves
 (:mod:`.study_curves`, ``curves.png``; ``curves_reference`` names the
-method drawn as a level, e.g. supervised with all labels).
+method drawn as a level, e.g. supervised with all labels); with
+``gap_at_iters`` also the gap share on the validation curves at those
+iterations (:func:`curve_gap_shares`), e.g. early in a long schedule and at
+its end side by side.
 """
 from __future__ import annotations
 
@@ -99,6 +102,67 @@ def _gap_lines(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
             '| method | budget | gap closed |', '|---|---|---|'] + rows
 
 
+def curve_gap_shares(study: Study, budget: str, iters: Sequence[int]
+                     ) -> Dict[str, Dict[int, float]]:
+    """{method: {iteration: share}} of the ``gap = (low, high)`` closed on
+    the validation curves: ``(V_m(t) - V_low(t)) / (V_high(t) - V_low(t))``
+    with ``V(t)`` a method's validation Dice at iteration ``t``, mean over
+    its finished seeds; ``low`` at ``budget``, ``high`` at its first budget
+    with curves. An iteration some seed did not log is left out (so is an
+    iteration where ``high`` is not above ``low``).
+    """
+    from .study_curves import arm_curves, mean_band
+    gap = study.spec.get('gap')
+    if not gap:
+        return {}
+    low, high = gap
+    arms = arm_curves(study, budget)
+    highs = [arm_curves(study, budget_name(b)).get(high)
+             for b in study.budgets(high)]
+    highs = [h for h in highs if h]
+    if low not in arms or not highs:
+        return {}
+
+    def at(curves) -> Dict[int, float]:
+        xs, mean, _, _ = mean_band(curves)
+        return dict(zip((int(x) for x in xs), mean.tolist()))
+
+    v_low, v_high = at(arms[low]), at(highs[0])
+    out: Dict[str, Dict[int, float]] = {}
+    for method, curves in arms.items():
+        if method == high:
+            continue
+        v = at(curves)
+        for t in iters:
+            if t in v and t in v_low and t in v_high and \
+                    v_high[t] > v_low[t]:
+                out.setdefault(method, {})[int(t)] = \
+                    (v[t] - v_low[t]) / (v_high[t] - v_low[t])
+    return out
+
+
+def _curve_gap_lines(study: Study, budgets: Sequence[str]) -> list:
+    """Markdown of :func:`curve_gap_shares` at the spec's
+    ``gap_at_iters``."""
+    iters = list(study.spec.get('gap_at_iters', []))
+    gap = study.spec.get('gap')
+    if not iters or not gap:
+        return []
+    rows = []
+    for b in budgets:
+        for method, shares in curve_gap_shares(study, b, iters).items():
+            rows.append(f'| {method} | {b} | ' + ' | '.join(
+                f'{100 * shares[t]:+.0f} %' if t in shares else '-'
+                for t in iters) + ' |')
+    if not rows:
+        return []
+    return ['', f'Share of the {gap[0]} -> {gap[1]} gap closed on the '
+            'validation curves (mean over finished seeds) at iteration t: '
+            '(V(t) - V_low(t)) / (V_high(t) - V_low(t)).', '',
+            '| method | budget | ' + ' | '.join(f'it {t}' for t in iters)
+            + ' |', '|---|---|' + '---|' * len(iters)] + rows
+
+
 def _curve_lines(study: Study, budgets: Sequence[str]) -> list:
     """Draw curves.png and return its Markdown (image and a table of the
     mean validation Dice over seeds at up to 7 logged iterations)."""
@@ -190,6 +254,7 @@ def report(study: Study) -> str:
                     f'{st["high"]:+.3f}] | {st["p_below_zero"]:.3f} |')
     lines += _gap_lines(study, results, budgets)
     lines += _curve_lines(study, budgets)
+    lines += _curve_gap_lines(study, budgets)
     text = '\n'.join(lines) + '\n'
     for name, content in (('study.md', text), ('study.csv', rows.getvalue())):
         atomic_write_text(osp.join(study.out, name), content)
