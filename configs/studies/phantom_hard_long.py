@@ -9,17 +9,21 @@
 #
 # Data: the phantom of configs/studies/phantom_hard.py (40 patients, seed 0,
 # 128x128, --variability high; 24 train / 4 val / 12 test patients).
-# Input 64x64 (the short study: 96x96): every pipeline of every arm is
-# resized by the runner (`input_size`, configs written to <out>/configs/);
-# predictions are still scored on the 128x128 label grid. The size was
-# chosen from the measured CPU step times (docs/benchmarks.md, "Long-study
-# speed").
+# Input 48x48 and encoder width 8 (base channels 8 ... 128, every head
+# follows; the demo and the short study: 96x96, width 16): every pipeline of
+# every arm is resized and every model narrowed by the runner (`input_size`,
+# `model_width`; configs written to <out>/configs/); predictions are still
+# scored on the 128x128 label grid. Chosen from interleaved CPU step times
+# of the two-stream model (docs/benchmarks.md, "Long-study speed"): 3.0x
+# faster than 64x64 at width 16, about 0.2 s a step on one core, so a
+# 6000-iteration two-stream run takes about 20 minutes.
 data_root = 'data/phantom_hard'
 data = dict(
     root=data_root,
     generate=dict(num_patients=40, seed=0, size=(128, 128),
                   variability='high'))
-input_size = (64, 64)
+input_size = (48, 48)
+model_width = 8
 budgets = [1]
 seeds = [0, 1, 2, 3, 4]
 

@@ -78,10 +78,14 @@ class StudyRunner:
         ``input_size = (h, w)`` a copy under ``DIR/configs/`` whose train,
         val and test pipelines output that size (every resizing transform,
         as :func:`ideal_mm.engine.benchmark.set_pipeline_crop` finds them:
-        ``out_size`` arguments, ``Resize.scale``, ``RandomCrop``); written
+        ``out_size`` arguments, ``Resize.scale``, ``RandomCrop``) and whose
+        data preprocessor does not pad it back up; with ``model_width = c``
+        the encoder's ``base_channels`` become ``c`` and every head follows
+        (:func:`ideal_mm.engine.model_width.scale_model_width`); written
         once, atomically, and reused."""
         size = self.study.spec.get('input_size')
-        if size is None:
+        width = self.study.spec.get('model_width')
+        if size is None and width is None:
             return path
         out = osp.join(self.study.out, 'configs', osp.basename(path))
         if osp.isfile(out) or self.dry_run:
@@ -91,21 +95,31 @@ class StudyRunner:
         from ideal_mm.atomic_files import atomic_write_text
         from ideal_mm.engine.benchmark import set_pipeline_crop
         from ideal_mm.engine.config_walk import dataloader_datasets
+        from ideal_mm.engine.model_width import (fit_size_divisor,
+                                                 scale_model_width)
         cfg = Config.fromfile(path)
-        hw = tuple(int(v) for v in size)
-        found = False
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            for ds in dataloader_datasets(cfg.get(key)):
-                if ds.get('pipeline'):
-                    set_pipeline_crop(ds['pipeline'], hw)
-                    found = True
-        if not found:
-            raise ConfigError(f'{path}: input_size {hw} of the study spec '
-                              'found no pipeline to resize')
-        if 'crop_size' in cfg:
-            cfg.crop_size = hw
+        what = []
+        if size is not None:
+            hw = tuple(int(v) for v in size)
+            found = False
+            for key in ('train_dataloader', 'val_dataloader',
+                        'test_dataloader'):
+                for ds in dataloader_datasets(cfg.get(key)):
+                    if ds.get('pipeline'):
+                        set_pipeline_crop(ds['pipeline'], hw)
+                        found = True
+            if not found:
+                raise ConfigError(f'{path}: input_size {hw} of the study '
+                                  'spec found no pipeline to resize')
+            if 'crop_size' in cfg:
+                cfg.crop_size = hw
+            fit_size_divisor(cfg.model, hw)
+            what.append(f'input size {hw}')
+        if width is not None:
+            scale_model_width(cfg.model, int(width), f'{path}: model')
+            what.append(f'model width {int(width)}')
         os.makedirs(osp.dirname(out), exist_ok=True)
-        atomic_write_text(out, f'# {path} at input size {hw} (study '
+        atomic_write_text(out, f'# {path} at {", ".join(what)} (study '
                           f'{self.study.name})\n' + cfg.pretty_text)
         return out
 
