@@ -85,6 +85,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='--ab: the options\' batch size')
     parser.add_argument('--ab-threads', type=int, default=None,
                         help='--ab: the options\' torch threads')
+    parser.add_argument('--ab-width', type=int, default=None,
+                        help='--ab: the options\' encoder base_channels '
+                        '(every head follows, as a study spec\'s '
+                        'model_width)')
     parser.add_argument('--iters', type=int, default=20,
                         help='timed iterations per section (default 20)')
     parser.add_argument('--warmup', type=int, default=5,
@@ -116,7 +120,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--warmup must be >= 0')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
-    for name in ('ab_batch', 'ab_threads'):
+    for name in ('ab_batch', 'ab_threads', 'ab_width'):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.batch_size is not None and args.batch_size < 1:
@@ -147,6 +151,12 @@ def ab_compare(cfg: Any, device: str, batch_size: int,
     b_cfg = copy.deepcopy(cfg)
     for ds in train_datasets(b_cfg):  # the pipeline makes the batch
         set_pipeline_crop(ds['pipeline'], b_crop)
+    from ideal_mm.engine.model_width import (fit_size_divisor,
+                                             scale_model_width)
+    if args.ab_width:
+        scale_model_width(b_cfg.model, args.ab_width)
+    for c, hw in ((cfg, crop), (b_cfg, b_crop)):  # no padding back up
+        fit_size_divisor(c.model, hw)
     base, a_info = build_step(cfg, device, batch_size, crop)
     opt, info = build_step(b_cfg, device, b_batch, b_crop, args.amp,
                            args.channels_last, args.compile)
@@ -171,7 +181,8 @@ def ab_compare(cfg: Any, device: str, batch_size: int,
           f"{info['precision']}, channels_last "
           f"{'on' if args.channels_last else 'off'}, compile "
           f"{'on' if args.compile else 'off'}, threads "
-          f"{args.ab_threads or 'same'}: {m1 * 1e3:.1f} ms/step "
+          f"{args.ab_threads or 'same'}, width "
+          f"{args.ab_width or 'same'}: {m1 * 1e3:.1f} ms/step "
           f"median (first {res['first'][1]:.1f} s)")
     per_image = ratio * b_batch / batch_size
     print(f'ab: speed-up baseline/options = {ratio:.2f} per step, '
