@@ -4,7 +4,9 @@ Usage: python tools/export_encoder.py CHECKPOINT OUT [--prefix backbone.]
            [--exclude KEY_PREFIX ...]
 
 CHECKPOINT may be a pre-training, segmentor or semi-supervised checkpoint
-(any model with a `backbone`); OUT receives
+(any model with a `backbone`; of a semi-supervised model built on a student,
+e.g. the two-stream BiConsistencySemiSupModel, the student's encoder
+`student.backbone.*`); OUT receives
 {'state_dict': {'backbone.<k>': v}, 'meta': {...}}, written atomically, which
 loads with init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.').
 --exclude leaves encoder keys with these prefixes out (e.g. encoder.0. for the

@@ -1,9 +1,12 @@
 # Encoder swaps of IDEAL's stage-2 model as named blocks (names no other base
 # defines), so that the plain form (resnet50_acdc.py, mitb0_acdc.py) and every
 # stage-2 option config take the same swap as a second base:
-#   _base_ = ['./ideal_bcp_unet_1xb24-30k_acdc-10pct.py',
+#   _base_ = ['../_base_/models/ideal_unet_two_decoders.py', ...,
 #             '../_base_/models/encoder_swaps.py']
 #   model = _base_.resnet50_swap
+# A *_swap block gives the student's encoder and decoder
+# (model.segmentor.backbone / decode_head) and stream 2's decoder
+# (model.decode_head_2).
 # The *_encoder blocks are the encoders alone (stage 1 builds them too).
 # Blocks: resnet50_*, mitb0_*, swin_*, hrnet_*, vit_* (docs/backbones.md).
 # The encoder files are those the matching *_pretrain.py configs export.
@@ -38,12 +41,13 @@ resnet50_encoder = dict(
     style='pytorch',
     contract_dilation=True)
 resnet50_swap = dict(
-    backbone=dict(
-        resnet50_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=resnet50_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=resnet50_decoder,
+    segmentor=dict(
+        backbone=dict(
+            resnet50_encoder,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=resnet50_encoder_file,
+                prefix='backbone.')),
+        decode_head=resnet50_decoder),
     decode_head_2=resnet50_decoder)
 
 # mmseg's MixVisionTransformer MiT-B0 (single-channel patch embedding, exactly
@@ -69,16 +73,17 @@ mitb0_encoder = dict(
     drop_rate=0.0,
     attn_drop_rate=0.0,
     drop_path_rate=0.1)
+mitb0_decoder = dict(  # merged into the UNet decoders of the model base
+    in_channels=[32, 64, 160, 256], in_index=[0, 1, 2, 3], channels=32)
 mitb0_swap = dict(
-    backbone=dict(
-        mitb0_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=mitb0_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=dict(
-        in_channels=[32, 64, 160, 256], in_index=[0, 1, 2, 3], channels=32),
-    decode_head_2=dict(
-        in_channels=[32, 64, 160, 256], in_index=[0, 1, 2, 3], channels=32))
+    segmentor=dict(
+        backbone=dict(
+            mitb0_encoder,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=mitb0_encoder_file,
+                prefix='backbone.')),
+        decode_head=mitb0_decoder),
+    decode_head_2=mitb0_decoder)
 mitb0_optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
@@ -117,12 +122,13 @@ swin_decoder = dict(
     channels=48,
     decoder_channels=[48, 96, 192, 384])
 swin_swap = dict(
-    backbone=dict(
-        swin_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=swin_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=swin_decoder,
+    segmentor=dict(
+        backbone=dict(
+            swin_encoder,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=swin_encoder_file,
+                prefix='backbone.')),
+        decode_head=swin_decoder),
     decode_head_2=swin_decoder)
 swin_optim_wrapper = dict(
     _delete_=True,
@@ -164,12 +170,13 @@ hrnet_decoder = dict(
     decoder_channels=[18, 36, 72, 144],
     norm_cfg=hrnet_norm_cfg)
 hrnet_swap = dict(
-    backbone=dict(
-        hrnet_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=hrnet_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=hrnet_decoder,
+    segmentor=dict(
+        backbone=dict(
+            hrnet_encoder,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=hrnet_encoder_file,
+                prefix='backbone.')),
+        decode_head=hrnet_decoder),
     decode_head_2=hrnet_decoder)
 
 # mmseg's VisionTransformer, ViT-S/16 at 256x256 (single-channel patch
@@ -205,12 +212,13 @@ vit_decoder = dict(
     channels=48,
     decoder_channels=[48, 96, 192, 384])
 vit_swap = dict(
-    backbone=dict(
-        vit_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=vit_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=vit_decoder,
+    segmentor=dict(
+        backbone=dict(
+            vit_encoder,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=vit_encoder_file,
+                prefix='backbone.')),
+        decode_head=vit_decoder),
     decode_head_2=vit_decoder)
 vit_optim_wrapper = dict(
     _delete_=True,
