@@ -101,9 +101,6 @@ class ACDCDataset(VolumeSegDataset):
             tag = super().cache_tag()[1]
         return self.source, tag
 
-    def _use_default_prepare(self) -> bool:
-        return not self.label_value_map
-
     def _volume_info(self, frame, meta) -> dict:
         return {}
 

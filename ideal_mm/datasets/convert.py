@@ -193,7 +193,7 @@ def convert_mmwhs(src: str, out_dir: str, modality: str = 'ct',
             'mr_train/)')
     lut = dict(MMWHS_LABEL_MAP)
     lut.update({int(k): int(v) for k, v in (extra_label_map or {}).items()})
-    from .io import _check_same_grid, _load_nifti, nifti_spacing
+    from .nifti_read import _check_same_grid, _load_nifti, nifti_spacing
     with staged_output(out_dir, overwrite) as tmp:
         for sub in ('imagesTr', 'labelsTr', 'imagesTs'):
             os.makedirs(os.path.join(tmp, sub))

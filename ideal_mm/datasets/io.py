@@ -44,13 +44,12 @@ from typing import Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ideal_mm.errors import DataError
-from .acdc_scan import (H5_RE, H5_VOLUME_DIR, PATIENT_RE, RAW_SUBSETS,  # noqa: F401
-                        _check_root, parse_info_cfg, read_raw_patient,
+from .acdc_scan import (H5_RE, H5_VOLUME_DIR, PATIENT_RE,  # noqa: F401
+                        RAW_SUBSETS, parse_info_cfg, read_raw_patient,
                         scan_data_root, scan_raw, scan_ssl4mis_h5)
-from .checks import (ACDC_CLASSES, _class_text, apply_label_map,  # noqa: F401
-                     check_image, check_label)
-from .nifti_read import (AFFINE_ATOL, _check_same_grid, _load_nifti,  # noqa: F401
-                         _to_dhw, _volume_channels, nifti_spacing, read_case,
+from .checks import (ACDC_CLASSES, apply_label_map, check_image,  # noqa: F401
+                     check_label)
+from .nifti_read import (AFFINE_ATOL, nifti_spacing, read_case,  # noqa: F401
                          read_nifti_frame, read_nifti_raw_label)
 from .records import FrameFiles, PatientRecord, Spacing  # noqa: F401
 

@@ -19,8 +19,8 @@ Rician noise, and are stored as int16 MRI-like intensities. Groups cycle
 DCM, HCM, MINF, NOR, RV and change the shape parameters accordingly.
 
 ``variability='high'`` (``--variability high``) draws, per patient, what
-makes few-label training hard on real cine MRI (see :class:`_HighVariability`):
-scanner contrast profiles (blood, myocardium, fat, lung and tissue levels, not
+makes few-label training hard on real cine MRI (see
+:class:`.phantom_variability._HighVariability`): scanner contrast profiles (blood, myocardium, fat, lung and tissue levels, not
 only gain), heart position, orientation and size within a larger field of
 view, in-plane resolution, partial-volume blur, bias-field strength, noise
 level, ghosting, breath-hold slice misregistration, trabeculation and
@@ -48,12 +48,10 @@ from typing import Dict, List, Tuple, Union
 import numpy as np
 
 from ideal_mm.errors import ConfigError, DataError
-from .phantom_anatomy import (_GROUP_SHAPE, GROUPS, _Patient,  # noqa: F401
-                              _smooth_noise, _wrap, contraction)
+from .phantom_anatomy import GROUPS, _Patient, contraction  # noqa: F401
 from .phantom_files import _write_bytes, nifti_bytes  # noqa: F401
-from .phantom_variability import _HighVariability  # noqa: F401
-from .phantom_whs import (_WHS_CT, _WHS_MR, WHS_LAYOUTS, WHS_MARKER,  # noqa: F401
-                          _whs_case, make_phantom_whs)
+from .phantom_whs import (WHS_LAYOUTS, WHS_MARKER,  # noqa: F401
+                          make_phantom_whs)
 
 DEFAULT_SIZE = ((200, 260), (180, 240))
 MARKER = 'PHANTOM_ACDC.json'
@@ -131,7 +129,7 @@ def make_phantom_acdc(out_dir: str,
         progress: show a tqdm bar.
         variability: ``'standard'`` or ``'high'`` (inter-patient
             variability of real cine MRI: contrast, pose, size, artefacts,
-            look-alikes; see :class:`_HighVariability`).
+            look-alikes; see :class:`.phantom_variability._HighVariability`).
 
     Returns:
         The patient folders written.

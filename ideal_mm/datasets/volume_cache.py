@@ -39,8 +39,7 @@ import numpy as np
 
 from ideal_mm.errors import ConfigError, DataError
 from ideal_mm.atomic_files import (  # noqa: F401
-    FILE_MODE, _current_umask, atomic_file, atomic_save_npy,
-    atomic_write_json)
+    FILE_MODE, atomic_file, atomic_save_npy, atomic_write_json)
 from .io import FrameFiles, read_frame
 from .normalize import (IMAGE_NORMALIZE_MODES, NORMALIZE_MODES,  # noqa: F401
                         check_window, normalize_image, normalize_volume)
@@ -292,12 +291,7 @@ def build_volume_cache(frames: Sequence[FrameFiles],
             for frame in progress_bar(
                     todo, desc=f'{name} volume cache', unit='vol',
                     disable=not progress):
-                if prepare is None:  # the signature tests patch
-                    metas[frame.volume_id] = build_volume(
-                        frame, cache_dir, normalize,
-                        frame.volume_id in need_label)
-                else:
-                    metas[frame.volume_id] = build_volume(
-                        frame, cache_dir, normalize,
-                        frame.volume_id in need_label, prepare)
+                metas[frame.volume_id] = build_volume(
+                    frame, cache_dir, normalize,
+                    frame.volume_id in need_label, prepare)
     return metas

@@ -24,10 +24,6 @@ as mmseg's thin dataset subclasses only say where their files are:
 Subclasses: :class:`~ideal_mm.datasets.acdc.ACDCDataset`,
 :class:`~ideal_mm.datasets.nnunet.NnUNetDataset`,
 :class:`~ideal_mm.datasets.nnunet.MSDDataset`.
-
-Over 300 lines on purpose: about 290 of them are the one class, the whole
-contract a data set subclasses (select -> cache -> slices share the instance's
-options); the splits and the cache it calls already live in their own modules.
 """
 from __future__ import annotations
 
@@ -244,10 +240,6 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
         return (normalize_image(img, self.normalize, self.intensity_window),
                 gt, spacing)
 
-    def _use_default_prepare(self) -> bool:
-        """True where the cache is built exactly as ACDC's always was."""
-        return False
-
     # ------------------------------------------------------------------
     # the shared machinery
     # ------------------------------------------------------------------
@@ -308,15 +300,10 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
         cache_dir = self.cache_dir or default_cache_dir(
             self.data_root, source, tag)
         self.cache_dir = cache_dir
-        if self._use_default_prepare():
-            metas = build_volume_cache(
-                frames, cache_dir, self.normalize, need_label | oracle,
-                progress=self.progress)
-        else:
-            metas = build_volume_cache(
-                frames, cache_dir, tag, need_label | oracle,
-                progress=self.progress, prepare=self.prepare_volume,
-                name=self.DATASET_NAME)
+        metas = build_volume_cache(
+            frames, cache_dir, tag, need_label | oracle,
+            progress=self.progress, prepare=self.prepare_volume,
+            name=self.DATASET_NAME)
         return self._slices(frames, metas, cache_dir, need_label, oracle)
 
     def _volume_info(self, frame: FrameFiles, meta: dict) -> dict:

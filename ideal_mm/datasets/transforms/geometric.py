@@ -12,10 +12,6 @@ with the default settings) take an even cheaper path: ``cv2.resize`` plus
 Coordinates: pixel centres at integer ``(x, y)`` (column, row), as in OpenCV
 and in :mod:`ideal_mm.datasets.transforms.two_view`. The stored 3x3 matrix maps
 source pixel coordinates to output pixel coordinates.
-
-Over 300 lines on purpose (about 320): one transform, with the argument checks
-and the two matrix builders that only it uses; its class docstring and
-``__init__`` checks are half of the file.
 """
 from __future__ import annotations
 

@@ -56,9 +56,9 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
 
     The student (``segmentor``, an mmseg ``EncoderDecoder``: the shared
     encoder and stream 1's decoder) is stream 1; ``decode_head_2`` on the
-    same encoder features is stream 2. Both streams see the same batch: ``z_k =
-    D_k(E(x))`` for k = 1, 2, one encoder forward and one forward per decoder
-    on the whole batch. Losses with the default branch
+    same encoder features is stream 2. Both streams see the same batch:
+    ``z_k = D_k(E(x))`` for k = 1, 2, one encoder forward and one forward
+    per decoder on the whole batch. Losses with the default branch
     (``WeakViewPseudoLabel``)
     (``L`` = labelled indices, ``U`` = pseudo-labelled indices)::
 
@@ -100,16 +100,18 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
     :mod:`.pseudo_label_filters`; none by default, the paper's form):
 
     * ``DistributionAlignment(momentum)`` (ReMixMatch's distribution
-      alignment): each stream's weak-view probabilities are rescaled by ``prior / marginal`` (EMA of the labelled
-      class shares over EMA of that stream's mean prediction on unlabelled
-      pixels) before argmax and threshold, so pseudo-labels cannot drift to
-      all-background while the labelled slices hold foreground. For the
-      unlabelled Dice term use ``ClassDiceLoss(present_only=True)``.
+      alignment): each stream's weak-view probabilities are rescaled by
+      ``prior / marginal`` (EMA of the labelled class shares over EMA of
+      that stream's mean prediction on unlabelled pixels) before argmax and
+      threshold, so pseudo-labels cannot drift to all-background while the
+      labelled slices hold foreground. For the unlabelled Dice term use
+      ``ClassDiceLoss(present_only=True)``.
     * ``ClassBalancedThreshold(portion=q)`` (with ``conf_threshold``;
-      class-balanced self-training, CBST): the threshold of class c is lowered to the
-      confidence of the top ``q`` share of the pixels predicted as c in the
-      batch, so a rare class that is never 0.95-confident still gives
-      pseudo-labels (``pseudo_labelling.class_thresholds``).
+      class-balanced self-training, CBST): the threshold of class c is
+      lowered to the confidence of the top ``q`` share of the pixels
+      predicted as c in the batch, so a rare class that is never
+      0.95-confident still gives pseudo-labels
+      (``pseudo_labelling.class_thresholds``).
 
     Logged diagnostics (not summed): ``unsup.s{k}.kept`` (share of confident
     pseudo-label pixels that supervise stream k), ``unsup.agree`` (share of
