@@ -23,8 +23,8 @@ def encoder_path(model: Optional[Mapping[str, Any]]) -> str:
     return 'backbone'
 
 
-def encoder_config(model: Optional[Mapping[str, Any]]
-                   ) -> Optional[Mapping[str, Any]]:
+def encoder_config(
+        model: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
     """The encoder's config dict under ``model`` (None without one)."""
     node: Any = model or {}
     for key in encoder_path(model).split('.'):
@@ -32,8 +32,9 @@ def encoder_config(model: Optional[Mapping[str, Any]]
     return node if isinstance(node, Mapping) else None
 
 
-def head_configs(model: Optional[Mapping[str, Any]]
-                 ) -> List[Tuple[str, Mapping[str, Any]]]:
+def head_configs(
+        model: Optional[Mapping[str,
+                                Any]]) -> List[Tuple[str, Mapping[str, Any]]]:
     """``(dotted key, config)`` of the decode heads under ``model``:
     ``decode_head`` of the model or of its student segmentor, then
     ``decode_head_2`` and the entries of ``extra_heads`` (multi-decoder

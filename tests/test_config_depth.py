@@ -30,8 +30,10 @@ PENDING = {
 
 def bases(path: str) -> List[str]:
     """Absolute paths of the files in ``path``'s ``_base_``."""
-    return [osp.normpath(osp.join(osp.dirname(path), b))
-            for b in Config._get_base_files(path)]
+    return [
+        osp.normpath(osp.join(osp.dirname(path), b))
+        for b in Config._get_base_files(path)
+    ]
 
 
 def depth(path: str) -> int:
@@ -42,9 +44,10 @@ def depth(path: str) -> int:
 
 def leaves() -> List[str]:
     """Every config under configs/ outside configs/_base_/."""
-    return sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**',
-                                                '*.py'), recursive=True)
-                  if '_base_' not in osp.relpath(p, REPO).split(osp.sep))
+    return sorted(
+        p for p in glob.glob(
+            osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+        if '_base_' not in osp.relpath(p, REPO).split(osp.sep))
 
 
 def _param(path: str):
@@ -60,8 +63,9 @@ def test_there_are_configs_to_check():
 
 @pytest.mark.parametrize('path', [_param(p) for p in leaves()])
 def test_config_is_at_most_two_levels_deep(path):
-    assert depth(path) <= MAX_DEPTH, [osp.relpath(b, REPO)
-                                      for b in bases(path)]
+    assert depth(path) <= MAX_DEPTH, [
+        osp.relpath(b, REPO) for b in bases(path)
+    ]
     for base in bases(path):  # a leaf inherits only from _base_/
         assert '_base_' in osp.relpath(base, REPO).split(osp.sep), base
 

@@ -8,16 +8,17 @@ _base_ = [
 ]
 
 model = dict(
-    segmentor=dict(
-        backbone=dict(init_cfg=None)),
+    segmentor=dict(backbone=dict(init_cfg=None)),
     semi_train_cfg=dict(rampup_iters=300))
 
 # acdc_phantom.py's training pipeline,
 # packed with the hidden label of unlabelled slices when the dataset has
 # oracle_labels=True (logged as oracle.*, never trained on)
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

@@ -6,13 +6,11 @@
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc_phantom.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_600.py',
-    '../_base_/models/stage2_options.py'
+    '../_base_/schedules/schedule_600.py', '../_base_/models/stage2_options.py'
 ]
 
 model = dict(
-    segmentor=dict(
-        backbone=dict(init_cfg=None)),
+    segmentor=dict(backbone=dict(init_cfg=None)),
     unsup_branches=_base_.unimatch_branches,
     pseudo_label_filters=_base_.guarded_filters,
     semi_train_cfg=dict(
@@ -24,8 +22,10 @@ model = dict(
 # packed with the hidden label of unlabelled slices when the dataset has
 # oracle_labels=True (logged as oracle.*, never trained on)
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

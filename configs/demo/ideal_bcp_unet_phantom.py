@@ -7,8 +7,7 @@
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc_phantom.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_600.py',
-    '../_base_/models/stage2_options.py'
+    '../_base_/schedules/schedule_600.py', '../_base_/models/stage2_options.py'
 ]
 
 pretrain_config = 'configs/demo/ideal_unet_phantom_pretrain.py'
@@ -18,7 +17,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.'))),
     unsup_branches=_base_.bcp_branches,
     pseudo_label_filters=_base_.guarded_filters,
@@ -31,8 +31,10 @@ model = dict(
 # packed with the hidden label of unlabelled slices when the dataset has
 # oracle_labels=True (logged as oracle.*, never trained on)
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

@@ -23,7 +23,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.'))),
     semi_train_cfg=dict(rampup_iters=300))
 
@@ -31,8 +32,10 @@ model = dict(
 # packed with the hidden label of unlabelled slices when the dataset has
 # oracle_labels=True (logged as oracle.*, never trained on)
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

@@ -42,10 +42,19 @@ train_dataloader = dict(
     dataset=dict(
         data_root=data_root, split_cfg=split_cfg, pipeline=train_pipeline))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=warmup_iters),
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=warmup_iters,
-         end=max_iters, by_epoch=False)
+    dict(
+        type='LinearLR',
+        start_factor=0.01,
+        by_epoch=False,
+        begin=0,
+        end=warmup_iters),
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=warmup_iters,
+        end=max_iters,
+        by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
@@ -57,12 +66,13 @@ default_hooks = dict(
         interval=max_iters,
         max_keep_ckpts=1))
 optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={'backbone.encoder.0.': dict(lr_mult=0.1)}))
+    paramwise_cfg=dict(custom_keys={'backbone.encoder.0.': dict(lr_mult=0.1)}))
 custom_hooks = [
     dict(type='MeanTeacherHook'),  # steps the EMA key branch
-    dict(type='ExportEncoderHook', filename='encoder.pth',
-         exclude=['encoder.0.'])
+    dict(
+        type='ExportEncoderHook',
+        filename='encoder.pth',
+        exclude=['encoder.0.'])
 ]
 # Linear probe of the encoder during pre-training (EncoderProbeHook, see
 # "Probing an encoder" in docs/paper_to_code.md): logs probe/mDice and

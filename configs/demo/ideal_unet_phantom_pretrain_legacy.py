@@ -41,12 +41,18 @@ train_dataloader = dict(
         data_root=data_root, split_cfg=split_cfg, pipeline=train_pipeline))
 
 max_iters = 300
-optim_wrapper = dict(_delete_=True, type='OptimWrapper',
-                     optimizer=dict(type='SGD', lr=0.01, momentum=0.9,
-                                    weight_decay=1e-4))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
@@ -59,6 +65,8 @@ default_hooks = dict(
         max_keep_ckpts=1))
 custom_hooks = [
     dict(type='MeanTeacherHook'),  # steps the EMA key branch
-    dict(type='ExportEncoderHook', filename='encoder.pth',
-         exclude=['encoder.0.'])
+    dict(
+        type='ExportEncoderHook',
+        filename='encoder.pth',
+        exclude=['encoder.0.'])
 ]

@@ -14,7 +14,8 @@ model = dict(
     backbone=dict(
         type='UNetEncoder',
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained_encoder,
+            type='Pretrained',
+            checkpoint=pretrained_encoder,
             prefix='backbone.')),
     decode_head=dict(
         _delete_=True,

@@ -12,8 +12,7 @@
 _base_ = [
     '../_base_/models/ideal_unet_pretrainer.py',
     '../_base_/datasets/acdc_pretrain.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/pretrain_20k.py',
-    '../_base_/models/encoder_swaps.py'
+    '../_base_/schedules/pretrain_20k.py', '../_base_/models/encoder_swaps.py'
 ]
 
 default_hooks = dict(
@@ -27,8 +26,11 @@ default_hooks = dict(
 
 model = dict(
     backbone=_base_.hrnet_encoder,
-    proj_head=dict(in_channels=18, in_index=0, hidden_channels=256,
-                   norm_cfg=_base_.hrnet_norm_cfg),
+    proj_head=dict(
+        in_channels=18,
+        in_index=0,
+        hidden_channels=256,
+        norm_cfg=_base_.hrnet_norm_cfg),
     cell_geometry=dict(stride=4, offset=(-8.0, -6.5)))
 # The whole encoder goes into encoder.pth.
 custom_hooks = [

@@ -3,8 +3,7 @@
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_30k.py',
-    '../_base_/models/stage2_options.py'
+    '../_base_/schedules/schedule_30k.py', '../_base_/models/stage2_options.py'
 ]
 
 pretrain_config = 'configs/ideal/unet_acdc_pretrain.py'
@@ -14,7 +13,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.'))),
     unsup_branches=_base_.bcp_branches,
     pseudo_label_filters=_base_.guarded_filters,

@@ -17,7 +17,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.'))),
     semi_train_cfg=dict(unsup_on='all'))
 train_dataloader = dict(

@@ -16,7 +16,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.')),
         decode_head=dict(num_classes=num_classes)),
     decode_head_2=dict(num_classes=num_classes))

@@ -19,7 +19,8 @@ model = dict(
         backbone=dict(
             norm_cfg=norm_cfg,
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.')),
         decode_head=dict(norm_cfg=norm_cfg)),
     decode_head_2=dict(norm_cfg=norm_cfg))

@@ -8,8 +8,7 @@
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_30k.py',
-    '../_base_/models/stage2_options.py'
+    '../_base_/schedules/schedule_30k.py', '../_base_/models/stage2_options.py'
 ]
 
 pretrain_config = 'configs/ideal/unet_acdc_pretrain.py'
@@ -19,7 +18,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.'))),
     unsup_branches=_base_.unimatch_branches,
     pseudo_label_filters=_base_.guarded_filters,
@@ -30,8 +30,10 @@ model = dict(
 # the training pipeline of _base_/datasets/volume_slices.py with the strong
 # view before packing
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

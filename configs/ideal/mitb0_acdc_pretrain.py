@@ -5,8 +5,7 @@
 _base_ = [
     '../_base_/models/ideal_unet_pretrainer.py',
     '../_base_/datasets/acdc_pretrain.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/pretrain_20k.py',
-    '../_base_/models/encoder_swaps.py'
+    '../_base_/schedules/pretrain_20k.py', '../_base_/models/encoder_swaps.py'
 ]
 
 default_hooks = dict(

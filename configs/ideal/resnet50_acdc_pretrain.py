@@ -6,8 +6,7 @@
 _base_ = [
     '../_base_/models/ideal_unet_pretrainer.py',
     '../_base_/datasets/acdc_pretrain.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/pretrain_20k.py',
-    '../_base_/models/encoder_swaps.py'
+    '../_base_/schedules/pretrain_20k.py', '../_base_/models/encoder_swaps.py'
 ]
 
 default_hooks = dict(
@@ -21,8 +20,11 @@ default_hooks = dict(
 
 model = dict(
     backbone=_base_.resnet50_encoder,
-    proj_head=dict(in_channels=2048, in_index=-1, hidden_channels=512,
-                   norm_cfg=_base_.resnet50_norm_cfg))
+    proj_head=dict(
+        in_channels=2048,
+        in_index=-1,
+        hidden_channels=512,
+        norm_cfg=_base_.resnet50_norm_cfg))
 # The whole encoder goes into encoder.pth: its first stage already works at
 # 1/4 (MiT) or 1/2 (ResNet) resolution; leaving out the UNet's full-resolution
 # stage (unet_acdc_pretrain.py) was measured for the UNet only.

@@ -41,7 +41,8 @@ model = dict(
     segmentor=dict(
         backbone=dict(
             init_cfg=dict(
-                type='Pretrained', checkpoint=pretrained_encoder,
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
                 prefix='backbone.') if pretrained_encoder else None)))
 
 # One ACDCDataset over every train patient: the budget's patients carry

@@ -36,10 +36,11 @@ default_hooks = dict(
 # has the measurement); exclude=[] exports the whole encoder, as the paper
 # transfers it.
 optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={'backbone.encoder.0.': dict(lr_mult=0.1)}))
+    paramwise_cfg=dict(custom_keys={'backbone.encoder.0.': dict(lr_mult=0.1)}))
 custom_hooks = [
     dict(type='MeanTeacherHook'),  # steps the EMA key branch
-    dict(type='ExportEncoderHook', filename='encoder.pth',
-         exclude=['encoder.0.'])
+    dict(
+        type='ExportEncoderHook',
+        filename='encoder.pth',
+        exclude=['encoder.0.'])
 ]

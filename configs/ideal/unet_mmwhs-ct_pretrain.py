@@ -10,7 +10,6 @@ _base_ = [
     '../_base_/schedules/pretrain_20k.py'
 ]
 
-
 data_root = 'data/MMWHS_CT'
 split_cfg = dict(type='seeded', seed=0, num_val=2, num_test=6)
 mmwhs_dataset = dict(
@@ -35,10 +34,11 @@ default_hooks = dict(
         interval=2000,
         max_keep_ckpts=2))
 optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={'backbone.encoder.0.': dict(lr_mult=0.1)}))
+    paramwise_cfg=dict(custom_keys={'backbone.encoder.0.': dict(lr_mult=0.1)}))
 custom_hooks = [
     dict(type='MeanTeacherHook'),  # steps the EMA key branch
-    dict(type='ExportEncoderHook', filename='encoder.pth',
-         exclude=['encoder.0.'])
+    dict(
+        type='ExportEncoderHook',
+        filename='encoder.pth',
+        exclude=['encoder.0.'])
 ]

@@ -60,18 +60,20 @@ def check_dataset_config(cfg: Any) -> None:
     model = cfg.get('model')
     in_channels = _model_in_channels(model)
     head = _head_classes(model)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmseg')):
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmseg')):
         for loader in LOADERS:
-            for key, dataset in _datasets((cfg.get(loader) or {}).get(
-                    'dataset'), loader + '.dataset'):
+            datasets = _datasets((cfg.get(loader) or {}).get('dataset'),
+                                 loader + '.dataset')
+            for key, dataset in datasets:
                 channels = dataset_channels(dataset)
                 if in_channels is not None and channels is not None and \
                         channels != in_channels:
                     raise ConfigError(
                         f'model.{encoder_path(model)}.in_channels='
                         f'{in_channels} but {key} '
-                        f'({dataset.get("type")} at {dataset.get("data_root")})'
+                        f'({dataset.get("type")} at '
+                        f'{dataset.get("data_root")})'
                         f' has {channels} image channel(s); set '
                         f'in_channels={channels} on the backbone (and on a '
                         'pre-trained encoder) or give the data set '

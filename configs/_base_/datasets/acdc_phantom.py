@@ -21,8 +21,8 @@ crop_size = (96, 96)  # square, divisible by 16 (4 UNet downsamplings)
 # slices (as acdc.py): the training augmentation, labels never loaded.
 __size_keys = dict(RandomAffineResize='out_size', Resize='scale')
 train_pipeline, test_pipeline = [[
-    dict(t, **{__size_keys[t.type]: crop_size})
-    if t.type in __size_keys else t for t in pipeline
+    dict(t, **{__size_keys[t.type]: crop_size}) if t.type in __size_keys else t
+    for t in pipeline
 ] for pipeline in (_base_.train_pipeline, _base_.test_pipeline)]
 unlabelled_pipeline = [
     dict(train_pipeline[0], with_label=False),
@@ -30,14 +30,14 @@ unlabelled_pipeline = [
 ]
 
 __phantom = dict(
-    type=dataset_type, data_root=data_root, source=source,
-    split_cfg=split_cfg)
+    type=dataset_type, data_root=data_root, source=source, split_cfg=split_cfg)
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     dataset=dict(
         __phantom, label_budget=label_budget, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8, num_workers=2,
+    batch_size=8,
+    num_workers=2,
     dataset=dict(__phantom, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,5 +1,6 @@
 # MM-WHS 2017 (the IDEAL paper's second data set), either modality, after
-#   python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_<CT|MR> --modality <ct|mr>
+#   python tools/data/convert_mmwhs.py --src data/MMWHS \
+#       --out data/MMWHS_<CT|MR> --modality <ct|mr>
 # an nnU-Net v2 raw folder: 20 labelled volumes (imagesTr/labelsTr, 8
 # classes: background, Myo, LA, LV, RA, RV, AA, PA) and the 40 unlabelled
 # challenge test volumes (imagesTs), which join the unlabelled pool.

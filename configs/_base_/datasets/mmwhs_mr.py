@@ -1,6 +1,7 @@
 # MM-WHS 2017 MRI (the data set as mmwhs.py describes it: nnU-Net layout,
 # 8 classes, seeded 12 / 2 / 6 patient split, unlabelled imagesTs):
-#   python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_MR --modality mr
+#   python tools/data/convert_mmwhs.py --src data/MMWHS \
+#       --out data/MMWHS_MR --modality mr
 # MRI intensities have no absolute scale: z-score per volume (nnU-Net's MR
 # normalisation), no window.
 #
@@ -17,7 +18,9 @@ data_root = 'data/MMWHS_MR'
 normalize = 'zscore'
 
 __mr = dict(
-    type=dataset_type, split_cfg=split_cfg, data_root=data_root,
+    type=dataset_type,
+    split_cfg=split_cfg,
+    data_root=data_root,
     normalize=normalize)
 train_dataloader = dict(dataset=dict(__mr, label_budget=label_budget))
 val_dataloader = dict(dataset=__mr)

@@ -6,20 +6,21 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ...errors import ConfigError
 from .semi_base import SemiSupervisedSegmentor
 from .unlabelled_signal import SIGNAL_DEFAULTS, UnlabelledSignalMixin
 
-
 #: keys of the flat form (before the student became ``segmentor``) and
 #: where each one lives now
 FLAT_KEYS = dict(
-    backbone='segmentor.backbone', decode_head_1='segmentor.decode_head',
-    neck='segmentor.neck', auxiliary_head='segmentor.auxiliary_head',
-    train_cfg='segmentor.train_cfg', test_cfg='segmentor.test_cfg',
+    backbone='segmentor.backbone',
+    decode_head_1='segmentor.decode_head',
+    neck='segmentor.neck',
+    auxiliary_head='segmentor.auxiliary_head',
+    train_cfg='segmentor.train_cfg',
+    test_cfg='segmentor.test_cfg',
     pretrained='segmentor.pretrained')
 
 
@@ -31,8 +32,7 @@ def check_student_form(segmentor: Optional[dict],
     unknown key, and when ``segmentor`` or ``decode_head_2`` is missing."""
     moved = sorted(k for k in flat_keys if k in FLAT_KEYS)
     if moved:
-        where = ', '.join(f'model.{k} -> model.{FLAT_KEYS[k]}'
-                          for k in moved)
+        where = ', '.join(f'model.{k} -> model.{FLAT_KEYS[k]}' for k in moved)
         raise ConfigError(
             'BiConsistencySemiSupModel takes the student (stream 1) as '
             "model.segmentor=dict(type='EncoderDecoder', backbone=..., "
@@ -192,9 +192,9 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                 'model.segmentor.decode_head and model.decode_head_2 must '
                 f'predict the same classes (out_channels {self.out_channels}'
                 f' vs {self.decode_head_2.out_channels})')
-        self.build_signal(2, self.DEFAULT_UNSUP_BRANCHES
-                          if unsup_branches is None else unsup_branches,
-                          pseudo_label_filters)
+        self.build_signal(
+            2, self.DEFAULT_UNSUP_BRANCHES if unsup_branches is None else
+            unsup_branches, pseudo_label_filters)
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Check the pseudo-label options."""
@@ -227,6 +227,7 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
         cfg = self.test_cfg
         if self.semi_test_cfg.predict_on == 's2':
             return self.decode_head_2.predict(x, batch_img_metas, cfg)
-        p1, p2 = (head.predict(x, batch_img_metas, cfg).softmax(dim=1)
-                  for head in self.stream_heads())
+        p1, p2 = (
+            head.predict(x, batch_img_metas, cfg).softmax(dim=1)
+            for head in self.stream_heads())
         return (p1 + p2) / 2
