@@ -25,10 +25,8 @@ a table of it for the supported mmseg backbones
 (:func:`declared_cell_geometry`) and a gradient-centroid probe that measures
 it for any backbone (:func:`probe_cell_geometry`). It imports nothing from
 ideal_mm but the errors, so the datasets (the correspondence) and the models
-(the pre-trainer) can both use it. Over 300 lines on purpose: the table and
-the probe are two readings of one geometry and are tested against each other;
-the probe in a module of its own would be a new top-level part of ideal_mm
-(tests/test_import_graph.py) that only this one imports.
+(the pre-trainer) can both use it. The table and the probe are two readings
+of one geometry and are tested against each other.
 """
 from __future__ import annotations
 

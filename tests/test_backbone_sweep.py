@@ -292,9 +292,11 @@ def test_backbone_through_ideal(name, tmp_path):
     semi = MODELS.build(dict(
         type='BiConsistencySemiSupModel',
         data_preprocessor=plain_preprocessor(size=(SIZE, SIZE)),
-        backbone=dict(cfg, init_cfg=dict(type='Pretrained', checkpoint=enc,
-                                         prefix='backbone.')),
-        decode_head_1=head_1, decode_head_2=head_2,
+        segmentor=dict(
+            backbone=dict(cfg, init_cfg=dict(
+                type='Pretrained', checkpoint=enc, prefix='backbone.')),
+            decode_head=head_1),
+        decode_head_2=head_2,
         semi_train_cfg=dict(rampup_iters=0, max_consistency_weight=0.5)))
     # the two-stream model holds its encoder in the student (semi base)
     assert init_weights_verified(semi) == {'student.backbone': len(exported)}

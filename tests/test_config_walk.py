@@ -13,6 +13,7 @@ from ideal_mm.engine.config_edits import add_hook_once, set_prediction_dir
 from ideal_mm.engine.config_walk import (dataloader_datasets, drop_pretrained,
                                          evaluator_metrics, iter_dicts,
                                          iter_init_cfgs, iter_key, iter_types)
+from ideal_mm.model_config import encoder_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -102,20 +103,28 @@ def test_labelled_count_is_the_samplers_split():
 
 
 def test_configs_share_the_ideal_encoder():
-    """unet_acdc (stage 2), unet_acdc_pretrain (stage 1) and unet_fcn (the
-    supervised UNet) take the encoder from _base_/models/ideal_unet_encoder."""
+    """unet_acdc (stage 2), the mean teacher, unet_acdc_pretrain (stage 1)
+    and unet_fcn (the supervised UNet) take the encoder from
+    _base_/models/ideal_unet_encoder."""
     def backbone(path):
-        b = Config.fromfile(osp.join(REPO, path)).model.backbone.to_dict()
+        model = Config.fromfile(osp.join(REPO, path)).model
+        b = encoder_config(model).to_dict()
         b.pop('init_cfg', None)
         b.pop('type')
         return b
     base = backbone('configs/_base_/models/ideal_unet_encoder.py')
     for path in ('configs/ideal/unet_acdc.py',
+                 'configs/baselines/mean_teacher_unet_1xb24-30k_acdc-7pat.py',
                  'configs/ideal/unet_acdc_pretrain.py',
                  'configs/_base_/models/unet_fcn.py'):
         assert backbone(path) == base, path
     two = Config.fromfile(osp.join(
         REPO, 'configs/_base_/models/ideal_unet_two_decoders.py')).model
-    assert two.decode_head_1.upsample_mode == 'bilinear'
+    assert two.segmentor.decode_head.upsample_mode == 'bilinear'
     assert two.decode_head_2.upsample_mode == 'deconv'
-    assert two.decode_head_1.norm_cfg == dict(type='BN', requires_grad=True)
+    assert two.segmentor.decode_head.norm_cfg == dict(type='BN',
+                                                      requires_grad=True)
+    assert 'backbone' not in two  # the encoder lives in the student
+    mt = Config.fromfile(osp.join(
+        REPO, 'configs/_base_/models/mean_teacher_unet.py')).model
+    assert mt.segmentor.decode_head == two.segmentor.decode_head

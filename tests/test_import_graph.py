@@ -22,7 +22,7 @@ LAYERS: Dict[str, int] = {
     # shared helpers that import no ideal_mm layer
     'errors': 0, 'version': 0, 'compat': 0, 'geometry': 0,
     'correspondence': 0, 'visualization': 0, 'nifti_names': 0,
-    'atomic_files': 0, 'progress': 0,
+    'atomic_files': 0, 'progress': 0, 'model_config': 0,
     'datasets': 1,
     'models': 2,
     'engine': 3, 'evaluation': 3,

@@ -94,11 +94,12 @@ def test_num_classes_model_vs_dataset(tmp_path, tiny_cfg, capsys,
 
 def test_num_classes_between_two_decoders(tmp_path, capsys, monkeypatch):
     code, err = _train([FINETUNE, '--work-dir', str(tmp_path / 'w'),
-                        '--cfg-options', 'model.backbone.init_cfg=None',
+                        '--cfg-options',
+                        'model.segmentor.backbone.init_cfg=None',
                         'model.decode_head_2.num_classes=3'], capsys,
                        monkeypatch)
     line = assert_one_line_error(code, err)
-    assert ('model.decode_head_1.num_classes=4 but '
+    assert ('model.segmentor.decode_head.num_classes=4 but '
             'model.decode_head_2.num_classes=3') in line
     assert not (tmp_path / 'w').exists()
 
@@ -106,7 +107,8 @@ def test_num_classes_between_two_decoders(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize('budget', ['0', '-1', '0.0', '1.5'])
 def test_label_budget_out_of_range(tmp_path, budget, capsys, monkeypatch):
     code, err = _train([FINETUNE, '--work-dir', str(tmp_path / 'w'),
-                        '--cfg-options', 'model.backbone.init_cfg=None',
+                        '--cfg-options',
+                        'model.segmentor.backbone.init_cfg=None',
                         f'train_dataloader.dataset.label_budget={budget}'],
                        capsys, monkeypatch)
     line = assert_one_line_error(code, err)

@@ -77,6 +77,6 @@ def test_configs_that_replace_custom_hooks_keep_the_hook():
     assert [h['type'] for h in cfg.custom_hooks] == ['SemiSupSamplerHook']
     assert cfg.default_hooks.nonfinite.type == 'NonFiniteLossHook'
     prepared = prepare_train_config(
-        path, cfg_options={'model.backbone.init_cfg': None})
+        path, cfg_options={'model.segmentor.backbone.init_cfg': None})
     assert prepared.custom_hooks == cfg.custom_hooks
     assert prepared.default_hooks.to_dict() == cfg.default_hooks.to_dict()

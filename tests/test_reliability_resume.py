@@ -98,8 +98,9 @@ meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'slice_idx', 'num_slices', 'spacing', 'labelled')
 enc = [8, 16, 32, 64, 128]
 model = dict(
-    backbone=dict(init_cfg=None, base_channels=8),
-    decode_head_1=dict(in_channels=enc, channels=8),
+    segmentor=dict(
+        backbone=dict(init_cfg=None, base_channels=8),
+        decode_head=dict(in_channels=enc, channels=8)),
     decode_head_2=dict(in_channels=enc, channels=8))
 train_pipeline = [
     dict(type='LoadACDCSlice', with_label=True),

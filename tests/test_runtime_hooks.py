@@ -14,6 +14,7 @@ from mmengine.config import Config
 import ideal_mm  # noqa: F401  (registers the hooks)
 from ideal_mm.engine.config_edits import ensure_required_hooks
 from ideal_mm.engine.resume import IterSeedHook
+from ideal_mm.model_config import encoder_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -28,7 +29,7 @@ def _runner_hooks(cfg: Config, work_dir) -> list:
     from mmengine.runner import Runner
     cfg.work_dir = str(work_dir)
     cfg.launcher = 'none'
-    cfg.model.get('backbone', {}).pop('init_cfg', None)  # no encoder.pth
+    (encoder_config(cfg.model) or {}).pop('init_cfg', None)  # no encoder
     runner = Runner.from_cfg(cfg)
     return [(type(h).__name__, h.priority) for h in runner.hooks]
 

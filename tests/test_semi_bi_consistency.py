@@ -44,8 +44,8 @@ def build_model(**semi_train_cfg):
     return MODELS.build(dict(
         type='BiConsistencySemiSupModel',
         data_preprocessor=plain_preprocessor(size=(16, 16)),
-        backbone=tiny_unet_encoder(),
-        decode_head_1=head('bilinear'),
+        segmentor=dict(backbone=tiny_unet_encoder(),
+                       decode_head=head('bilinear')),
         decode_head_2=head('deconv'),
         semi_train_cfg=cfg))
 
@@ -239,3 +239,60 @@ def test_bad_semi_cfg():
         build_model(conf_threshold=1.5)
     with pytest.raises(ConfigError, match='unsup_on'):
         build_model(unsup_on='labelled')
+
+
+def test_flat_keys_name_the_student_form():
+    """A config written for the flat form (model.backbone, decode_head_1)
+    gets a ConfigError that says where each key moved."""
+    flat = dict(type='BiConsistencySemiSupModel',
+                data_preprocessor=plain_preprocessor(size=(16, 16)),
+                backbone=tiny_unet_encoder(), decode_head_1=head('bilinear'),
+                decode_head_2=head('deconv'))
+    with pytest.raises(ConfigError) as err:
+        MODELS.build(flat)
+    msg = str(err.value)
+    assert 'model.segmentor=dict(' in msg
+    assert 'model.backbone -> model.segmentor.backbone' in msg
+    assert 'model.decode_head_1 -> model.segmentor.decode_head' in msg
+    with pytest.raises(ConfigError, match='model.decode_head_2'):
+        MODELS.build(dict(type='BiConsistencySemiSupModel',
+                          segmentor=dict(backbone=tiny_unet_encoder(),
+                                         decode_head=head('bilinear'))))
+    with pytest.raises(ConfigError, match=r"unknown .*'decoder_3'"):
+        MODELS.build(dict(type='BiConsistencySemiSupModel',
+                          segmentor=dict(backbone=tiny_unet_encoder(),
+                                         decode_head=head('bilinear')),
+                          decode_head_2=head('deconv'),
+                          decoder_3=head('deconv')))
+
+
+def test_classes_differ_between_streams():
+    with pytest.raises(ConfigError, match='model.segmentor.decode_head and '
+                       'model.decode_head_2'):
+        MODELS.build(dict(type='BiConsistencySemiSupModel',
+                          segmentor=dict(backbone=tiny_unet_encoder(),
+                                         decode_head=head('bilinear')),
+                          decode_head_2=dict(head('deconv'), num_classes=3)))
+
+
+def test_export_encoder_of_a_two_stream_checkpoint(tmp_path):
+    """tools/export_encoder.py takes the student's encoder
+    (student.backbone.*) of a two-stream checkpoint; it loads back into a
+    bare encoder exactly."""
+    from ideal_mm.engine.export_encoder import export_encoder
+    model = build_model()
+    state = model.state_dict()
+    assert any(k.startswith('student.backbone.') for k in state)
+    assert not any(k.startswith('backbone.') for k in state)
+    ckpt, out = str(tmp_path / 'iter_1.pth'), str(tmp_path / 'encoder.pth')
+    torch.save(dict(state_dict=state, meta=dict(iter=1)), ckpt)
+    meta = export_encoder(ckpt, out)
+    encoder = model.student.backbone
+    assert meta['num_tensors'] == len(encoder.state_dict())
+    fresh = MODELS.build(tiny_unet_encoder())
+    written = torch.load(out)['state_dict']
+    assert set(written) == {f'backbone.{k}' for k in encoder.state_dict()}
+    fresh.load_state_dict({k[len('backbone.'):]: v
+                           for k, v in written.items()})
+    for k, v in encoder.state_dict().items():
+        assert torch.equal(fresh.state_dict()[k], v), k

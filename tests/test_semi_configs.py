@@ -7,6 +7,7 @@ mean-teacher and UniMatch baselines and the semi-supervised demo configs. A back
 ``backbone.``, the stage-1 export format), and the test checks the weights
 arrived.
 """
+import copy
 import glob
 import os
 import os.path as osp
@@ -21,6 +22,7 @@ from mmseg.registry import MODELS
 
 from ideal_mm.engine.config_checks import check_pretrained_files
 from ideal_mm.errors import ConfigError
+from ideal_mm.model_config import encoder_config
 
 init_default_scope('mmseg')
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -87,11 +89,9 @@ def _tiny(cfg, data_root, split_cfg, cache_dir, work_dir):
 def _fake_encoder(cfg, path):
     """Write a stage-1 style encoder.pth for cfg's backbone; return a tensor
     of it to compare after init."""
-    model_cfg = cfg.model.copy()
-    model_cfg.backbone = model_cfg.backbone.copy()
-    model_cfg.backbone.init_cfg = None
-    backbone = MODELS.build(model_cfg).backbone if 'backbone' in model_cfg \
-        else None
+    model_cfg = copy.deepcopy(cfg.model)
+    encoder_config(model_cfg).init_cfg = None
+    backbone = MODELS.build(model_cfg).backbone
     state = {f'backbone.{k}': torch.randn_like(v) if v.is_floating_point()
              else v for k, v in backbone.state_dict().items()}
     torch.save(dict(state_dict=state), path)
@@ -113,16 +113,17 @@ def test_config_trains_one_iteration(config, request, cache_dir, tmp_path):
     data_root, split_cfg = data_for(cfg.train_dataloader.dataset.type,
                                     request)
     _tiny(cfg, data_root, split_cfg, cache_dir, str(tmp_path))
-    init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
+    encoder = encoder_config(cfg.model)
+    init_cfg = encoder.get('init_cfg')
     expected = None
     if init_cfg:
         assert init_cfg.type == 'Pretrained'
         assert init_cfg.prefix == 'backbone.'
-    if init_cfg and cfg.model.backbone.type == 'ResNetV1c':
+    if init_cfg and encoder.type == 'ResNetV1c':
         # writing and reading a random 48M-parameter encoder costs ~30 s on a
         # shared machine; the prefix contract is checked with the other
         # encoders, so ResNet-50 trains from scratch here.
-        cfg.model.backbone.init_cfg = None
+        encoder.init_cfg = None
     elif init_cfg:
         path = str(tmp_path / 'encoder.pth')
         expected = _fake_encoder(cfg, path)
@@ -145,10 +146,11 @@ def test_config_trains_one_iteration(config, request, cache_dir, tmp_path):
 
 def test_missing_encoder_fails_at_startup_with_the_command(tmp_path):
     cfg = Config.fromfile(osp.join(REPO, 'configs/ideal/unet_acdc.py'))
-    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'nope.pth')
+    cfg.model.segmentor.backbone.init_cfg.checkpoint = str(tmp_path /
+                                                           'nope.pth')
     with pytest.raises(ConfigError) as err:
         check_pretrained_files(cfg)
     assert 'python tools/train.py configs/ideal/unet_acdc_pretrain.py' in \
         str(err.value)
-    cfg.model.backbone.init_cfg = None  # from scratch: nothing to check
+    cfg.model.segmentor.backbone.init_cfg = None  # from scratch
     check_pretrained_files(cfg)

@@ -12,8 +12,8 @@ model = dict(
     type='UniMatchSemiSupModel',
     data_preprocessor=_base_.data_preprocessor,
     segmentor=dict(
-        backbone=dict(_base_.model.backbone, init_cfg=None),
-        decode_head=_base_.model.decode_head_1,
+        backbone=dict(_base_.model.segmentor.backbone, init_cfg=None),
+        decode_head=_base_.model.segmentor.decode_head,
         test_cfg=dict(mode='whole')),
     unsup_branches=[
         dict(type='StrongViewPseudoLabel', num_views=2, cutmix_prob=0.5,

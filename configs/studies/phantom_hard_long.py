@@ -83,9 +83,9 @@ _cps_ramp = dict(_semi, **{'model.semi_train_cfg.rampup_iters': max_iters})
 _quarter_ramp = dict(
     _semi, **{'model.semi_train_cfg.rampup_iters': max_iters // 4})
 # The supervised arms train IDEAL's stream 1 (UNetEncoder + the bilinear
-# UNetDecoderHead, checked equal to decode_head_1 of the two-stream model)
-# on 4 labelled slices a batch, the labelled half of the two-stream batches
-# (the demo's supervised configs take 8).
+# UNetDecoderHead, checked equal to the two-stream model's
+# segmentor.decode_head) on 4 labelled slices a batch, the labelled half of
+# the two-stream batches (the demo's supervised configs take 8).
 _sup = {'train_dataloader.batch_size': 4}
 _pretrain = 'configs/demo/ideal_unet_phantom_pretrain.py'
 # Order = the order a seed's runs start (the most informative first).

@@ -36,6 +36,7 @@ import numpy as np
 
 from ideal_mm.atomic_files import atomic_write_text
 from ideal_mm.errors import ConfigError
+from ideal_mm.model_config import head_configs
 from ideal_mm.visualization.panels import (add_title, correspondence_panel,
                                            hstack_panels, label_panel,
                                            legend_strip, panel_montage,
@@ -432,9 +433,9 @@ def browse_dataset(config: str, out_dir: str, num: int = 4,
     if len(ds) == 0:
         raise ConfigError(f'{split}_dataloader.dataset of {config} is empty')
     kind = config_kind(cfg, ds[0]['data_samples'], split)
-    ignore_index = int(cfg.get('model', {}).get('decode_head', {}).get(
-        'ignore_index', 255)) if isinstance(
-            cfg.get('model', {}).get('decode_head'), dict) else 255
+    heads = head_configs(cfg.get('model'))
+    ignore_index = int(heads[0][1].get('ignore_index', 255)) if heads \
+        else 255
     _seed(seed)
     if kind == 'semi':
         indices = _pick_semi(ds, num, seed)

@@ -1,7 +1,8 @@
 """Per-level feature statistics of encoders on real slices: is a pre-trained
 encoder a better starting point than random weights, and where is it not?
 
-CONFIG gives the encoder (``model.backbone``) and the slices (the dataset of
+CONFIG gives the encoder (``model.backbone`` or
+``model.segmentor.backbone``) and the slices (the dataset of
 ``test_dataloader``, ``val_dataloader`` or ``train_dataloader``, by
 ``--split``; its pipeline is used as it is). Every ENCODER (an exported
 ``encoder.pth`` or any checkpoint with ``backbone.*`` keys) is loaded into
@@ -116,11 +117,13 @@ def diagnose(cfg, encoders: Sequence[str], num_slices: int = 32,
 
     from ideal_mm.compat.checkpoint import load_checkpoint_file
     from ideal_mm.engine.export_encoder import extract_backbone
+    from ideal_mm.model_config import encoder_config
 
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    backbone_cfg = cfg.get('model', {}).get('backbone')
+    backbone_cfg = encoder_config(cfg.get('model'))
     if not backbone_cfg:
-        raise ConfigError('model.backbone is not set in the config')
+        raise ConfigError('model.backbone (or model.segmentor.backbone) is '
+                          'not set in the config')
     backbone_cfg = backbone_cfg.copy()
     backbone_cfg.pop('init_cfg', None)
     images = _slices(cfg, split, num_slices)

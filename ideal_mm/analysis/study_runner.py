@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 # reader, the engine's, for the non-finite guard and the study's resume)
 from ideal_mm.engine.nonfinite import last_checkpoint
 from ideal_mm.errors import ConfigError
+from ideal_mm.model_config import encoder_path
 from .study_curves import VAL_CURVE, save_val_curve
 from .study_spec import Study, budget_name, flatten
 
@@ -51,6 +52,14 @@ def _tail(path: str, n: int = 15) -> str:
     except OSError:
         return ''
 
+
+
+def config_encoder_path(path: str) -> str:
+    """Dotted key of the encoder under ``model`` in the config at ``path``
+    (``backbone`` or ``segmentor.backbone``, :mod:`ideal_mm.model_config`),
+    for the ``--cfg-options`` that sets a run's pre-trained encoder."""
+    from mmengine.config import Config
+    return encoder_path(Config.fromfile(path).get('model'))
 
 class StudyRunner:
     """Runs the study's pre-training and fine-tuning jobs, skipping done ones."""
@@ -199,10 +208,11 @@ class StudyRunner:
             f'randomness.seed={seed}',
             f'train_dataloader.dataset.label_budget={budget}'
         ]
-        if encoder:
-            args.append(f'model.backbone.init_cfg.checkpoint={encoder}')
-        t0 = time.time()
         config = self.config(m['config'])
+        if encoder:
+            args.append(f'model.{config_encoder_path(m["config"])}'
+                        f'.init_cfg.checkpoint={encoder}')
+        t0 = time.time()
         train = [self.py, 'tools/train.py', config, '--work-dir', wd]
         if last_checkpoint(wd):
             train.append('--resume')

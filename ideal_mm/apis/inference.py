@@ -29,6 +29,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 
 from ideal_mm.errors import ConfigError, DataError
+from ideal_mm.model_config import encoder_config
 from .model import ACDC_METAINFO, dataset_cfg, init_model
 from .volume_io import VolumeInput, load_volume, volume_name
 
@@ -56,7 +57,7 @@ def test_intensity_window(cfg: Config) -> Optional[Tuple[float, float]]:
 def model_in_channels(model: torch.nn.Module) -> Optional[int]:
     """Input channels of the model's backbone (config ``in_channels``)."""
     cfg = getattr(model, 'cfg', None)
-    backbone = (cfg.get('model') or {}).get('backbone') if cfg else None
+    backbone = encoder_config(cfg.get('model')) if cfg else None
     value = backbone.get('in_channels') if isinstance(backbone, dict) \
         else None
     return int(value) if isinstance(value, int) else None
@@ -192,9 +193,9 @@ def segment_volume(model: torch.nn.Module,
             else name
         raise DataError(
             f'{source}: {channels} image channel(s) but the model takes '
-            f'{expected} (model.backbone.in_channels); give every channel '
-            '(<case>_0000, <case>_0001, ...) or use a model trained on this '
-            'many channels')
+            f'{expected} (the encoder config\'s in_channels); give every '
+            'channel (<case>_0000, <case>_0001, ...) or use a model trained '
+            'on this many channels')
     vol = normalize_image(array, test_normalize_mode(cfg),
                           test_intensity_window(cfg))
     pipeline = build_inference_pipeline(cfg)

@@ -168,7 +168,11 @@ _HEAD_KEY = re.compile(r'^(decode_head(_\d+)?|auxiliary_head)$')
 
 
 def _heads(model: dict, key: str = 'model') -> Iterator[Tuple[str, dict]]:
-    """(config key, head dict) for every decode / auxiliary head."""
+    """(config key, head dict) for every decode / auxiliary head, the
+    student segmentor's (``model.segmentor``) first."""
+    student = model.get('segmentor')
+    if isinstance(student, dict):
+        yield from _heads(student, f'{key}.segmentor')
     for k, v in model.items():
         if not _HEAD_KEY.match(str(k)) or v is None:
             continue

@@ -24,8 +24,12 @@ from mmseg.registry import HOOKS
 from ideal_mm.atomic_files import atomic_file
 from ideal_mm.compat.checkpoint import load_checkpoint_file
 from ideal_mm.errors import CheckpointError, ConfigError
+from ideal_mm.model_config import encoder_config
 
 ENCODER_FORMAT = 'ideal_mm.encoder/1'
+#: where a semi-supervised model (``SemiSupervisedSegmentor``) keeps the
+#: network whose encoder is exported
+STUDENT_PREFIX = 'student.'
 
 
 def _plain(value: Any) -> Any:
@@ -107,8 +111,10 @@ def extract_backbone(checkpoint: Mapping[str, Any],
     """The encoder's weights (keys without prefix) from a loaded checkpoint.
 
     Works for a pre-training checkpoint (the query encoder ``backbone.*``;
-    the momentum copy under ``key_branch.`` is not taken), a segmentor or
-    semi-supervised checkpoint (``backbone.*``), a bare state dict and an
+    the momentum copy under ``key_branch.`` is not taken), a segmentor
+    checkpoint (``backbone.*``), a semi-supervised checkpoint (the student's
+    encoder ``student.backbone.*``, taken when no key starts with
+    ``prefix``; an EMA teacher's copy is not), a bare state dict and an
     exported ``encoder.pth``.
     """
     if not isinstance(checkpoint, Mapping):
@@ -119,16 +125,21 @@ def extract_backbone(checkpoint: Mapping[str, Any],
     if not isinstance(state, Mapping):
         raise CheckpointError(f'{source}: "state_dict" is not a dict')
     state = _strip_wrapper_prefix(state)
-    backbone = {
-        k[len(prefix):]: v
-        for k, v in state.items()
-        if k.startswith(prefix) and isinstance(v, torch.Tensor)
-    }
+    backbone = {}
+    for start in (prefix, STUDENT_PREFIX + prefix):
+        backbone = {
+            k[len(start):]: v
+            for k, v in state.items()
+            if k.startswith(start) and isinstance(v, torch.Tensor)
+        }
+        if backbone:
+            break
     if not backbone:
         sample = ', '.join(list(state)[:5]) or 'none'
         raise CheckpointError(
             f'{source} has no encoder weights: no key starts with '
-            f'{prefix!r} (first keys: {sample}). Give a checkpoint of a '
+            f'{prefix!r} or {STUDENT_PREFIX + prefix!r} (first keys: '
+            f'{sample}). Give a checkpoint of a '
             f'model with a `backbone` (pre-training, segmentor or '
             f'semi-supervised model)')
     return backbone
@@ -268,8 +279,10 @@ class ExportEncoderHook(Hook):
             experiment_name=str(runner.experiment_name),
             work_dir=osp.abspath(runner.work_dir))
         cfg_model = getattr(runner.cfg, 'model', None)
-        if isinstance(cfg_model, Mapping) and 'backbone' in cfg_model:
-            meta['backbone'] = _plain(cfg_model['backbone'])
+        backbone_cfg = encoder_config(cfg_model) \
+            if isinstance(cfg_model, Mapping) else None
+        if backbone_cfg is not None:
+            meta['backbone'] = _plain(backbone_cfg)
         state = backbone.state_dict()
         if self.exclude:
             state = drop_excluded(state, self.exclude,

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import CheckpointError, ConfigError
+from ..model_config import encoder_config
 from .probe_data import _cfg_get, maybe_tqdm
 
 Features = List[torch.Tensor]
@@ -46,7 +47,9 @@ def _encoder_state(path: str, prefix: str = 'backbone.') -> Dict[str, torch.Tens
 
 def build_probe_encoder(cfg: Any, encoder: Optional[str] = 'random',
                         seed: int = 0) -> Tuple[nn.Module, Dict[str, Any]]:
-    """``model.backbone`` of ``cfg``, initialised with ``seed``, then loaded from ``encoder``.
+    """The encoder of ``cfg`` (``model.backbone`` or
+    ``model.segmentor.backbone``), initialised with ``seed``, then loaded
+    from ``encoder``.
 
     ``encoder`` is ``'random'`` / None (the config's own initialisation with
     ``torch.manual_seed(seed)``: the baseline) or a file whose ``backbone.*``
@@ -60,9 +63,10 @@ def build_probe_encoder(cfg: Any, encoder: Optional[str] = 'random',
     from mmseg.registry import MODELS
     init_default_scope(_cfg_get(cfg, 'default_scope') or 'mmseg')
     model = _cfg_get(cfg, 'model') or {}
-    backbone_cfg = _cfg_get(model, 'backbone')
+    backbone_cfg = encoder_config(model)
     if not backbone_cfg:
-        raise ConfigError('model.backbone is not set in the probe config; give a fine-tuning '
+        raise ConfigError('model.backbone (or model.segmentor.backbone) is '
+                          'not set in the probe config; give a fine-tuning '
                           'or supervised config whose backbone is the encoder')
     backbone_cfg = copy.deepcopy(dict(backbone_cfg))
     backbone_cfg.pop('init_cfg', None)

@@ -22,7 +22,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='Per-level feature statistics of encoders')
-    parser.add_argument('config', help='config with model.backbone and data')
+    parser.add_argument(
+        'config', help='config with an encoder (model.backbone or '
+        'model.segmentor.backbone) and data')
     parser.add_argument('encoders', nargs='*', metavar='ENCODER',
                         help='encoder.pth files or checkpoints to compare')
     parser.add_argument('--num-slices', type=int, default=32)

@@ -4,7 +4,8 @@
         [--iters 300] [--split test] [--seed 0] [--knn-k 20] [--knn-stride 8]
         [--no-knn] [--cfg-options k=v ...]
 
-CONFIG is a fine-tuning or supervised config: its ``model.backbone`` is the
+CONFIG is a fine-tuning or supervised config: its ``model.backbone`` (or
+``model.segmentor.backbone``) is the
 encoder, the labelled slices of ``train_dataloader.dataset`` train the probes and
 ``<split>_dataloader.dataset`` (whole volumes, through its pipeline) scores them
 per volume. ENCODER is a stage-1 export (``encoder.pth``) or any checkpoint with
@@ -30,7 +31,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='Linear probe and kNN label transfer of a frozen encoder')
-    parser.add_argument('config', help='fine-tuning / supervised config (model.backbone + data)')
+    parser.add_argument('config', help='fine-tuning / supervised config (encoder + data)')
     parser.add_argument('encoder', help="encoder.pth, a checkpoint with backbone.* keys, or "
                         "'random'")
     parser.add_argument('--work-dir', help='folder of the JSON output (default '

@@ -10,7 +10,8 @@ STUDY.py is an mmengine config (see configs/studies/) with:
 * ``methods``: ``{name: dict(config=..., pretrain=None | config,
   budgets=None | [...], cfg_options={...})}``; ``pretrain`` names a stage-1
   config, run once per study (seed 0, no labels) and loaded through
-  ``model.backbone.init_cfg.checkpoint``; ``pretrain_exclude=[prefix, ...]``
+  ``model.segmentor.backbone.init_cfg.checkpoint`` (``model.backbone`` for
+  a plain segmentor); ``pretrain_exclude=[prefix, ...]``
   loads that stage 1 without the encoder keys starting with those prefixes
   (an ``encoder_excl-<prefixes>.pth`` exported from the same stage-1
   checkpoint; ``[]`` exports the whole encoder, ``encoder_excl-none.pth``,

@@ -6,6 +6,7 @@ import inspect
 from typing import Any, Iterator, Optional, Sequence, Tuple
 
 from ...errors import ConfigError
+from ...model_config import head_configs
 from ..config_edits import load_config, weights_from_checkpoint
 from ..config_walk import dataloader_datasets
 
@@ -135,9 +136,8 @@ def num_classes(cfg: Any) -> int:
     """Number of classes from the config (default 4, ACDC)."""
     if isinstance(cfg.get('num_classes'), int):
         return cfg.num_classes
-    for key in ('decode_head', 'decode_head_1'):
-        head = cfg.model.get(key)
-        if isinstance(head, dict) and 'num_classes' in head:
+    for _, head in head_configs(cfg.model):
+        if 'num_classes' in head:
             return int(head['num_classes'])
     return 4
 

@@ -152,13 +152,16 @@ def interleaved(steps: Sequence[Callable[[], float]], iters: int,
 def compile_submodules(model: Any) -> List[str]:
     """``torch.compile`` the backbone and every decode head of a model in
     place (``nn.Module.compile``: the state-dict keys do not change); the
-    data preprocessor, losses and ``train_step`` stay eager. Returns the
-    names compiled."""
+    data preprocessor, losses and ``train_step`` stay eager. A
+    semi-supervised model's student (``student``) is searched the same way;
+    an EMA teacher is not compiled. Returns the names compiled."""
     names = []
     for name, child in model.named_children():
         if name == 'backbone' or 'head' in name:
             child.compile()
             names.append(name)
+        elif name == 'student':
+            names += [f'student.{n}' for n in compile_submodules(child)]
     return names
 
 
