@@ -372,10 +372,13 @@ def test_phantom_configs_train_one_iteration_each(
     cfg1 = Config.fromfile(
         osp.join(REPO, 'configs/demo/bcp_labelled_unet_phantom.py'))
     assert cfg1.model.semi_train_cfg.phase == 'labelled'
-    assert cfg1.param_scheduler == []  # BCP: constant lr
+    # BCP: constant lr
+    assert [(s.type, s.factor) for s in cfg1.param_scheduler] == [
+        ('ConstantLR', 1.0)]
     runner = _tiny_run(cfg1, phantom_root, phantom_split_cfg,
                        str(tmp_path / 'p1'))
     assert runner.message_hub.get_scalar('train/sup.loss_bcp_mix')
+    assert runner.message_hub.get_scalar('train/lr').current() == 0.01
     ckpt = str(tmp_path / 'phase1.pth')
     key = 'decode_head.conv_seg.weight'
     state = runner.model.state_dict()
