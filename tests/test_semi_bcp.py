@@ -11,7 +11,7 @@ import copy
 import os.path as osp
 from types import SimpleNamespace
 
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import numpy as np
 import pytest
 import torch
@@ -57,9 +57,13 @@ def model_cfg(init_cfg=None, **semi_train_cfg):
         type='BCPSemiSupModel',
         segmentor=dict(
             backbone=tiny_unet_encoder(),
-            decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
-                             channels=4, num_classes=C, norm_cfg=BN,
-                             dropout_ratio=0.0),
+            decode_head=dict(
+                type='UNetDecoderHead',
+                in_channels=[4, 8, 16],
+                channels=4,
+                num_classes=C,
+                norm_cfg=BN,
+                dropout_ratio=0.0),
             init_cfg=init_cfg),
         semi_train_cfg=semi_train_cfg)
 
@@ -76,13 +80,12 @@ def batch(n_lab=4, n_unl=4, seed=0):
     g = torch.Generator().manual_seed(seed)
     samples = []
     for i in range(n_lab + n_unl):
-        s = SegDataSample(metainfo=dict(img_shape=(SIZE, SIZE),
-                                        ori_shape=(SIZE, SIZE)))
+        s = SegDataSample(
+            metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE)))
         if i < n_lab:
-            cells = torch.randint(0, C, (1, SIZE // 4, SIZE // 4),
-                                  generator=g)
-            s.gt_sem_seg = PixelData(data=cells.repeat_interleave(
-                4, 1).repeat_interleave(4, 2))
+            cells = torch.randint(0, C, (1, SIZE // 4, SIZE // 4), generator=g)
+            s.gt_sem_seg = PixelData(
+                data=cells.repeat_interleave(4, 1).repeat_interleave(4, 2))
         samples.append(s)
     inputs = torch.randn(n_lab + n_unl, 1, SIZE, SIZE, generator=g)
     return inputs, samples
@@ -98,6 +101,7 @@ def fixed_box(monkeypatch):
     def sampler(h, w, generator=None, device=None):
         calls.append((h, w))
         return box.to(device)
+
     monkeypatch.setattr(box_masks, 'bcp_box_mask', sampler)
     return box.numpy(), calls
 
@@ -114,7 +118,7 @@ def _dice_loss(prob, label, mask, smooth=1e-10):
     for c in range(prob.shape[1]):
         g = (label == c).astype(np.float64)
         inter = np.sum(prob[:, c] * g * mask)
-        z_sum = np.sum(prob[:, c] ** 2 * mask)
+        z_sum = np.sum(prob[:, c]**2 * mask)
         y_sum = np.sum(g * g * mask)
         total += 1 - (2 * inter + smooth) / (z_sum + y_sum + smooth)
     return total / prob.shape[1]
@@ -131,6 +135,7 @@ def _mix_loss(output, img_l, patch_l, mask, u_weight, unlab=False):
 
     def ce(lab):
         return -np.take_along_axis(logp, lab[:, None], axis=1)[:, 0]
+
     dice = _dice_loss(prob, img_l, mask) * image_weight
     dice += _dice_loss(prob, patch_l, patch_mask) * patch_weight
     loss_ce = image_weight * (ce(img_l) * mask).sum() / (mask.sum() + 1e-16)
@@ -178,8 +183,8 @@ def test_self_training_step_equals_official(monkeypatch):
     net_input_l = img_b * img_mask + uimg_b * (1 - img_mask)
     out_unl = _net(student, net_input_unl)
     out_l = _net(student, net_input_l)
-    unl_dice, unl_ce = _mix_loss(out_unl, plab_a, lab_a, loss_mask, 0.5,
-                                 unlab=True)
+    unl_dice, unl_ce = _mix_loss(
+        out_unl, plab_a, lab_a, loss_mask, 0.5, unlab=True)
     l_dice, l_ce = _mix_loss(out_l, lab_b, plab_b, loss_mask, 0.5)
     expected = (unl_dice + l_dice + unl_ce + l_ce) / 2
 
@@ -205,13 +210,12 @@ def test_pseudo_labels_are_detached_lcc_of_train_mode_teacher():
     inputs, samples = batch()
     teacher = copy.deepcopy(model.teacher.module).train()
     from ideal_mm.models.segmentors.semi_base import SemiBatch
-    sb = SemiBatch([inputs], samples, [0, 1, 2, 3], [4, 5, 6, 7], 1.0,
-                   [], ())
+    sb = SemiBatch([inputs], samples, [0, 1, 2, 3], [4, 5, 6, 7], 1.0, [], ())
     logs = {}
     plab_a, plab_b = model.get_pseudo_labels(sb, logs)
     assert not plab_a.requires_grad and plab_a.dtype == torch.long
-    ref = _lcc_reference(np.argmax(_net(teacher, inputs[6:8].numpy()),
-                                   axis=1), C)
+    ref = _lcc_reference(
+        np.argmax(_net(teacher, inputs[6:8].numpy()), axis=1), C)
     assert np.array_equal(plab_b.numpy(), ref)
     assert 0.0 <= float(logs['unsup.fg']) <= 1.0
     # eval mode on request: running statistics instead of batch ones
@@ -219,8 +223,8 @@ def test_pseudo_labels_are_detached_lcc_of_train_mode_teacher():
     eval_model.update_teacher()
     t_eval = copy.deepcopy(eval_model.teacher.module).eval()
     _, pb = eval_model.get_pseudo_labels(sb, {})
-    ref = _lcc_reference(np.argmax(_net(t_eval, inputs[6:8].numpy()),
-                                   axis=1), C)
+    ref = _lcc_reference(
+        np.argmax(_net(t_eval, inputs[6:8].numpy()), axis=1), C)
     assert np.array_equal(pb.numpy(), ref)
     assert eval_model.teacher.module.training  # mode restored
     # without the filter: the plain argmax
@@ -228,8 +232,8 @@ def test_pseudo_labels_are_detached_lcc_of_train_mode_teacher():
     plain.update_teacher()
     t_plain = copy.deepcopy(plain.teacher.module).train()
     pa, _ = plain.get_pseudo_labels(sb, {})
-    assert np.array_equal(pa.numpy(), np.argmax(
-        _net(t_plain, inputs[4:6].numpy()), axis=1))
+    assert np.array_equal(
+        pa.numpy(), np.argmax(_net(t_plain, inputs[4:6].numpy()), axis=1))
 
 
 def test_labelled_phase_step_equals_official(monkeypatch):
@@ -245,9 +249,13 @@ def test_labelled_phase_step_equals_official(monkeypatch):
     img_mask = (~box).astype(np.float64)
     net_input = x[0:2] * img_mask + x[2:4] * (1 - img_mask)
     lab_a, lab_b = _labels(samples, [0, 1]), _labels(samples, [2, 3])
-    dice, ce = _mix_loss(_net(student, net_input), lab_a, lab_b,
-                         np.broadcast_to(img_mask, lab_a.shape), 1.0,
-                         unlab=True)
+    dice, ce = _mix_loss(
+        _net(student, net_input),
+        lab_a,
+        lab_b,
+        np.broadcast_to(img_mask, lab_a.shape),
+        1.0,
+        unlab=True)
     losses = model.loss(inputs, samples)
     assert sorted(k for k in losses if 'loss' in k) == ['sup.loss_bcp_mix']
     assert losses['sup.loss_bcp_mix'].item() == pytest.approx(
@@ -315,8 +323,7 @@ def _phase1_checkpoint(path):
     return phase1.student.state_dict()
 
 
-def test_phase2_init_copies_phase1_student_into_student_and_teacher(
-        tmp_path):
+def test_phase2_init_copies_phase1_student_into_student_and_teacher(tmp_path):
     ckpt = str(tmp_path / 'best_mDice_iter_8.pth')
     expected = _phase1_checkpoint(ckpt)
     init_cfg = dict(type='Pretrained', checkpoint=ckpt, prefix='student.')
@@ -350,9 +357,11 @@ def _tiny_run(cfg, phantom_root, split_cfg, work_dir):
         loader = cfg[name]
         loader.num_workers = 0
         loader.persistent_workers = False
-        loader.dataset.update(data_root=phantom_root, split_cfg=split_cfg,
-                              cache_dir=osp.join(work_dir, 'cache'),
-                              progress=False)
+        loader.dataset.update(
+            data_root=phantom_root,
+            split_cfg=split_cfg,
+            cache_dir=osp.join(work_dir, 'cache'),
+            progress=False)
         for t in loader.dataset.pipeline:
             if t.get('type') == 'Resize':
                 t['scale'] = (SIZE, SIZE)
@@ -367,14 +376,14 @@ def _tiny_run(cfg, phantom_root, split_cfg, work_dir):
     return runner
 
 
-def test_phantom_configs_train_one_iteration_each(
-        phantom_root, phantom_split_cfg, tmp_path):
+def test_phantom_configs_train_one_iteration_each(phantom_root,
+                                                  phantom_split_cfg, tmp_path):
     cfg1 = Config.fromfile(
         osp.join(REPO, 'configs/demo/bcp_labelled_unet_phantom.py'))
     assert cfg1.model.semi_train_cfg.phase == 'labelled'
     # BCP: constant lr
-    assert [(s.type, s.factor) for s in cfg1.param_scheduler] == [
-        ('ConstantLR', 1.0)]
+    assert [(s.type, s.factor)
+            for s in cfg1.param_scheduler] == [('ConstantLR', 1.0)]
     runner = _tiny_run(cfg1, phantom_root, phantom_split_cfg,
                        str(tmp_path / 'p1'))
     assert runner.message_hub.get_scalar('train/sup.loss_bcp_mix')

@@ -24,16 +24,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('work_dir', help='work dir of a finished run')
-    parser.add_argument('--pattern', default='best_*.pth',
-                        help="file name pattern (default 'best_*.pth')")
+    parser.add_argument(
+        '--pattern',
+        default='best_*.pth',
+        help="file name pattern (default 'best_*.pth')")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Print the checkpoint's path."""
     args = parse_args(argv)
-    from ideal_mm.engine.best_checkpoint import \
-        find_best_checkpoint
+    from ideal_mm.engine.best_checkpoint import find_best_checkpoint
     print(find_best_checkpoint(args.work_dir, args.pattern))
     return 0
 

@@ -24,7 +24,8 @@ unlabelled_per_batch = 12
 model = dict(
     segmentor=dict(
         init_cfg=dict(
-            type='Pretrained', checkpoint=labelled_checkpoint,
+            type='Pretrained',
+            checkpoint=labelled_checkpoint,
             prefix='student.')))
 train_dataloader = dict(
     batch_size=labelled_per_batch + unlabelled_per_batch,

@@ -22,7 +22,8 @@ unlabelled_per_batch = 4
 model = dict(
     segmentor=dict(
         init_cfg=dict(
-            type='Pretrained', checkpoint=labelled_checkpoint,
+            type='Pretrained',
+            checkpoint=labelled_checkpoint,
             prefix='student.')))
 train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
 # acdc_phantom.py's training pipeline, packed with the hidden label of

@@ -35,8 +35,10 @@ model = dict(
             norm_cfg={{_base_.norm_cfg}},
             align_corners=False,
             loss_decode=[
-                dict(type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=0.5),
+                dict(
+                    type='CrossEntropyLoss',
+                    use_sigmoid=False,
+                    loss_weight=0.5),
                 dict(type='ClassDiceLoss', loss_weight=0.5),
             ]),
         test_cfg=dict(mode='whole')),

@@ -12,11 +12,7 @@ optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [
     dict(
-        type='ConstantLR',
-        factor=1.0,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
+        type='ConstantLR', factor=1.0, begin=0, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)

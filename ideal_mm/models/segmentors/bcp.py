@@ -74,8 +74,11 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
     """
 
     DEFAULT_SEMI_TRAIN_CFG = dict(
-        phase='self_train', ema_momentum=0.01, u_weight=0.5,
-        largest_component=True, teacher_train_mode=True)
+        phase='self_train',
+        ema_momentum=0.01,
+        u_weight=0.5,
+        largest_component=True,
+        teacher_train_mode=True)
 
     def __init__(self, segmentor: dict, **kwargs) -> None:
         super().__init__(segmentor, **kwargs)
@@ -114,22 +117,23 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
                               f'{cfg["u_weight"]!r}')
 
     # ---- training --------------------------------------------------------
-    def forward_train(self, weak: torch.Tensor
-                      ) -> Tuple[List[torch.Tensor], Tuple]:
+    def forward_train(self,
+                      weak: torch.Tensor) -> Tuple[List[torch.Tensor], Tuple]:
         """Nothing: BCP's student sees only mixed images (a plain forward
         would also move its BN running statistics)."""
         return [], ()
 
     def student_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """The student's logits at the input size."""
-        z = self.student.decode_head.forward(
-            self.student.extract_feat(inputs))
-        return resize(z, size=inputs.shape[2:], mode='bilinear',
-                      align_corners=self.align_corners)
+        z = self.student.decode_head.forward(self.student.extract_feat(inputs))
+        return resize(
+            z,
+            size=inputs.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
 
     @staticmethod
-    def _halves(idx: Sequence[int], what: str) -> Tuple[List[int],
-                                                          List[int]]:
+    def _halves(idx: Sequence[int], what: str) -> Tuple[List[int], List[int]]:
         n = len(idx)
         if n < 2 or n % 2:
             raise ValueError(
@@ -139,8 +143,8 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
         return list(idx[:n // 2]), list(idx[n // 2:])
 
     def _labels(self, batch: SemiBatch, idx: Sequence[int]) -> torch.Tensor:
-        return torch.stack([batch.data_samples[i].gt_sem_seg.data[0]
-                            for i in idx]).long()
+        return torch.stack(
+            [batch.data_samples[i].gt_sem_seg.data[0] for i in idx]).long()
 
     def _box(self, batch: SemiBatch) -> torch.Tensor:
         h, w = batch.size
@@ -155,8 +159,9 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
         box = self._box(batch)
         x = torch.where(box, batch.weak[b], batch.weak[a])
         y = torch.where(box, self._labels(batch, b), self._labels(batch, a))
-        return {'sup.loss_bcp_mix': self.mix_loss(self.student_logits(x), y,
-                                                  box)}
+        return {
+            'sup.loss_bcp_mix': self.mix_loss(self.student_logits(x), y, box)
+        }
 
     @torch.no_grad()
     def teacher_labels(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -169,16 +174,20 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
             z = teacher.decode_head.forward(teacher.extract_feat(inputs))
         finally:
             teacher.train(was)
-        z = resize(z, size=inputs.shape[2:], mode='bilinear',
-                   align_corners=self.align_corners)
+        z = resize(
+            z,
+            size=inputs.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
         plab = z.softmax(dim=1).argmax(dim=1)
         if self.semi_train_cfg.largest_component:
             plab = largest_component_per_class(plab, self.num_classes)
         return plab
 
     @torch.no_grad()
-    def get_pseudo_labels(self, batch: SemiBatch, losses: dict
-                          ) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+    def get_pseudo_labels(
+            self, batch: SemiBatch,
+            losses: dict) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
         """Phase 'self_train': the teacher's labels of the unlabelled
         halves (ignore label on batch padding); logs ``unsup.fg``, the
         foreground share of the pseudo-labels."""
@@ -197,9 +206,10 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
             known.sum().clamp(min=1)
         return out[0], out[1]
 
-    def loss_by_pseudo(self, batch: SemiBatch,
-                       pseudo: Optional[Tuple[torch.Tensor, torch.Tensor]]
-                       ) -> Dict[str, torch.Tensor]:
+    def loss_by_pseudo(
+        self, batch: SemiBatch, pseudo: Optional[Tuple[torch.Tensor,
+                                                       torch.Tensor]]
+    ) -> Dict[str, torch.Tensor]:
         """Phase 'self_train': the two mixed losses (BCP 372-383)."""
         if pseudo is None:
             return {}
@@ -220,8 +230,8 @@ class BCPSemiSupModel(SemiSupervisedSegmentor):
         z_unl = self.student_logits(x_unl)
         z_l = self.student_logits(x_l)
         return {
-            'unsup.loss_mix_unl': self.mix_loss(z_unl, y_unl, box,
-                                                pseudo_in_box=False),
-            'unsup.loss_mix_l': self.mix_loss(z_l, y_l, box,
-                                              pseudo_in_box=True),
+            'unsup.loss_mix_unl':
+            self.mix_loss(z_unl, y_unl, box, pseudo_in_box=False),
+            'unsup.loss_mix_l':
+            self.mix_loss(z_l, y_l, box, pseudo_in_box=True),
         }
