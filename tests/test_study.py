@@ -294,3 +294,103 @@ def test_input_size_writes_resized_configs(tmp_path):
         runner.config(str(bad))
     study.spec.input_size = None
     assert runner.config(src) == src
+
+
+FIRST_SPEC = """
+budgets = [1]
+seeds = [0]
+cfg_options = {'train_cfg.val_interval': 600}
+methods = dict(
+    bcp=dict(config='configs/demo/bcp_unet_phantom.py',
+             first=dict(config='configs/demo/bcp_labelled_unet_phantom.py',
+                        cfg_options={'train_cfg.val_interval': 100})))
+"""
+
+
+def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path,
+                                                        monkeypatch):
+    """A `first` stage trains in <run>/first with the study's options, then
+    its own, seed and budget; the run starts from its best checkpoint; a
+    finished first stage is not trained again, an interrupted one resumes."""
+    from ideal_mm.analysis import study_runner
+    from ideal_mm.analysis.study_runner import FIRST_DONE, StudyRunner
+    from ideal_mm.analysis.study_spec import Study
+    from ideal_mm.errors import ConfigError
+    spec = tmp_path / 'spec.py'
+    spec.write_text(FIRST_SPEC)
+    study = Study(str(spec), str(tmp_path / 'out'))
+    calls = []
+    best_name = ['best_mDice_iter_100.pth']
+
+    def fake_run(cmd, log, threads, repo):
+        calls.append(cmd)
+        wd = cmd[cmd.index('--work-dir') + 1]
+        if cmd[1] == 'tools/train.py' and wd.endswith('first'):
+            if best_name[0]:
+                open(osp.join(wd, best_name[0]), 'w').close()
+        elif cmd[1] == 'tools/train.py':
+            ckpt = osp.join(wd, 'iter_600.pth')
+            open(ckpt, 'w').close()
+            with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
+                f.write(ckpt)
+        else:
+            with open(osp.join(wd, 'summary.json'), 'w') as f:
+                json.dump(_summary([0.5, 0.7]), f)
+        return 0
+    monkeypatch.setattr(study_runner, '_run', fake_run)
+    monkeypatch.setattr(study_runner, 'save_val_curve', lambda wd: None)
+    runner = StudyRunner(study, jobs=1, dry_run=False)
+    runner.run_all(study.runs())
+    assert not runner.failed
+    first_wd = study.first_dir('bcp', 1, 0)
+    assert first_wd == osp.join(study.run_dir('bcp', 1, 0), 'first')
+    best = osp.join(first_wd, 'best_mDice_iter_100.pth')
+    first, train, test = calls
+    assert first[2] == 'configs/demo/bcp_labelled_unet_phantom.py'
+    assert first[first.index('--work-dir') + 1] == first_wd
+    opts = first[first.index('--cfg-options') + 1:]
+    # the first stage's own option overrides the study's
+    assert opts == ['train_cfg.val_interval=100', 'randomness.seed=0',
+                    'train_dataloader.dataset.label_budget=1']
+    assert '--resume' not in first
+    assert train[2] == 'configs/demo/bcp_unet_phantom.py'
+    assert f'model.segmentor.init_cfg.checkpoint={best}' in train
+    assert 'train_cfg.val_interval=600' in train
+    assert f'model.segmentor.init_cfg.checkpoint={best}' in test
+    with open(osp.join(first_wd, FIRST_DONE)) as f:
+        assert json.load(f)['best'] == best
+    with open(osp.join(study.run_dir('bcp', 1, 0), 'run_info.json')) as f:
+        assert json.load(f)['first_stage'] == best
+    # the run without its summary: the finished first stage is reused
+    os.remove(osp.join(study.run_dir('bcp', 1, 0), 'summary.json'))
+    calls.clear()
+    runner.run_all(study.runs())
+    assert [c[2] for c in calls] == ['configs/demo/bcp_unet_phantom.py'] * 2
+    # an interrupted first stage resumes; one without a best checkpoint
+    # fails the run, naming the folder, and phase 2 does not start
+    os.remove(osp.join(study.run_dir('bcp', 1, 0), 'summary.json'))
+    os.remove(osp.join(first_wd, FIRST_DONE))
+    os.remove(best)
+    ckpt = osp.join(first_wd, 'iter_50.pth')
+    open(ckpt, 'w').close()
+    with open(osp.join(first_wd, 'last_checkpoint'), 'w') as f:
+        f.write(ckpt)
+    calls.clear()
+    best_name[0] = None
+    runner.run_all(study.runs())
+    assert len(calls) == 1 and '--resume' in calls[0]
+    assert runner.failed == ['[1/1] bcp 1pat seed 0 (first stage)']
+    # bad specs name the key
+    for bad, match in (
+            ("first=dict(config='nope.py')", 'first.config'),
+            ("first=dict(cfg='x')", 'must be dict'),
+            ("first=dict(config='configs/demo/bcp_labelled_unet_phantom.py',"
+             " seeds=[1])", 'unknown keys'),
+            ("pretrain='configs/demo/ideal_unet_phantom_pretrain.py', "
+             "first=dict(config='configs/demo/bcp_labelled_unet_phantom.py')",
+             'not both')):
+        spec.write_text(
+            "budgets = [1]\nseeds = [0]\nmethods = dict(bcp=dict("
+            f"config='configs/demo/bcp_unet_phantom.py', {bad}))\n")
+        with pytest.raises(ConfigError, match=match):
+            Study(str(spec), str(tmp_path / 'out'))

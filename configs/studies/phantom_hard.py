@@ -79,6 +79,18 @@ methods = dict(
                   cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
+    # BCP as its authors train it (issue 24): per budget and seed, the
+    # labelled copy-paste phase (200 iterations, validated every 100; its
+    # best checkpoint starts student and teacher), then 600 iterations of
+    # self-training (BCP's 10k : 30k phase ratio), from random weights
+    bcp=dict(
+        config='configs/demo/bcp_unet_phantom.py',
+        first=dict(
+            config='configs/demo/bcp_labelled_unet_phantom.py',
+            cfg_options={
+                'train_cfg.val_interval': 100,
+                'default_hooks.checkpoint.interval': 100
+            })),
 )
 compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal', 'ideal_whole_encoder'),
@@ -95,4 +107,5 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch_backbone_lr01', 'cps_unimatch'),
            ('ideal_unimatch_backbone_lr01', 'supervised'),
            ('ideal_bcp', 'cps'), ('ideal_bcp', 'unimatch'),
-           ('ideal_bcp', 'ideal_unimatch_backbone_lr01')]
+           ('ideal_bcp', 'ideal_unimatch_backbone_lr01'),
+           ('bcp', 'supervised'), ('bcp', 'ideal'), ('bcp', 'ideal_bcp')]

@@ -1,6 +1,9 @@
 """Running a study's jobs, resumably: stage 1 once per pre-training config,
 then every fine-tuning run (train + test on the test split) unless its
 ``summary.json`` exists; an interrupted run resumes from its last checkpoint.
+A method with a ``first`` stage (BCP's labelled phase) trains it in the run's
+folder first (``<run>/first``, resumed the same way, skipped once done) and
+starts from its single best checkpoint.
 
 Runs are ``tools/train.py`` / ``tools/test.py`` subprocesses started in the
 repository checkout (``repo``), one log per run folder.
@@ -19,12 +22,16 @@ from typing import Any, Dict, List, Optional, Tuple
 # the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
 # reader, the engine's, for the non-finite guard and the study's resume)
 from ideal_mm.engine.nonfinite import last_checkpoint
-from ideal_mm.errors import ConfigError
+from ideal_mm.engine.best_checkpoint import find_best_checkpoint
+from ideal_mm.errors import CheckpointError, ConfigError
 from ideal_mm.model_config import encoder_path
 from .study_curves import VAL_CURVE, save_val_curve
 from .study_spec import Study, budget_name, flatten
 
-__all__ = ['StudyRunner', 'default_repo']
+__all__ = ['StudyRunner', 'default_repo', 'FIRST_DONE']
+
+#: written in a first stage's folder when it finished: {"best": path}
+FIRST_DONE = 'first_done.json'
 
 
 def default_repo() -> str:
@@ -184,6 +191,56 @@ class StudyRunner:
         self._say(f'{method}: {out} (stage 1 without {exclude})')
         return out
 
+    def run_options(self, method: str, budget: Any, seed: int,
+                    extra: Optional[dict] = None) -> List[str]:
+        """``--cfg-options`` of one run: the study's, ``extra`` (the
+        method's or its first stage's), seed and label budget."""
+        opts = dict(self.study.spec.get('cfg_options', {}))
+        opts.update(extra or {})
+        return flatten(opts) + [
+            f'randomness.seed={seed}',
+            f'train_dataloader.dataset.label_budget={budget}'
+        ]
+
+    def first_stage(self, method: str, budget: Any, seed: int,
+                    tag: str) -> Optional[str]:
+        """Train (or resume, or reuse) a run's first stage in
+        ``<run>/first``; its best checkpoint, or None when it failed."""
+        first = self.study.first(method)
+        wd = self.study.first_dir(method, budget, seed)
+        done = osp.join(wd, FIRST_DONE)
+        if osp.isfile(done):
+            with open(done) as f:
+                best = json.load(f)['best']
+            if osp.isfile(best):
+                return best
+        self._say(f'{tag}: first stage {first["config"]} -> {wd}')
+        if self.dry_run:
+            return osp.join(wd, 'best_*.pth')
+        os.makedirs(wd, exist_ok=True)
+        config = self.config(first['config'])
+        cmd = [self.py, 'tools/train.py', config, '--work-dir', wd]
+        if last_checkpoint(wd):
+            cmd.append('--resume')
+        log = osp.join(wd, 'study_train.log')
+        args = self.run_options(method, budget, seed, first['cfg_options'])
+        rc = _run(cmd + ['--cfg-options', *args], log, self.threads,
+                  self.repo)
+        best, why = None, f'exit {rc}'
+        if rc == 0:
+            try:
+                best = find_best_checkpoint(wd)
+            except CheckpointError as err:
+                why = str(err)
+        if best is None:
+            self.failed.append(f'{tag} (first stage)')
+            self._say(f'{tag}: first stage FAILED ({why}); log tail:\n' +
+                      _tail(log))
+            return None
+        from ideal_mm.atomic_files import atomic_write_json
+        atomic_write_json(done, dict(best=best, config=first['config']))
+        return best
+
     def finetune(self, method: str, budget: Any, seed: int,
                  encoder: Optional[str], index: int, total: int) -> None:
         """Train and test one run unless its summary.json exists."""
@@ -196,18 +253,21 @@ class StudyRunner:
                 save_val_curve(wd)
             return
         self._say(f'{tag}: start')
+        t0 = time.time()
+        first = self.study.first(method)
+        best = self.first_stage(method, budget, seed, tag) if first \
+            else None
         if self.dry_run:
             return
         if m.get('pretrain') and encoder is None:
             self._say(f'{tag}: skipped, its pre-training failed')
             return
+        if first and best is None:
+            return  # first_stage said why
         os.makedirs(wd, exist_ok=True)
-        opts = dict(self.study.spec.get('cfg_options', {}))
-        opts.update(m.get('cfg_options', {}))
-        args = flatten(opts) + [
-            f'randomness.seed={seed}',
-            f'train_dataloader.dataset.label_budget={budget}'
-        ]
+        args = self.run_options(method, budget, seed, m.get('cfg_options'))
+        if best:
+            args.append(f'{first["init_key"]}={best}')
         config = self.config(m['config'])
         if encoder:
             args.append(f'model.{config_encoder_path(m["config"])}'
@@ -229,8 +289,11 @@ class StudyRunner:
             self._say(f'{tag}: FAILED (exit {rc}); log tail:\n' + _tail(log))
             return
         with open(osp.join(wd, 'run_info.json'), 'w') as f:
-            json.dump(dict(method=method, label_budget=budget, seed=seed,
-                           wall_s=round(time.time() - t0)), f)
+            info = dict(method=method, label_budget=budget, seed=seed,
+                        wall_s=round(time.time() - t0))
+            if best:  # wall_s includes a first stage trained just now
+                info['first_stage'] = best
+            json.dump(info, f)
         save_val_curve(wd)
         with open(summary) as f:
             dice = json.load(f)['mean'].get('dice')

@@ -17,6 +17,12 @@ STUDY.py is an mmengine config (see configs/studies/) with:
   checkpoint; ``[]`` exports the whole encoder, ``encoder_excl-none.pth``,
   whatever the config's own export leaves out), so transferring the whole
   encoder and leaving a stage out can be compared on one pre-training run;
+  ``first=dict(config=..., cfg_options={...}, init_key=...)`` is a first
+  stage trained for every budget and seed in ``<run>/first`` (BCP's
+  labelled phase; the study's ``cfg_options``, then its own, seed and
+  budget as the run's), resumed when interrupted, skipped once
+  ``first_done.json`` exists; the run starts from its single ``best_*.pth``
+  through ``init_key`` (default ``model.segmentor.init_cfg.checkpoint``);
 * ``budgets``: label budgets (int = patients, float = fraction, None = all);
 * ``seeds``: fine-tuning seeds (``randomness.seed``);
 * ``cfg_options``: overrides for every run (data root, split, schedule),

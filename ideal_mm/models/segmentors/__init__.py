@@ -2,6 +2,7 @@
 from .semi_base import (SemiBatch, SemiSupervisedSegmentor,  # noqa: F401
                         split_labelled)
 from .bi_consistency import BiConsistencySemiSupModel  # noqa: F401
+from .bcp import BCPSemiSupModel  # noqa: F401
 from .mean_teacher import MeanTeacherSemiSupModel  # noqa: F401
 from .unimatch import UniMatchSemiSupModel  # noqa: F401
 from .unsup_branches import (BidirectionalCopyPaste,  # noqa: F401
