@@ -229,7 +229,9 @@ def test_config_trains_one_iteration(config, phantom_root,
                                      phantom_split_cfg, tmp_path):
     torch.set_num_threads(1)
     cfg = Config.fromfile(osp.join(REPO, config))
-    assert cfg.param_scheduler == []  # constant lr, as the official
+    # constant lr, as the official (a factor-1 ConstantLR)
+    assert [(s.type, s.factor) for s in cfg.param_scheduler] == [
+        ('ConstantLR', 1.0)]
     assert cfg.optim_wrapper.optimizer.lr == 0.01
     _tiny(cfg, phantom_root, phantom_split_cfg, str(tmp_path / 'cache'),
           str(tmp_path))

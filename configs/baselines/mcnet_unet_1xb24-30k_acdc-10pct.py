@@ -11,7 +11,12 @@ _base_ = [
 label_budget = 0.1
 labelled_per_batch = 12
 unlabelled_per_batch = 12
-param_scheduler = []  # constant lr (the official script never changes it)
+# constant lr (MC-Net's script never changes it); a scheduler entry so that
+# studies can re-end it like the other configs' (param_scheduler.0.end)
+param_scheduler = [
+    dict(type='ConstantLR', factor=1.0, begin=0, end={{_base_.max_iters}},
+         by_epoch=False)
+]
 train_dataloader = dict(
     batch_size=labelled_per_batch + unlabelled_per_batch,
     sampler=dict(

@@ -110,6 +110,10 @@ methods = dict(
     # one-stream UniMatch from random weights
     unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
                   cfg_options=_quarter_ramp),
+    # MC-Net (Wu et al. 2021) from random weights; its ramp spans the whole
+    # schedule in the official script (200 x 150 = 30k iterations), as CPS's
+    mcnet=dict(config='configs/demo/mcnet_unet_phantom.py',
+               cfg_options=_cps_ramp),
     # the ceiling: all 24 train patients labelled
     supervised_all=dict(config='configs/demo/supervised_unetenc_phantom.py',
                         budgets=[24], cfg_options=_sup),
@@ -118,6 +122,7 @@ compare = [('ideal', 'supervised'), ('cps', 'supervised'), ('ideal', 'cps'),
            ('ideal_bcp', 'supervised'), ('ideal_bcp', 'ideal'),
            ('ideal_bcp', 'cps'), ('supervised_from_ideal', 'supervised'),
            ('ideal', 'supervised_from_ideal'), ('unimatch', 'supervised'),
-           ('ideal_bcp', 'unimatch')]
+           ('ideal_bcp', 'unimatch'), ('mcnet', 'supervised'),
+           ('mcnet', 'ideal')]
 gap = ('supervised', 'supervised_all')
 curves_reference = 'supervised_all'
