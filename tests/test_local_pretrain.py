@@ -228,3 +228,40 @@ def test_global_local_finetune_chain_one_iteration_each(
     # one SGD step from the exported value
     assert torch.allclose(blocks[key].detach(), exported[key], atol=0.05)
     assert F.mse_loss(blocks[key].detach(), exported[key]) < 1e-4
+
+
+DEMO = ('configs/demo/chaitanya-global_unet_phantom_pretrain.py',
+        'configs/demo/chaitanya-local_unet_phantom_pretrain.py',
+        'configs/demo/chaitanya_unet_phantom.py')
+
+
+@pytest.mark.parametrize('chain', [
+    (GLOBAL, LOCAL, FINETUNE.format('1.25')),
+    (GLOBAL, LOCAL, FINETUNE.format('2.5')),
+    (GLOBAL, LOCAL, FINETUNE.format('10')), DEMO], ids=lambda c: c[-1])
+def test_each_stage_names_the_file_of_the_stage_before(chain):
+    """pretrain_config names the previous stage and the file read lies in
+    that stage's default work dir; local and fine-tuning configs share the
+    encoder and decoder configs, so the export fits."""
+    cfgs = [Config.fromfile(osp.join(REPO, p)) for p in chain]
+    glob_cfg, local, finetune = cfgs
+    assert glob_cfg.custom_hooks == [
+        dict(type='ExportEncoderHook', filename='encoder.pth')]
+    assert local.pretrain_config == chain[0]
+    assert local.model.backbone.init_cfg.checkpoint == osp.join(
+        'work_dirs', osp.splitext(osp.basename(chain[0]))[0], 'encoder.pth')
+    assert finetune.pretrain_config == chain[1]
+    assert finetune.model.init_cfg.checkpoint == osp.join(
+        'work_dirs', osp.splitext(osp.basename(chain[1]))[0],
+        'pretrained.pth')
+    assert local.model.decode_head == finetune.model.decode_head
+    backbone = dict(local.model.backbone)
+    backbone.pop('init_cfg')
+    assert backbone == finetune.model.backbone
+    assert glob_cfg.model.backbone == finetune.model.backbone
+    for cfg in cfgs:
+        model_cfg = cfg.model.copy()
+        model_cfg.pop('init_cfg', None)
+        if 'init_cfg' in model_cfg.get('backbone', {}):
+            model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
+        MODELS.build(model_cfg)
