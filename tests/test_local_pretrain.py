@@ -230,8 +230,8 @@ def test_global_local_finetune_chain_one_iteration_each(
     assert F.mse_loss(blocks[key].detach(), exported[key]) < 1e-4
 
 
-DEMO = ('configs/demo/chaitanya-global_unet_phantom_pretrain.py',
-        'configs/demo/chaitanya-local_unet_phantom_pretrain.py',
+DEMO = ('configs/demo/chaitanya-global_unet_phantom.py',
+        'configs/demo/chaitanya-local_unet_phantom.py',
         'configs/demo/chaitanya_unet_phantom.py')
 
 

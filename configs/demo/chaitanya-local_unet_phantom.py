@@ -1,15 +1,15 @@
 # CPU demo of Chaitanya et al.'s stage 2 on phantom ACDC
 # (configs/pretrain/chaitanya-local_unet_1xb12-10k_acdc.py at demo size:
 # 96x96 views, 8 slices x 2 views, 600 iterations) on the frozen encoder of
-# chaitanya-global_unet_phantom_pretrain.py. Writes
-# work_dirs/chaitanya-local_unet_phantom_pretrain/pretrained.pth.
+# chaitanya-global_unet_phantom.py. Writes
+# work_dirs/chaitanya-local_unet_phantom/pretrained.pth.
 _base_ = [
     '../_base_/models/chaitanya_unet.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_adam_10k.py'
 ]
-pretrain_config = 'configs/demo/chaitanya-global_unet_phantom_pretrain.py'
+pretrain_config = 'configs/demo/chaitanya-global_unet_phantom.py'
 pretrained_encoder = \
-    'work_dirs/chaitanya-global_unet_phantom_pretrain/encoder.pth'
+    'work_dirs/chaitanya-global_unet_phantom/encoder.pth'
 data_root = 'data/phantom_acdc'
 split_cfg = dict(type='seeded', seed=0, num_val=4, num_test=8)
 crop_size = (96, 96)

@@ -1,7 +1,7 @@
 # CPU demo of Chaitanya et al.'s stage 1 on phantom ACDC
 # (configs/pretrain/chaitanya-global_unet_1xb12-10k_acdc.py at demo size:
 # 96x96 views, 8 slices x 2 views, 600 iterations). Writes
-# work_dirs/chaitanya-global_unet_phantom_pretrain/encoder.pth.
+# work_dirs/chaitanya-global_unet_phantom/encoder.pth.
 _base_ = [
     '../_base_/models/ideal_unet_pretrainer.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_adam_10k.py'
