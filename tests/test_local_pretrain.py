@@ -38,13 +38,23 @@ FINETUNE = 'configs/baselines/chaitanya_unet_1xb24-30k_acdc-{}pct.py'
 
 def _tiny_model(num_blocks=1):
     torch.manual_seed(0)
-    head = dict(type='UNetDecoderHead', in_channels=[4, 8, 16], channels=4,
-                num_classes=3, norm_cfg=BN)
-    return MODELS.build(dict(
-        type='LocalContrastivePretrainer', backbone=tiny_unet_encoder(),
-        decode_head=head, num_blocks=num_blocks,
-        loss=dict(type='LocalContrastiveLoss', temperature=0.1,
-                  region_size=3, embed_dim=8)))
+    head = dict(
+        type='UNetDecoderHead',
+        in_channels=[4, 8, 16],
+        channels=4,
+        num_classes=3,
+        norm_cfg=BN)
+    return MODELS.build(
+        dict(
+            type='LocalContrastivePretrainer',
+            backbone=tiny_unet_encoder(),
+            decode_head=head,
+            num_blocks=num_blocks,
+            loss=dict(
+                type='LocalContrastiveLoss',
+                temperature=0.1,
+                region_size=3,
+                embed_dim=8)))
 
 
 def _views(n=2, size=32):
@@ -74,9 +84,10 @@ def _official_local_loss(g_a, g_b, weight, temp=0.1):
             for one, other in ((g_a, g_b), (g_b, g_a)):
                 a_k, b_k = region(one, i, yx), region(other, i, yx)
                 pos = math.exp(cos_sim(a_k, b_k))
-                neg = sum(math.exp(cos_sim(a_k, region(one, i, c))) +
-                          math.exp(cos_sim(a_k, region(other, i, c)))
-                          for c in neg_c[k])
+                neg = sum(
+                    math.exp(cos_sim(a_k, region(one, i, c))) +
+                    math.exp(cos_sim(a_k, region(other, i, c)))
+                    for c in neg_c[k])
                 total += -math.log(pos / (pos + neg))
     return total / len(pos_c) / (2 * n)
 
@@ -126,8 +137,9 @@ def test_views_must_share_geometry_and_export_keys():
     with pytest.raises(ValueError, match='intensity-only'):
         model.loss(_views(n=1), [s])
     keys = model.export_state_dict()
-    dec = sorted({k.split('.')[2] for k in keys
-                  if k.startswith('decode_head.')})
+    dec = sorted(
+        {k.split('.')[2]
+         for k in keys if k.startswith('decode_head.')})
     assert dec == ['1']  # only the pre-trained block (deepest first)
     assert any(k.startswith('backbone.') for k in keys)
     assert not any('conv_seg' in k for k in keys)
@@ -141,12 +153,14 @@ def test_export_loads_into_the_finetuning_config(tmp_path):
     torch.manual_seed(1)
     pre = MODELS.build(cfg.model)
     state = pre.export_state_dict()
-    state = {k: v + 0.5 if v.is_floating_point() else v
-             for k, v in state.items()}  # not what a fresh init gives
+    state = {
+        k: v + 0.5 if v.is_floating_point() else v
+        for k, v in state.items()
+    }  # not what a fresh init gives
     path = str(tmp_path / 'pretrained.pth')
     save_encoder(state, path, prefix='')
-    assert {k.split('.')[2] for k in state
-            if k.startswith('decode_head.')} == {'1', '2', '3'}
+    assert {k.split('.')[2]
+            for k in state if k.startswith('decode_head.')} == {'1', '2', '3'}
     for budget in ('1.25', '2.5', '10'):
         ft_cfg = Config.fromfile(osp.join(REPO, FINETUNE.format(budget)))
         assert ft_cfg.model.init_cfg.type == 'Pretrained'
@@ -158,19 +172,23 @@ def test_export_loads_into_the_finetuning_config(tmp_path):
         for key, value in state.items():
             assert torch.equal(ft_state[key], value), key
         # the block not pre-trained keeps its random initialisation
-        assert not any(k.startswith('decode_head.up_blocks.0.')
-                       for k in state)
+        assert not any(k.startswith('decode_head.up_blocks.0.') for k in state)
 
 
 def _small(cfg, root, split_cfg, work_dir, crop=(32, 32)):
     cfg.work_dir = work_dir
     cfg.log_level = 'WARNING'
     loader = cfg.train_dataloader
-    loader.update(num_workers=0, persistent_workers=False, batch_size=2,
-                  pin_memory=False)
-    loader.dataset.update(data_root=root, split_cfg=split_cfg,
-                          cache_dir=osp.join(work_dir, 'cache'),
-                          progress=False)
+    loader.update(
+        num_workers=0,
+        persistent_workers=False,
+        batch_size=2,
+        pin_memory=False)
+    loader.dataset.update(
+        data_root=root,
+        split_cfg=split_cfg,
+        cache_dir=osp.join(work_dir, 'cache'),
+        progress=False)
     for t in loader.dataset.pipeline:
         if t.type == 'DenseContrastiveTwoView':
             t.out_size = crop
@@ -189,8 +207,7 @@ def test_global_local_finetune_chain_one_iteration_each(
     _small(cfg, phantom_root, phantom_split_cfg, str(tmp_path / 'g'))
     runner = Runner.from_cfg(cfg)
     runner.train()
-    assert runner.message_hub.get_scalar(
-        'train/loss_global').current() > 0
+    assert runner.message_hub.get_scalar('train/loss_global').current() > 0
     encoder = str(tmp_path / 'g' / 'encoder.pth')
     assert osp.isfile(encoder)
     # stage 2: local contrastive on the frozen stage-1 encoder
@@ -201,8 +218,9 @@ def test_global_local_finetune_chain_one_iteration_each(
     runner.train()
     assert runner.message_hub.get_scalar(
         'train/loss_local_contrast').current() > 0
-    exported = torch.load(str(tmp_path / 'l' / 'pretrained.pth'),
-                          map_location='cpu')['state_dict']
+    exported = torch.load(
+        str(tmp_path / 'l' / 'pretrained.pth'),
+        map_location='cpu')['state_dict']
     enc = torch.load(encoder, map_location='cpu')['state_dict']
     for key, value in enc.items():  # frozen: the file's values, unchanged
         assert torch.equal(exported[key], value), key
@@ -214,8 +232,10 @@ def test_global_local_finetune_chain_one_iteration_each(
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].update(num_workers=0, persistent_workers=False)
         cfg[name].dataset.update(
-            data_root=phantom_root, split_cfg=phantom_split_cfg,
-            cache_dir=str(tmp_path / 'f' / 'cache'), progress=False)
+            data_root=phantom_root,
+            split_cfg=phantom_split_cfg,
+            cache_dir=str(tmp_path / 'f' / 'cache'),
+            progress=False)
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg.update(max_iters=1, val_begin=2)
     cfg.default_hooks.checkpoint = None
@@ -235,10 +255,11 @@ DEMO = ('configs/demo/chaitanya-global_unet_phantom.py',
         'configs/demo/chaitanya_unet_phantom.py')
 
 
-@pytest.mark.parametrize('chain', [
-    (GLOBAL, LOCAL, FINETUNE.format('1.25')),
-    (GLOBAL, LOCAL, FINETUNE.format('2.5')),
-    (GLOBAL, LOCAL, FINETUNE.format('10')), DEMO], ids=lambda c: c[-1])
+@pytest.mark.parametrize(
+    'chain', [(GLOBAL, LOCAL, FINETUNE.format('1.25')),
+              (GLOBAL, LOCAL, FINETUNE.format('2.5')),
+              (GLOBAL, LOCAL, FINETUNE.format('10')), DEMO],
+    ids=lambda c: c[-1])
 def test_each_stage_names_the_file_of_the_stage_before(chain):
     """pretrain_config names the previous stage and the file read lies in
     that stage's default work dir; local and fine-tuning configs share the
@@ -246,14 +267,16 @@ def test_each_stage_names_the_file_of_the_stage_before(chain):
     cfgs = [Config.fromfile(osp.join(REPO, p)) for p in chain]
     glob_cfg, local, finetune = cfgs
     assert glob_cfg.custom_hooks == [
-        dict(type='ExportEncoderHook', filename='encoder.pth')]
+        dict(type='ExportEncoderHook', filename='encoder.pth')
+    ]
     assert local.pretrain_config == chain[0]
     assert local.model.backbone.init_cfg.checkpoint == osp.join(
-        'work_dirs', osp.splitext(osp.basename(chain[0]))[0], 'encoder.pth')
+        'work_dirs',
+        osp.splitext(osp.basename(chain[0]))[0], 'encoder.pth')
     assert finetune.pretrain_config == chain[1]
     assert finetune.model.init_cfg.checkpoint == osp.join(
-        'work_dirs', osp.splitext(osp.basename(chain[1]))[0],
-        'pretrained.pth')
+        'work_dirs',
+        osp.splitext(osp.basename(chain[1]))[0], 'pretrained.pth')
     assert local.model.decode_head == finetune.model.decode_head
     backbone = dict(local.model.backbone)
     backbone.pop('init_cfg')

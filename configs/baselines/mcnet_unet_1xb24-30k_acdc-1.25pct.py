@@ -14,8 +14,12 @@ unlabelled_per_batch = 12
 # constant lr (MC-Net's script never changes it); a scheduler entry so that
 # studies can re-end it like the other configs' (param_scheduler.0.end)
 param_scheduler = [
-    dict(type='ConstantLR', factor=1.0, begin=0, end={{_base_.max_iters}},
-         by_epoch=False)
+    dict(
+        type='ConstantLR',
+        factor=1.0,
+        begin=0,
+        end={{_base_.max_iters}},
+        by_epoch=False)
 ]
 train_dataloader = dict(
     batch_size=labelled_per_batch + unlabelled_per_batch,

@@ -3,9 +3,8 @@
 # from the encoder + decoder blocks of
 # chaitanya-local_unet_phantom.py (pretrained.pth).
 _base_ = [
-    '../_base_/models/chaitanya_unet.py',
-    '../_base_/datasets/acdc_phantom.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_600.py'
+    '../_base_/models/chaitanya_unet.py', '../_base_/datasets/acdc_phantom.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_600.py'
 ]
 pretrain_config = 'configs/demo/chaitanya-local_unet_phantom.py'
 pretrained = 'work_dirs/chaitanya-local_unet_phantom/pretrained.pth'

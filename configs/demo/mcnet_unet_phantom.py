@@ -12,8 +12,12 @@ model = dict(semi_train_cfg=dict(rampup_iters=300))
 # constant lr (MC-Net's script never changes it); a scheduler entry so that
 # studies can re-end it like the other configs' (param_scheduler.0.end)
 param_scheduler = [
-    dict(type='ConstantLR', factor=1.0, begin=0, end={{_base_.max_iters}},
-         by_epoch=False)
+    dict(
+        type='ConstantLR',
+        factor=1.0,
+        begin=0,
+        end={{_base_.max_iters}},
+        by_epoch=False)
 ]
 train_pipeline = [
     *_base_.train_pipeline[:-1],

@@ -26,7 +26,8 @@ model = dict(
     backbone=dict(
         _base_.model.backbone,
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained_encoder,
+            type='Pretrained',
+            checkpoint=pretrained_encoder,
             prefix='backbone.')),
     decode_head=_base_.decode_head,
     num_blocks=3,

@@ -64,8 +64,11 @@ class MCNetSemiSupModel(SemiSupervisedSegmentor):
     """
 
     DEFAULT_SEMI_TRAIN_CFG = dict(
-        unsup_on='all', temperature=0.1, detach_target=False,
-        rampup_iters=30000, max_consistency_weight=0.1)
+        unsup_on='all',
+        temperature=0.1,
+        detach_target=False,
+        rampup_iters=30000,
+        max_consistency_weight=0.1)
 
     def __init__(self,
                  segmentor: dict,
@@ -81,8 +84,7 @@ class MCNetSemiSupModel(SemiSupervisedSegmentor):
                 'model.extra_heads must be a non-empty list of decode-head '
                 "configs (MC-Net v1: [dict(type='UNetDecoderHead', "
                 "upsample_mode='deconv', ...)])")
-        self.extra_heads = nn.ModuleList(
-            MODELS.build(h) for h in extra_heads)
+        self.extra_heads = nn.ModuleList(MODELS.build(h) for h in extra_heads)
         for k, head in enumerate(self.extra_heads):
             if head.out_channels != self.out_channels:
                 raise ConfigError(
@@ -91,8 +93,7 @@ class MCNetSemiSupModel(SemiSupervisedSegmentor):
                     'decoder must predict the same classes')
         cfg = self.semi_train_cfg
         self.loss_consistency = MutualConsistencyLoss(
-            temperature=cfg.temperature,
-            detach_target=cfg.detach_target)
+            temperature=cfg.temperature, detach_target=cfg.detach_target)
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Check ``temperature`` and ``detach_target``."""

@@ -78,9 +78,11 @@ class LocalContrastivePretrainer(BaseModel):
                  decode_head: dict,
                  num_blocks: int = 3,
                  proj_channels: Optional[int] = None,
-                 loss: dict = dict(type='LocalContrastiveLoss',
-                                   temperature=0.1, region_size=3,
-                                   embed_dim=128),
+                 loss: dict = dict(
+                     type='LocalContrastiveLoss',
+                     temperature=0.1,
+                     region_size=3,
+                     embed_dim=128),
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  freeze_backbone: bool = True,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
@@ -105,7 +107,8 @@ class LocalContrastivePretrainer(BaseModel):
         self.num_blocks = int(num_blocks)
         # up_blocks[i] decodes level i; decoding starts at the deepest
         self.block_ids = list(
-            range(len(blocks) - 1, len(blocks) - 1 - self.num_blocks, -1))
+            range(len(blocks) - 1,
+                  len(blocks) - 1 - self.num_blocks, -1))
         for i in range(len(blocks)):
             if i not in self.block_ids:
                 blocks[i] = nn.Identity()
@@ -114,8 +117,12 @@ class LocalContrastivePretrainer(BaseModel):
         channels = int(head.decoder_channels[self.block_ids[-1]])
         proj_channels = int(proj_channels or channels)
         self.proj_head = nn.Sequential(
-            ConvModule(channels, proj_channels, 1, norm_cfg=norm_cfg,
-                       act_cfg=dict(type='ReLU')),
+            ConvModule(
+                channels,
+                proj_channels,
+                1,
+                norm_cfg=norm_cfg,
+                act_cfg=dict(type='ReLU')),
             nn.Conv2d(proj_channels, proj_channels, 1, bias=False))
         loss = dict(loss)
         loss.setdefault('in_channels', proj_channels)
@@ -171,9 +178,11 @@ class LocalContrastivePretrainer(BaseModel):
             x = self.decode_head.up_blocks[i](x, feats[i])
         return self.proj_head(x)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Optional[Sequence[BaseDataElement]] = None
-             ) -> Dict[str, torch.Tensor]:
+    def loss(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[Sequence[BaseDataElement]] = None
+    ) -> Dict[str, torch.Tensor]:
         """``{loss_local.loss_name: L}`` of a batch of view pairs."""
         self.check_same_geometry(data_samples)
         a, b = self.split_views(inputs)
@@ -184,19 +193,24 @@ class LocalContrastivePretrainer(BaseModel):
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """``backbone.*`` and the pre-trained ``decode_head.up_blocks.{i}.*``
         tensors, keyed as in a segmentor with that backbone and head."""
-        state = {f'backbone.{k}': v
-                 for k, v in self.backbone.state_dict().items()}
+        state = {
+            f'backbone.{k}': v
+            for k, v in self.backbone.state_dict().items()
+        }
         prefixes = tuple(f'up_blocks.{i}.' for i in self.block_ids)
-        state.update({f'decode_head.{k}': v
-                      for k, v in self.decode_head.state_dict().items()
-                      if k.startswith(prefixes)})
+        state.update({
+            f'decode_head.{k}': v
+            for k, v in self.decode_head.state_dict().items()
+            if k.startswith(prefixes)
+        })
         return state
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[Sequence[BaseDataElement]] = None,
-                mode: str = 'tensor'
-                ) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
+    def forward(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[Sequence[BaseDataElement]] = None,
+            mode: str = 'tensor'
+    ) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
         """``mode='loss'``: the loss dict; ``'tensor'``: g_2 features of
         both views, (B, 2, C, h', w')."""
         if mode == 'loss':
