@@ -77,6 +77,9 @@ methods = dict(
                       cfg_options=_semi),
     unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
                   cfg_options=_semi),
+    # MC-Net (Wu et al. 2021): bilinear + transposed-convolution decoders,
+    # sharpened mutual consistency, no pre-training
+    mcnet=dict(config='configs/demo/mcnet_unet_phantom.py', cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
     # BCP as its authors train it (issue 24): per budget and seed, the
@@ -108,4 +111,5 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch_backbone_lr01', 'supervised'),
            ('ideal_bcp', 'cps'), ('ideal_bcp', 'unimatch'),
            ('ideal_bcp', 'ideal_unimatch_backbone_lr01'),
-           ('bcp', 'supervised'), ('bcp', 'ideal'), ('bcp', 'ideal_bcp')]
+           ('bcp', 'supervised'), ('bcp', 'ideal'), ('bcp', 'ideal_bcp'),
+           ('mcnet', 'supervised'), ('mcnet', 'ideal')]

@@ -11,3 +11,4 @@ from .unsup_branches import (BidirectionalCopyPaste,  # noqa: F401
 from .pseudo_label_filters import (ClassBalancedThreshold,  # noqa: F401
                                    PseudoLabelFilter)
 from .dist_align import DistributionAlignment  # noqa: F401
+from .mc_net import MCNetSemiSupModel  # noqa: F401
