@@ -75,8 +75,10 @@ methods = dict(
         cfg_options=_semi),
     cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
                       cfg_options=_semi),
-    unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
+    unimatch=dict(config='configs/demo/unimatch-style_unet_phantom.py',
                   cfg_options=_semi),
+    unimatch_published=dict(config='configs/demo/unimatch_unet_phantom.py',
+                            cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
 )
@@ -95,4 +97,6 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_unimatch_backbone_lr01', 'cps_unimatch'),
            ('ideal_unimatch_backbone_lr01', 'supervised'),
            ('ideal_bcp', 'cps'), ('ideal_bcp', 'unimatch'),
-           ('ideal_bcp', 'ideal_unimatch_backbone_lr01')]
+           ('ideal_bcp', 'ideal_unimatch_backbone_lr01'),
+           ('unimatch_published', 'supervised'),
+           ('unimatch_published', 'unimatch')]

@@ -107,9 +107,13 @@ methods = dict(
     supervised_from_ideal=dict(
         config='configs/demo/supervised_unetenc_phantom_from_ideal.py',
         pretrain=_pretrain, pretrain_exclude=[], cfg_options=_sup),
-    # one-stream UniMatch from random weights
-    unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
+    # one-stream UniMatch-style variant from random weights (the arm key
+    # stays 'unimatch': runs on disk are keyed by it)
+    unimatch=dict(config='configs/demo/unimatch-style_unet_phantom.py',
                   cfg_options=_quarter_ramp),
+    # UniMatch as published from random weights (no ramp, as published)
+    unimatch_published=dict(config='configs/demo/unimatch_unet_phantom.py',
+                            cfg_options=_semi),
     # the ceiling: all 24 train patients labelled
     supervised_all=dict(config='configs/demo/supervised_unetenc_phantom.py',
                         budgets=[24], cfg_options=_sup),
@@ -118,6 +122,8 @@ compare = [('ideal', 'supervised'), ('cps', 'supervised'), ('ideal', 'cps'),
            ('ideal_bcp', 'supervised'), ('ideal_bcp', 'ideal'),
            ('ideal_bcp', 'cps'), ('supervised_from_ideal', 'supervised'),
            ('ideal', 'supervised_from_ideal'), ('unimatch', 'supervised'),
-           ('ideal_bcp', 'unimatch')]
+           ('ideal_bcp', 'unimatch'), ('unimatch_published', 'supervised'),
+           ('unimatch_published', 'unimatch'),
+           ('ideal_bcp', 'unimatch_published')]
 gap = ('supervised', 'supervised_all')
 curves_reference = 'supervised_all'
