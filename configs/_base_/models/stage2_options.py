@@ -7,8 +7,9 @@
 #                unsup_branches=_base_.unimatch_branches)
 # The plain form of the paper (no option) stays the model's default.
 
-# Confident, balanced pseudo-labels: UniMatch's unlabelled loss on ACDC,
-# (CE + per-class Dice) over pixels with confidence >= 0.95, with the guards
+# Confident, balanced pseudo-labels: this project's guarded variant, (CE +
+# per-class Dice) over pixels with confidence >= 0.95 (UniMatch itself uses
+# Dice only on unlabelled views, see docs/comparators.md), with the guards
 # against the collapse measured without them on the hard phantom with one
 # labelled patient (CE alone: oracle.s1.pl_fg_dice 0.25 -> 0.00 by iteration
 # 400, test Dice 0.00; Dice over all classes: test Dice 0.061; BCP with
