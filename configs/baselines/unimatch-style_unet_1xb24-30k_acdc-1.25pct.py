@@ -1,4 +1,5 @@
-# This project's single-stream UniMatch-style baseline on ACDC, 1.25 % of the 70 train patients labelled
+# This project's single-stream UniMatch-style baseline on ACDC,
+# 1.25 % of the 70 train patients labelled
 # (label_budget=0.0125), no pre-training: _base_/models/unimatch-style_unet.py
 # (UniMatchStyleSemiSupModel; UniMatch as published is
 # unimatch_unet_1xb36-30k_acdc-*.py). Same data, batches (12 labelled + 12

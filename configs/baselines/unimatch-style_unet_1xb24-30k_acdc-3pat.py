@@ -1,4 +1,5 @@
-# This project's single-stream UniMatch-style baseline on ACDC, 3 labelled patients
+# This project's single-stream UniMatch-style baseline on ACDC,
+# 3 labelled patients
 # (label_budget=3), no pre-training: _base_/models/unimatch-style_unet.py
 # (UniMatchStyleSemiSupModel; UniMatch as published is
 # unimatch_unet_1xb36-30k_acdc-*.py). Same data, batches (12 labelled + 12
