@@ -6,7 +6,7 @@ more-scenarios/medical/unimatch.py (partner label 129-134, CutMix 136-139 and
 the config checks."""
 import copy
 
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 import torch.nn as nn
@@ -16,10 +16,10 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 from ideal_mm.errors import ConfigError
 from ideal_mm.models.segmentors import unimatch
-from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
 S, C, THR = 16, 4, 0.3
@@ -47,19 +47,24 @@ def build(**semi):
     cfg = dict(conf_threshold=THR)
     cfg.update(semi)
     torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='UniMatchSemiSupModel',
-        data_preprocessor=plain_preprocessor(),
-        segmentor=dict(
-            backbone=tiny_unet_encoder(),
-            decode_head=dict(
-                type='UNetDecoderHead', in_channels=[4, 8, 16], channels=4,
-                num_classes=C, norm_cfg=BN, dropout_ratio=0.0,
-                loss_decode=[
-                    dict(type='CrossEntropyLoss', loss_weight=0.25),
-                    dict(type='ClassDiceLoss', eps=1e-5, loss_weight=0.25)
-                ])),
-        semi_train_cfg=cfg))
+    model = MODELS.build(
+        dict(
+            type='UniMatchSemiSupModel',
+            data_preprocessor=plain_preprocessor(),
+            segmentor=dict(
+                backbone=tiny_unet_encoder(),
+                decode_head=dict(
+                    type='UNetDecoderHead',
+                    in_channels=[4, 8, 16],
+                    channels=4,
+                    num_classes=C,
+                    norm_cfg=BN,
+                    dropout_ratio=0.0,
+                    loss_decode=[
+                        dict(type='CrossEntropyLoss', loss_weight=0.25),
+                        dict(type='ClassDiceLoss', eps=1e-5, loss_weight=0.25)
+                    ])),
+            semi_train_cfg=cfg))
     model.fp_dropout = FixedDrop()
     model.train()
     return model
@@ -71,8 +76,9 @@ def batch():
     inputs = torch.randn(n, 3, S, S)
     samples = []
     for i in range(n):
-        s = SegDataSample(metainfo=dict(img_shape=(S, S), ori_shape=(S, S),
-                                        padding_size=[0, 0, 0, 0]))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(S, S), ori_shape=(S, S), padding_size=[0, 0, 0, 0]))
         if i < N_LAB:
             s.gt_sem_seg = PixelData(data=torch.randint(0, C, (1, S, S)))
         samples.append(s)
@@ -93,6 +99,7 @@ def fixed_boxes(monkeypatch):
     def boxes(num, h, w, device=None, **kwargs):
         calls.append(dict(kwargs, num=num, h=h, w=w))
         return (BOX1, BOX2)[len(calls) - 1].clone()
+
     monkeypatch.setattr(unimatch, 'unimatch_cutmix_boxes', boxes)
     return calls
 
@@ -116,8 +123,7 @@ def net(model, x, need_fp=False, drop=None):
     feats = model.student.extract_feat(x)
     head = model.student.decode_head
     if need_fp:
-        return head.forward([torch.cat((f, drop(f))) for f in feats]
-                            ).chunk(2)
+        return head.forward([torch.cat((f, drop(f))) for f in feats]).chunk(2)
     return head.forward(feats)
 
 
@@ -146,8 +152,7 @@ def official_step(model, inputs, samples, partner_eval=True):
                           model.fp_dropout)
     pred_x, pred_u_w = preds.split([N_LAB, N_U])
     pred_u_w_fp = preds_fp[N_LAB:]
-    pred_u_s1, pred_u_s2 = net(model, torch.cat((img_u_s1, img_u_s2))
-                               ).chunk(2)
+    pred_u_s1, pred_u_s2 = net(model, torch.cat((img_u_s1, img_u_s2))).chunk(2)
     pred_u_w = pred_u_w.detach()  # 151-153
     conf_u_w = pred_u_w.softmax(dim=1).max(dim=1)[0]
     mask_u_w = pred_u_w.argmax(dim=1)
@@ -160,12 +165,12 @@ def official_step(model, inputs, samples, partner_eval=True):
     zeros = torch.zeros_like(mask_x, dtype=torch.float)
     loss_x = (F.cross_entropy(pred_x, mask_x) + official_dice(
         pred_x.softmax(dim=1), mask_x, zeros)) / 2.0  # 164-175
-    loss_u_s1 = official_dice(pred_u_s1.softmax(dim=1), mask1,
-                              (conf1 < THR).float())
-    loss_u_s2 = official_dice(pred_u_s2.softmax(dim=1), mask2,
-                              (conf2 < THR).float())
-    loss_u_w_fp = official_dice(pred_u_w_fp.softmax(dim=1), mask_u_w,
-                                (conf_u_w < THR).float())
+    loss_u_s1 = official_dice(
+        pred_u_s1.softmax(dim=1), mask1, (conf1 < THR).float())
+    loss_u_s2 = official_dice(
+        pred_u_s2.softmax(dim=1), mask2, (conf2 < THR).float())
+    loss_u_w_fp = official_dice(
+        pred_u_w_fp.softmax(dim=1), mask_u_w, (conf_u_w < THR).float())
     loss = (loss_x + loss_u_s1 * 0.25 + loss_u_s2 * 0.25 +
             loss_u_w_fp * 0.5) / 2.0
     kept = (conf_u_w >= THR).float().mean()
@@ -184,10 +189,10 @@ def test_one_step_equals_the_official_computation(fixed_boxes):
     assert 0.0 < float(kept) < 1.0  # some pixels ignored, some kept
     assert torch.allclose(total(losses), ref, rtol=1e-5, atol=1e-6)
     # each unlabelled term with its halved weight, no ramp (w = 1)
-    for key, raw, wt in (('s1', l1, 0.125), ('s2', l2, 0.125),
-                         ('fp', lfp, 0.25)):
-        assert torch.allclose(losses[f'unsup.loss_{key}'], wt * raw,
-                              rtol=1e-5, atol=1e-7)
+    for key, raw, wt in (('s1', l1, 0.125), ('s2', l2, 0.125), ('fp', lfp,
+                                                                0.25)):
+        assert torch.allclose(
+            losses[f'unsup.loss_{key}'], wt * raw, rtol=1e-5, atol=1e-7)
     assert torch.allclose(losses['unsup.kept'], kept)
     assert float(losses['unsup.weight']) == 1.0
     # one box per strong view of each u slice, UniMatch's sampler settings
@@ -207,8 +212,7 @@ def test_partner_label_is_the_eval_mode_prediction(fixed_boxes):
         train_z = net(copy.deepcopy(model).train(), w_mix)
         eval_z = net(copy.deepcopy(model).eval(), w_mix)
     assert not torch.allclose(train_z, eval_z, atol=1e-3)
-    ref_train, _, _ = official_step(model, inputs, samples,
-                                    partner_eval=False)
+    ref_train, _, _ = official_step(model, inputs, samples, partner_eval=False)
     fixed_boxes.clear()
     ref_eval, _, _ = official_step(model, inputs, samples)
     assert not torch.allclose(ref_train, ref_eval, atol=1e-5)
@@ -219,6 +223,7 @@ def test_partner_label_is_the_eval_mode_prediction(fixed_boxes):
     def spy(x):
         seen.append((model.student.training, torch.is_grad_enabled()))
         return extract(x)
+
     model.student.extract_feat = spy
     losses = model.loss(inputs, samples)
     assert torch.allclose(total(losses), ref_eval, rtol=1e-5, atol=1e-6)
@@ -236,8 +241,10 @@ def test_no_gradient_through_pseudo_labels(fixed_boxes):
     ref_model = copy.deepcopy(model)
     losses = model.loss(inputs, samples)
     losses['unsup.loss_fp'].backward()
-    grads = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
-             for p in model.student.parameters()]
+    grads = [
+        p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+        for p in model.student.parameters()
+    ]
     # reference: labels computed under no_grad, so they cannot carry one
     _ = ref_model.predict_partners(inputs[N_LAB + N_U:, :1])
     ref_model.train()

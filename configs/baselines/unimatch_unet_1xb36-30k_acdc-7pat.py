@@ -16,8 +16,10 @@ labelled_per_batch = 12
 unlabelled_per_batch = 24  # 12 u + 12 partners
 
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,
@@ -36,6 +38,6 @@ train_dataloader = dict(
         batch_size=labelled_per_batch + unlabelled_per_batch,
         source_ratio=[labelled_per_batch, unlabelled_per_batch],
         shuffle=True),
-    dataset=dict(subset='all', label_budget=label_budget,
-                 pipeline=train_pipeline))
+    dataset=dict(
+        subset='all', label_budget=label_budget, pipeline=train_pipeline))
 custom_hooks = [dict(type='SemiSupSamplerHook')]

@@ -24,8 +24,10 @@ model = dict(
 # acdc_phantom.py's training pipeline plus the strong views, packed with the
 # hidden label of unlabelled slices when the dataset has oracle_labels=True
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

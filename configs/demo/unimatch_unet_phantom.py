@@ -6,9 +6,8 @@
 # unlabelled losses, (Lx + 0.25 s1 + 0.25 s2 + 0.5 fp) / 2. This project's
 # UniMatch-style variant is unimatch-style_unet_phantom.py.
 _base_ = [
-    '../_base_/models/unimatch_unet.py',
-    '../_base_/datasets/acdc_phantom.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_600.py'
+    '../_base_/models/unimatch_unet.py', '../_base_/datasets/acdc_phantom.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_600.py'
 ]
 labelled_per_batch = 4
 unlabelled_per_batch = 8  # 4 u + 4 partners
@@ -17,8 +16,10 @@ unlabelled_per_batch = 8  # 4 u + 4 partners
 # packed with the hidden label of unlabelled slices when the dataset has
 # oracle_labels=True (never trained on)
 train_pipeline = [
-    dict(type='LoadACDCSlice', with_label=True,
-         max_open=_base_.max_open_volumes),
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
     dict(
         type='RandomAffineResize',
         out_size=_base_.crop_size,

@@ -53,22 +53,31 @@ model = dict(
             align_corners=False,
             upsample_mode='bilinear',
             loss_decode=[
-                dict(type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=0.5),
+                dict(
+                    type='CrossEntropyLoss',
+                    use_sigmoid=False,
+                    loss_weight=0.5),
                 dict(type='ClassDiceLoss', loss_weight=0.5),
             ]),
         test_cfg=dict(mode='whole')),
     unsup_branches=[
-        dict(type='StrongViewPseudoLabel', num_views=2, cutmix_prob=0.5,
-             loss_name='loss_st'),
+        dict(
+            type='StrongViewPseudoLabel',
+            num_views=2,
+            cutmix_prob=0.5,
+            loss_name='loss_st'),
         dict(type='FeaturePerturbation', p=0.5),
     ],
     pseudo_label_filters=[dict(type='DistributionAlignment', momentum=0.99)],
     semi_train_cfg=dict(
         conf_threshold=0.95,
         unsup_loss=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
-                 avg_non_ignore=True, loss_name='loss_st'),
+            dict(
+                type='CrossEntropyLoss',
+                use_sigmoid=False,
+                loss_weight=0.5,
+                avg_non_ignore=True,
+                loss_name='loss_st'),
             dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
         ],
         max_consistency_weight=0.5,

@@ -57,8 +57,10 @@ model = dict(
             upsample_mode='bilinear',
             # Lx / 2 = (CE + Dice) / 4 (unimatch.py 164-175)
             loss_decode=[
-                dict(type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=0.25),
+                dict(
+                    type='CrossEntropyLoss',
+                    use_sigmoid=False,
+                    loss_weight=0.25),
                 dict(type='ClassDiceLoss', eps=1e-5, loss_weight=0.25),
             ]),
         test_cfg=dict(mode='whole')),
@@ -67,8 +69,8 @@ model = dict(
         unsup_loss=dict(type='ClassDiceLoss', eps=1e-5),
         loss_weights=dict(s1=0.125, s2=0.125, fp=0.25),
         fp_dropout=0.5,
-        cutmix=dict(p=0.5, area_range=(0.02, 0.4),
-                    aspect_range=(0.3, 1 / 0.3)),
+        cutmix=dict(
+            p=0.5, area_range=(0.02, 0.4), aspect_range=(0.3, 1 / 0.3)),
         rampup_iters=0,
         max_consistency_weight=1.0,
         unsup_on='unlabelled'))

@@ -59,8 +59,8 @@ from .pseudo_labelling import padding_mask
 from .semi_base import SemiBatch, SemiSupervisedSegmentor, split_labelled
 
 #: UniMatch's box sampler settings (``obtain_cutmix_box``)
-CUTMIX_DEFAULTS = dict(p=0.5, area_range=(0.02, 0.4),
-                       aspect_range=(0.3, 1 / 0.3))
+CUTMIX_DEFAULTS = dict(
+    p=0.5, area_range=(0.02, 0.4), aspect_range=(0.3, 1 / 0.3))
 LOSS_KEYS = ('s1', 's2', 'fp')
 
 
@@ -86,13 +86,17 @@ class UniMatchSemiSupModel(SemiSupervisedSegmentor):
     """
 
     DEFAULT_SEMI_TRAIN_CFG = dict(
-        rampup_iters=0, max_consistency_weight=1.0, unsup_on='unlabelled',
-        conf_threshold=0.95, fp_dropout=0.5,
+        rampup_iters=0,
+        max_consistency_weight=1.0,
+        unsup_on='unlabelled',
+        conf_threshold=0.95,
+        fp_dropout=0.5,
         loss_weights=dict(s1=0.125, s2=0.125, fp=0.25),
         unsup_loss=dict(type='ClassDiceLoss', eps=1e-5),
         cutmix=CUTMIX_DEFAULTS)
 
-    def __init__(self, segmentor: dict,
+    def __init__(self,
+                 segmentor: dict,
                  semi_train_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -146,19 +150,22 @@ class UniMatchSemiSupModel(SemiSupervisedSegmentor):
                 size: Tuple[int, int]) -> torch.Tensor:
         """The student head's logits of ``feats`` at the input size."""
         head = self.student.decode_head
-        return resize(head.forward(feats), size=size, mode='bilinear',
-                      align_corners=head.align_corners)
+        return resize(
+            head.forward(feats),
+            size=size,
+            mode='bilinear',
+            align_corners=head.align_corners)
 
     @torch.no_grad()
-    def predict_partners(self, weak: torch.Tensor
-                         ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def predict_partners(
+            self, weak: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(confidence, label) of the partners' weak views, the student in
         eval mode (unimatch.py 129-134), its mode restored after."""
         was_training = self.student.training
         self.student.eval()
         try:
-            z = self._logits(self.student.extract_feat(weak),
-                             tuple(weak.shape[2:]))
+            z = self._logits(
+                self.student.extract_feat(weak), tuple(weak.shape[2:]))
         finally:
             self.student.train(was_training)
         conf, label = z.softmax(dim=1).max(dim=1)
@@ -187,22 +194,26 @@ class UniMatchSemiSupModel(SemiSupervisedSegmentor):
         z, z_fp = (z_all.chunk(2) if m else (z_all, None))
         n = len(lab)
         batch = SemiBatch([weak[idx], s1[idx], s2[idx]],
-                          [data_samples[i] for i in idx],
-                          list(range(n)), list(range(n, len(idx))), weight,
+                          [data_samples[i] for i in idx], list(range(n)),
+                          list(range(n, len(idx))), weight,
                           [f[:len(idx)] for f in feats], (z, ))
         losses = self.loss_by_gt(batch)
         losses['unsup.weight'] = torch.tensor(weight, device=device)
         if not m:
             return losses
         with torch.no_grad():
-            conf, y = resize(z[n:].detach(), size=size, mode='bilinear',
-                             align_corners=self.align_corners).softmax(
-                                 dim=1).max(dim=1)
+            conf, y = resize(
+                z[n:].detach(),
+                size=size,
+                mode='bilinear',
+                align_corners=self.align_corners).softmax(dim=1).max(dim=1)
         valid = padding_mask(data_samples, u, size, device)
         valid_mix = padding_mask(data_samples, mix, size, device)
         cut = dict(CUTMIX_DEFAULTS, **self.semi_train_cfg.cutmix)
-        boxes = [unimatch_cutmix_boxes(m, size[0], size[1], device=device,
-                                       **cut) for _ in range(2)]
+        boxes = [
+            unimatch_cutmix_boxes(m, size[0], size[1], device=device, **cut)
+            for _ in range(2)
+        ]
         thr = float(self.semi_train_cfg.conf_threshold)
         mixed, targets = [], []
         for s, box in zip((s1, s2), boxes):
@@ -215,9 +226,14 @@ class UniMatchSemiSupModel(SemiSupervisedSegmentor):
         z_s = self._logits(self.student.extract_feat(torch.cat(mixed)),
                            size).chunk(2)
         w = self.semi_train_cfg.loss_weights
-        preds = dict(s1=z_s[0], s2=z_s[1],
-                     fp=resize(z_fp[n:], size=size, mode='bilinear',
-                               align_corners=self.align_corners))
+        preds = dict(
+            s1=z_s[0],
+            s2=z_s[1],
+            fp=resize(
+                z_fp[n:],
+                size=size,
+                mode='bilinear',
+                align_corners=self.align_corners))
         for key, target in zip(LOSS_KEYS, targets + [y_fp]):
             losses[f'unsup.loss_{key}'] = weight * float(w[key]) * \
                 self.unsup_loss(preds[key], target,

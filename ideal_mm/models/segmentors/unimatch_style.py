@@ -63,17 +63,26 @@ class UniMatchStyleSemiSupModel(UnlabelledSignalMixin,
     """
 
     DEFAULT_SEMI_TRAIN_CFG = dict(
-        SIGNAL_DEFAULTS, max_consistency_weight=0.5, conf_threshold=0.95,
-        unsup_loss=dict(type='CrossEntropyLoss', use_sigmoid=False,
-                        loss_weight=1.0, avg_non_ignore=True,
-                        loss_name='loss_st'))
+        SIGNAL_DEFAULTS,
+        max_consistency_weight=0.5,
+        conf_threshold=0.95,
+        unsup_loss=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=1.0,
+            avg_non_ignore=True,
+            loss_name='loss_st'))
     DEFAULT_UNSUP_BRANCHES = [
-        dict(type='StrongViewPseudoLabel', num_views=2, cutmix_prob=0.5,
-             loss_name='loss_st'),
+        dict(
+            type='StrongViewPseudoLabel',
+            num_views=2,
+            cutmix_prob=0.5,
+            loss_name='loss_st'),
         dict(type='FeaturePerturbation', p=0.5),
     ]
 
-    def __init__(self, segmentor: dict,
+    def __init__(self,
+                 segmentor: dict,
                  unsup_branches: Optional[List[dict]] = None,
                  pseudo_label_filters: Optional[List[dict]] = None,
                  semi_train_cfg: Optional[dict] = None,
@@ -82,9 +91,9 @@ class UniMatchStyleSemiSupModel(UnlabelledSignalMixin,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(segmentor, semi_train_cfg, semi_test_cfg,
                          data_preprocessor, init_cfg)
-        self.build_signal(1, self.DEFAULT_UNSUP_BRANCHES
-                          if unsup_branches is None else unsup_branches,
-                          pseudo_label_filters)
+        self.build_signal(
+            1, self.DEFAULT_UNSUP_BRANCHES if unsup_branches is None else
+            unsup_branches, pseudo_label_filters)
         if not any(b.num_views for b in self.unsup_branches):
             raise ConfigError(
                 'UniMatchStyleSemiSupModel needs a strong view: add '
