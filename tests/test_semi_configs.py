@@ -31,8 +31,8 @@ CONFIGS = sorted(
      if 'pretrain' not in osp.basename(p)] +
     glob.glob(osp.join(REPO, 'configs/baselines/cps_*.py')) +
     glob.glob(osp.join(REPO, 'configs/baselines/mean_teacher_*.py')) +
-    glob.glob(osp.join(REPO, 'configs/baselines/unimatch_*.py')) +
-    glob.glob(osp.join(REPO, 'configs/demo/unimatch_*.py')) +
+    glob.glob(osp.join(REPO, 'configs/baselines/unimatch*.py')) +
+    glob.glob(osp.join(REPO, 'configs/demo/unimatch*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/ideal_*finetune*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/cps_*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/*semi*.py')) +

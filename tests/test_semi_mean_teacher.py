@@ -135,7 +135,7 @@ def test_hook_updates_teacher_of_wrapped_model():
         hook.before_train(SimpleNamespace(model=torch.nn.Linear(1, 1)))
     # a semi-supervised model without ema_momentum has no teacher either
     no_teacher = MODELS.build(dict(
-        type='UniMatchSemiSupModel',
+        type='UniMatchStyleSemiSupModel',
         segmentor=dict(model_cfg()['segmentor'])))
     assert no_teacher.teacher is None
     with pytest.raises(ConfigError, match='needs a model with an EMA'):

@@ -1,4 +1,5 @@
-"""The single-stream UniMatch-style baseline: its self-training terms against an
+"""The single-stream UniMatch-style baseline (``UniMatchStyleSemiSupModel``):
+its self-training terms against an
 independent computation on a tiny batch (strong views, CutMix, the feature
 branch), that its pseudo-labels carry no gradient, and its config errors."""
 import ideal_mm  # noqa: F401  (before mmseg)
@@ -37,7 +38,7 @@ def build(branches=(strong_branch(2), ), filters=(), **semi):
     cfg.update(semi)
     torch.manual_seed(0)
     return MODELS.build(dict(
-        type='UniMatchSemiSupModel',
+        type='UniMatchStyleSemiSupModel',
         data_preprocessor=plain_preprocessor(),
         segmentor=dict(
             backbone=tiny_unet_encoder(),

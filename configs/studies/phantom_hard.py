@@ -75,11 +75,13 @@ methods = dict(
         cfg_options=_semi),
     cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
                       cfg_options=_semi),
-    unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
+    unimatch=dict(config='configs/demo/unimatch-style_unet_phantom.py',
                   cfg_options=_semi),
     # MC-Net (Wu et al. 2021): bilinear + transposed-convolution decoders,
     # sharpened mutual consistency, no pre-training
     mcnet=dict(config='configs/demo/mcnet_unet_phantom.py', cfg_options=_semi),
+    unimatch_published=dict(config='configs/demo/unimatch_unet_phantom.py',
+                            cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
     # BCP as its authors train it (issue 24): per budget and seed, the
@@ -112,4 +114,6 @@ compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
            ('ideal_bcp', 'cps'), ('ideal_bcp', 'unimatch'),
            ('ideal_bcp', 'ideal_unimatch_backbone_lr01'),
            ('bcp', 'supervised'), ('bcp', 'ideal'), ('bcp', 'ideal_bcp'),
-           ('mcnet', 'supervised'), ('mcnet', 'ideal')]
+           ('mcnet', 'supervised'), ('mcnet', 'ideal'),
+           ('unimatch_published', 'supervised'),
+           ('unimatch_published', 'unimatch')]

@@ -92,12 +92,12 @@ def model_config(path: str):
 
 
 def num_strong_views(cfg) -> int:
-    """``num_strong`` of a ``WeakStrongViews`` transform in the train
-    pipeline (0 without one)."""
+    """``num_strong`` of a ``WeakStrongViews`` (or ``UniMatchStrongViews``)
+    transform in the train pipeline (0 without one)."""
     found = []
 
     def look(d):
-        if d.get('type') == 'WeakStrongViews':
+        if d.get('type') in ('WeakStrongViews', 'UniMatchStrongViews'):
             found.append(int(d.get('num_strong', 1)))
 
     _walk(cfg.get('train_dataloader', {}), look)

@@ -7,8 +7,9 @@
 #                unsup_branches=_base_.unimatch_branches)
 # The plain form of the paper (no option) stays the model's default.
 
-# Confident, balanced pseudo-labels: UniMatch's unlabelled loss on ACDC,
-# (CE + per-class Dice) over pixels with confidence >= 0.95, with the guards
+# Confident, balanced pseudo-labels: this project's guarded variant, (CE +
+# per-class Dice) over pixels with confidence >= 0.95 (UniMatch itself uses
+# Dice only on unlabelled views, see docs/comparators.md), with the guards
 # against the collapse measured without them on the hard phantom with one
 # labelled patient (docs/paper_to_code.md, "Stage-2 options on the same
 # phantom", has the figures):

@@ -5,6 +5,7 @@ from .bi_consistency import BiConsistencySemiSupModel  # noqa: F401
 from .bcp import BCPSemiSupModel  # noqa: F401
 from .mean_teacher import MeanTeacherSemiSupModel  # noqa: F401
 from .unimatch import UniMatchSemiSupModel  # noqa: F401
+from .unimatch_style import UniMatchStyleSemiSupModel  # noqa: F401
 from .unsup_branches import (BidirectionalCopyPaste,  # noqa: F401
                              FeaturePerturbation, StrongViewPseudoLabel,
                              UnsupBranch, WeakViewPseudoLabel)

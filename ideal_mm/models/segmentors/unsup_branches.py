@@ -14,7 +14,7 @@ model for the loss against the pseudo-labels (:meth:`UnlabelledSignalMixin.
 pseudo_label_losses`): with one stream the stream's own labels
 (``unsup.<loss_name>``), with two each stream learns from the other's
 (``unsup.s{k}.<loss_name>``). So every branch works with the single-stream
-``UniMatchSemiSupModel`` and the two-stream ``BiConsistencySemiSupModel``
+``UniMatchStyleSemiSupModel`` and the two-stream ``BiConsistencySemiSupModel``
 alike. mmseg has no such parts (its segmentors are supervised).
 """
 from __future__ import annotations
