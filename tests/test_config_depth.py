@@ -16,16 +16,6 @@ from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MAX_DEPTH = 2
-#: configs another branch (um24: UniMatch, issue 24) renames and rebuilds;
-#: still built on configs/ideal/unet_acdc.py here. Strict xfail: once
-#: flattened they pass and this set must shrink.
-PENDING = {
-    'configs/baselines/unimatch_unet_1xb24-30k_acdc-1.25pct.py',
-    'configs/baselines/unimatch_unet_1xb24-30k_acdc-2.5pct.py',
-    'configs/baselines/unimatch_unet_1xb24-30k_acdc-3pat.py',
-    'configs/baselines/unimatch_unet_1xb24-30k_acdc-7pat.py',
-    'configs/demo/unimatch_unet_phantom.py',
-}
 
 
 def bases(path: str) -> List[str]:
@@ -51,10 +41,7 @@ def leaves() -> List[str]:
 
 
 def _param(path: str):
-    rel = osp.relpath(path, REPO)
-    marks = [pytest.mark.xfail(strict=True, reason='flattened on um24')] \
-        if rel in PENDING else []
-    return pytest.param(path, id=rel, marks=marks)
+    return pytest.param(path, id=osp.relpath(path, REPO))
 
 
 def test_there_are_configs_to_check():

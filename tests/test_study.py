@@ -281,7 +281,10 @@ def test_input_size_writes_resized_configs(tmp_path):
         sizes = [t['scale'] for t in cfg[key].dataset.pipeline
                  if t['type'] == 'Resize']
         assert sizes == [(48, 48)]
-    # only the sizes change
+    # only the sizes change, and the padding multiple (32 would pad 48
+    # back up to 64)
+    assert cfg.model.data_preprocessor.size_divisor == 16
+    cfg.model.data_preprocessor.size_divisor = 32
     assert cfg.model == ref.model and cfg.train_cfg == ref.train_cfg
     assert cfg.train_dataloader.sampler == ref.train_dataloader.sampler
     # written once, reused
