@@ -6,7 +6,6 @@ mmcv is already importable (``make install-mmcv-full`` builds the compiled one).
 torch is required but not pinned: users bring their own CUDA build.
 """
 import os
-
 from setuptools import find_packages, setup
 
 
@@ -23,7 +22,8 @@ setup(
     version=read_version(),
     description='IDEAL dense local contrastive pre-training and bi-consistency '
     'semi-supervised segmentation for mmsegmentation',
-    long_description=open('README.md').read() if os.path.exists('README.md') else '',
+    long_description=open('README.md').read()
+    if os.path.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['ideal_mm', 'ideal_mm.*']),
     package_data={'ideal_mm': ['datasets/splits/*.json']},

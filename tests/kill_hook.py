@@ -20,7 +20,9 @@ class SelfKillHook(Hook):
 
     priority = 'HIGHEST'
 
-    def after_train_iter(self, runner, batch_idx: int,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch: Optional[Any] = None,
                          outputs: Optional[Any] = None) -> None:
         """Kill the process when the 1-based iteration is the one asked."""

@@ -77,11 +77,20 @@ class _SystemOnUnpickle:
         return (os.system, (f'touch {self.marker}', ))
 
 
-def evil_checkpoint(path: str, marker: str, state_dict: dict = None,
+def evil_checkpoint(path: str,
+                    marker: str,
+                    state_dict: dict = None,
                     via: str = 'system') -> str:
     """A checkpoint with real-looking content plus a code-running object."""
-    payload = (_SystemOnUnpickle(marker) if via == 'system'
-               else _TouchOnUnpickle(marker))
-    torch.save({'meta': {'iter': 2, 'payload': payload},
-                'state_dict': state_dict or {}}, path)
+    payload = (
+        _SystemOnUnpickle(marker)
+        if via == 'system' else _TouchOnUnpickle(marker))
+    torch.save(
+        {
+            'meta': {
+                'iter': 2,
+                'payload': payload
+            },
+            'state_dict': state_dict or {}
+        }, path)
     return path

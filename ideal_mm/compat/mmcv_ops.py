@@ -89,15 +89,19 @@ def sigmoid_focal_loss(input: torch.Tensor,
     _check(target.dtype == torch.long,
            f'target must be int64 (torch.long), got {target.dtype}')
     _check(input.dim() == 2, f'input must be (N, C), got {tuple(input.shape)}')
-    _check(target.dim() == 1, f'target must be (N,), got {tuple(target.shape)}')
-    _check(input.size(0) == target.size(0),
-           f'input has {input.size(0)} rows but target {target.size(0)}')
+    _check(target.dim() == 1,
+           f'target must be (N,), got {tuple(target.shape)}')
+    _check(
+        input.size(0) == target.size(0),
+        f'input has {input.size(0)} rows but target {target.size(0)}')
     if weight is not None:
-        _check(weight.dim() == 1 and weight.size(0) == input.size(1),
-               f'weight must be (C,) = ({input.size(1)},), '
-               f'got {tuple(weight.shape)}')
-    _check(reduction in ('none', 'mean', 'sum'),
-           f'reduction must be none, mean or sum, got {reduction!r}')
+        _check(
+            weight.dim() == 1 and weight.size(0) == input.size(1),
+            f'weight must be (C,) = ({input.size(1)},), '
+            f'got {tuple(weight.shape)}')
+    _check(
+        reduction in ('none', 'mean', 'sum'),
+        f'reduction must be none, mean or sum, got {reduction!r}')
     num_classes = input.size(1)
     flag_p = F.one_hot(target.clamp(max=num_classes), num_classes + 1)
     flag_p = flag_p[:, :num_classes].to(input.dtype)

@@ -23,7 +23,8 @@ def _cell_vectors(feats: Features, grid: Tuple[int, int], means: Features,
         if z.shape[-2] >= grid[0] and z.shape[-1] >= grid[1]:
             z = F.adaptive_avg_pool2d(z, grid)
         else:
-            z = F.interpolate(z, size=grid, mode='bilinear', align_corners=False)
+            z = F.interpolate(
+                z, size=grid, mode='bilinear', align_corners=False)
         parts.append(F.normalize(z, dim=1))
     cells = torch.cat(parts, 1) / math.sqrt(len(parts))
     return cells.flatten(2).transpose(1, 2).contiguous()
@@ -31,7 +32,8 @@ def _cell_vectors(feats: Features, grid: Tuple[int, int], means: Features,
 
 def _grid(size: Tuple[int, int], stride: int) -> Tuple[int, int]:
     if stride < 1 or size[0] % stride or size[1] % stride:
-        raise ConfigError(f'kNN stride={stride} must divide the network input size {size}')
+        raise ConfigError(
+            f'kNN stride={stride} must divide the network input size {size}')
     return size[0] // stride, size[1] // stride
 
 
@@ -54,8 +56,13 @@ class KNNTransfer:
         temperature: T of the ``exp(s / T)`` vote weights.
     """
 
-    def __init__(self, feats: Features, labels: torch.Tensor, num_classes: int, k: int = 20,
-                 stride: int = 8, temperature: float = 0.07) -> None:
+    def __init__(self,
+                 feats: Features,
+                 labels: torch.Tensor,
+                 num_classes: int,
+                 k: int = 20,
+                 stride: int = 8,
+                 temperature: float = 0.07) -> None:
         if k < 1:
             raise ConfigError(f'kNN k={k} must be >= 1')
         if temperature <= 0:
@@ -63,15 +70,19 @@ class KNNTransfer:
         self.size = tuple(int(s) for s in labels.shape[-2:])
         self.grid = _grid(self.size, stride)
         self.stride = int(stride)
-        self.num_classes, self.k, self.temperature = num_classes, k, float(temperature)
+        self.num_classes, self.k, self.temperature = num_classes, k, float(
+            temperature)
         self.means, self.stds = _channel_stats(feats)
-        self.bank = _cell_vectors(feats, self.grid, self.means, self.stds).flatten(0, 1)
+        self.bank = _cell_vectors(feats, self.grid, self.means,
+                                  self.stds).flatten(0, 1)
         valid = (labels != 255)
-        onehot = F.one_hot(labels.clamp(0, num_classes - 1).long(), num_classes)
+        onehot = F.one_hot(
+            labels.clamp(0, num_classes - 1).long(), num_classes)
         onehot = (onehot * valid[..., None]).float()  # (N, H, W, K)
         n, (gh, gw), st = labels.shape[0], self.grid, self.stride
         # (N, gh, s, gw, s, K) -> one row per cell: its (K, s, s) label patch
-        patches = onehot.view(n, gh, st, gw, st, num_classes).permute(0, 1, 3, 5, 2, 4)
+        patches = onehot.view(n, gh, st, gw, st,
+                              num_classes).permute(0, 1, 3, 5, 2, 4)
         self.patches = patches.reshape(n * gh * gw, -1).to(self.bank.device)
 
     def scores(self, feats: Features, chunk: int = 4096) -> torch.Tensor:
@@ -84,15 +95,21 @@ class KNNTransfer:
         for s in range(0, q.shape[0], chunk):
             sim = q[s:s + chunk] @ self.bank.T
             top, idx = sim.topk(k, dim=1)
-            w = torch.softmax(top / self.temperature, dim=1)  # exp(s/T) / sum exp(s/T)
+            w = torch.softmax(
+                top / self.temperature, dim=1)  # exp(s/T) / sum exp(s/T)
             out[s:s + chunk] = torch.einsum('qk,qkp->qp', w, self.patches[idx])
         (gh, gw), st = self.grid, self.stride
-        out = out.view(b, gh, gw, self.num_classes, st, st).permute(0, 3, 1, 4, 2, 5)
+        out = out.view(b, gh, gw, self.num_classes, st,
+                       st).permute(0, 3, 1, 4, 2, 5)
         return out.reshape(b, self.num_classes, gh * st, gw * st)
 
 
-def knn_transfer_scores(train_feats: Features, train_labels: torch.Tensor,
-                        test_feats: Features, num_classes: int, k: int = 20, stride: int = 8,
+def knn_transfer_scores(train_feats: Features,
+                        train_labels: torch.Tensor,
+                        test_feats: Features,
+                        num_classes: int,
+                        k: int = 20,
+                        stride: int = 8,
                         temperature: float = 0.07) -> torch.Tensor:
     """Class scores (B, K, H, W) of ``test_feats`` by :class:`KNNTransfer`."""
     return KNNTransfer(train_feats, train_labels, num_classes, k, stride,

@@ -62,35 +62,44 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from .knn_probe import KNNTransfer, _grid, knn_transfer_scores  # noqa: F401
-from .linear_probe import LinearProbe, fit_linear_probe  # noqa: F401
-from .probe_data import (PROBE_META_KEYS, ProbeData, ProbeSlices,  # noqa: F401
-                         load_probe_data, maybe_tqdm)
-from .probe_features import Features, build_probe_encoder, extract_features  # noqa: F401
-from .probe_report import format_probe_table, volume_dice  # noqa: F401
+from .knn_probe import KNNTransfer, _grid, knn_transfer_scores
+from .linear_probe import LinearProbe, fit_linear_probe
+from .probe_data import ProbeData, ProbeSlices, load_probe_data, maybe_tqdm
+from .probe_features import build_probe_encoder, extract_features
+from .probe_report import format_probe_table, volume_dice
 
 __all__ = [
-    'KNNTransfer', 'LinearProbe', 'ProbeData', 'ProbeSlices', 'build_probe_encoder',
-    'extract_features', 'fit_linear_probe', 'format_probe_table', 'knn_transfer_scores',
-    'load_probe_data', 'probe_encoder', 'volume_dice'
+    'KNNTransfer', 'LinearProbe', 'ProbeData', 'ProbeSlices',
+    'build_probe_encoder', 'extract_features', 'fit_linear_probe',
+    'format_probe_table', 'knn_transfer_scores', 'load_probe_data',
+    'probe_encoder', 'volume_dice'
 ]
 
 
-
-def _to_original(scores: torch.Tensor, metas: Sequence[Mapping[str, Any]]) -> List[np.ndarray]:
+def _to_original(scores: torch.Tensor,
+                 metas: Sequence[Mapping[str, Any]]) -> List[np.ndarray]:
     """Argmax of each slice's class map after bilinear resizing to its ``ori_shape``."""
     out = []
     for s, meta in zip(scores, metas):
         shape = tuple(int(v) for v in meta['ori_shape'][:2])
         if tuple(s.shape[-2:]) != shape:
-            s = F.interpolate(s[None], size=shape, mode='bilinear', align_corners=False)[0]
+            s = F.interpolate(
+                s[None], size=shape, mode='bilinear', align_corners=False)[0]
         out.append(s.argmax(0).to(torch.uint8).cpu().numpy())
     return out
 
 
-def probe_encoder(encoder: nn.Module, data: ProbeData, iters: int = 300, lr: float = 0.01,
-                  seed: int = 0, linear: bool = True, knn: bool = True, knn_k: int = 20,
-                  knn_stride: int = 8, knn_temperature: float = 0.07, batch_size: int = 16,
+def probe_encoder(encoder: nn.Module,
+                  data: ProbeData,
+                  iters: int = 300,
+                  lr: float = 0.01,
+                  seed: int = 0,
+                  linear: bool = True,
+                  knn: bool = True,
+                  knn_k: int = 20,
+                  knn_stride: int = 8,
+                  knn_temperature: float = 0.07,
+                  batch_size: int = 16,
                   progress: bool = True) -> Dict[str, Any]:
     """Linear probe and kNN label transfer of a frozen ``encoder`` on ``data``.
 
@@ -105,42 +114,63 @@ def probe_encoder(encoder: nn.Module, data: ProbeData, iters: int = 300, lr: flo
     probe). A probe switched off is left out.
     """
     if not (linear or knn):
-        raise ConfigError('probe: switch on the linear probe, the kNN transfer or both')
+        raise ConfigError(
+            'probe: switch on the linear probe, the kNN transfer or both')
     if knn:
-        _grid(tuple(data.train.images.shape[-2:]), knn_stride)  # fail before any work
+        _grid(tuple(data.train.images.shape[-2:]),
+              knn_stride)  # fail before any work
     mean, std = data.mean, data.std
-    train_feats = extract_features(encoder, data.train.images, batch_size, mean, std,
-                                   progress, 'probe: train features')
+    train_feats = extract_features(encoder, data.train.images, batch_size,
+                                   mean, std, progress,
+                                   'probe: train features')
     device = train_feats[0].device
     train_labels = data.train.labels.to(device)
     result: Dict[str, Any] = dict(
-        split=data.split, seed=int(seed), class_names=list(data.class_names),
-        num_train_slices=len(data.train), num_test_slices=len(data.test))
+        split=data.split,
+        seed=int(seed),
+        class_names=list(data.class_names),
+        num_train_slices=len(data.train),
+        num_test_slices=len(data.test))
     probe = knn_model = None
     if linear:
-        probe, loss = fit_linear_probe(train_feats, train_labels, data.num_classes, iters, lr,
-                                       seed=seed, progress=progress)
-        result['linear'] = dict(iters=int(iters), lr=float(lr), train_loss=loss)
+        probe, loss = fit_linear_probe(
+            train_feats,
+            train_labels,
+            data.num_classes,
+            iters,
+            lr,
+            seed=seed,
+            progress=progress)
+        result['linear'] = dict(
+            iters=int(iters), lr=float(lr), train_loss=loss)
     if knn:
-        knn_model = KNNTransfer(train_feats, train_labels, data.num_classes, knn_k, knn_stride,
-                                knn_temperature)
-        result['knn'] = dict(k=int(knn_k), stride=int(knn_stride),
-                             temperature=float(knn_temperature))
+        knn_model = KNNTransfer(train_feats, train_labels, data.num_classes,
+                                knn_k, knn_stride, knn_temperature)
+        result['knn'] = dict(
+            k=int(knn_k),
+            stride=int(knn_stride),
+            temperature=float(knn_temperature))
     del train_feats
     preds: Dict[str, List[np.ndarray]] = {'linear': [], 'knn': []}
     size = tuple(data.test.images.shape[-2:])
     starts = range(0, len(data.test), batch_size)
     with torch.no_grad():
-        for s in maybe_tqdm(starts, progress, desc=f'probe: {data.split}', unit='batch',
-                           leave=False):
+        for s in maybe_tqdm(
+                starts,
+                progress,
+                desc=f'probe: {data.split}',
+                unit='batch',
+                leave=False):
             metas = data.test.metas[s:s + batch_size]
-            feats = extract_features(encoder, data.test.images[s:s + batch_size], batch_size,
-                                     mean, std)
+            feats = extract_features(encoder,
+                                     data.test.images[s:s + batch_size],
+                                     batch_size, mean, std)
             if probe is not None:
                 preds['linear'] += _to_original(probe(feats, size), metas)
             if knn_model is not None:
                 preds['knn'] += _to_original(knn_model.scores(feats), metas)
     for name in ('linear', 'knn'):
         if name in result:
-            result[name].update(volume_dice(preds[name], data.test.metas, data.class_names))
+            result[name].update(
+                volume_dice(preds[name], data.test.metas, data.class_names))
     return result
