@@ -9,6 +9,14 @@ import os
 from setuptools import find_packages, setup
 
 
+def read_requirements(name: str) -> list:
+    """The requirement lines of ``requirements/<name>.txt`` (no comments)."""
+    path = os.path.join(os.path.dirname(__file__), 'requirements', name)
+    with open(path) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
 def read_version() -> str:
     scope: dict = {}
     path = os.path.join(os.path.dirname(__file__), 'ideal_mm', 'version.py')
@@ -43,6 +51,10 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest>=7', 'medpy>=0.5']},
+    extras_require={
+        'tests': ['pytest>=7', 'medpy>=0.5'],
+        # `make lint` installs these itself (requirements/lint.txt)
+        'lint': read_requirements('lint.txt'),
+    },
     license='Apache-2.0',
 )
