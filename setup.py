@@ -2,8 +2,8 @@
 
 mmcv is not listed: full mmcv and mmcv-lite both install the ``mmcv`` package
 and overwrite each other, so the Makefile installs mmcv-lite 2.1.0 unless an
-mmcv is already importable (``make install-mmcv-full`` builds the compiled one).
-torch is required but not pinned: users bring their own CUDA build.
+mmcv is already importable (``make install-mmcv-full`` builds the compiled
+one). torch is required but not pinned: users bring their own CUDA build.
 """
 import os
 from setuptools import find_packages, setup
@@ -28,8 +28,9 @@ def read_version() -> str:
 setup(
     name='ideal_mm',
     version=read_version(),
-    description='IDEAL dense local contrastive pre-training and bi-consistency '
-    'semi-supervised segmentation for mmsegmentation',
+    description=('IDEAL dense local contrastive pre-training and '
+                 'bi-consistency semi-supervised segmentation for '
+                 'mmsegmentation'),
     long_description=open('README.md').read()
     if os.path.exists('README.md') else '',
     long_description_content_type='text/markdown',

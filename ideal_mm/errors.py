@@ -1,8 +1,8 @@
 """Errors a user can cause and fix, and how command-line tools report them.
 
 Every error raised for bad input (a path, a file, a config value) is an
-:class:`IdealMMError` whose message names the file or config key and says how to
-fix it. Command-line tools run their ``main`` through :func:`run_cli`, which
+:class:`IdealMMError` whose message names the file or config key and says how
+to fix it. Command-line tools run their ``main`` through :func:`run_cli`, which
 prints such errors in one or two lines without a traceback and exits non-zero.
 """
 from __future__ import annotations

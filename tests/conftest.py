@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the repo root on sys.path and small phantom ACDC data.
+"""Shared pytest fixtures: the repo root on sys.path and small phantom ACDC
+data.
 
 ``phantom_root`` is generated once per test session (12 patients, 64-80 px
 in-plane, 6-8 slices: about half a second) and must be treated as read-only;
@@ -29,7 +30,8 @@ PHANTOM_SLICES = (6, 8)
 
 @pytest.fixture(scope='session')
 def phantom_root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A read-only phantom ACDC root with patient001..patient012 (training/)."""
+    """A read-only phantom ACDC root with patient001..patient012
+    (training/)."""
     from ideal_mm.datasets.phantom import make_phantom_acdc
     root = str(tmp_path_factory.mktemp('phantom_acdc'))
     make_phantom_acdc(

@@ -16,7 +16,8 @@ from mmseg.registry import HOOKS
 
 @HOOKS.register_module(force=True)
 class SelfKillHook(Hook):
-    """``os.kill(getpid(), SIGKILL)`` after iteration ``$IDEAL_MM_TEST_KILL_AT``."""
+    """``os.kill(getpid(), SIGKILL)`` after iteration
+    ``$IDEAL_MM_TEST_KILL_AT``."""
 
     priority = 'HIGHEST'
 

@@ -36,7 +36,8 @@ def run_tool_inprocess(script: str, args: List[str], capsys,
 
 
 def assert_one_line_error(code: int, err: str) -> str:
-    """Non-zero exit, no traceback, exactly one ``error:`` line (<= 2 lines)."""
+    """Non-zero exit, no traceback, exactly one ``error:`` line (<= 2
+    lines)."""
     assert code != 0
     assert 'Traceback' not in err
     errors = [line for line in err.splitlines() if line.startswith('error:')]

@@ -1,4 +1,5 @@
-"""Tiny model parts shared by the semi-supervised segmentor tests (not a test module)."""
+"""Tiny model parts shared by the semi-supervised segmentor tests (not a test
+module)."""
 
 BN = dict(type='BN')
 

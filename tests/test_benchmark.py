@@ -1,4 +1,5 @@
-"""tools/analysis/benchmark.py on phantom data: every section prints numbers."""
+"""tools/analysis/benchmark.py on phantom data: every section prints
+numbers."""
 from __future__ import annotations
 
 import os

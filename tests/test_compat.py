@@ -1,4 +1,5 @@
-"""ideal_mm.compat: the mmcv.ops stand-in and weights_only checkpoint loading."""
+"""ideal_mm.compat: the mmcv.ops stand-in and weights_only checkpoint
+loading."""
 import io
 import os
 import pickle
@@ -109,7 +110,8 @@ def test_sigmoid_focal_loss_background_target_is_all_negative():
         'reduction'
     ])
 def test_sigmoid_focal_loss_rejects_what_mmcv_asserts(args, message):
-    """mmcv's op asserts on these inputs: the stand-in raises AssertionError."""
+    """mmcv's op asserts on these inputs: the stand-in raises
+    AssertionError."""
     with pytest.raises(AssertionError, match=message):
         stand_in.sigmoid_focal_loss(*args)
 

@@ -1,4 +1,5 @@
-"""ACDCDataset, splits, label budgets, validation errors and the volume cache."""
+"""ACDCDataset, splits, label budgets, validation errors and the volume
+cache."""
 from __future__ import annotations
 
 import glob

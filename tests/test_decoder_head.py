@@ -1,4 +1,5 @@
-"""UNetDecoderHead over UNetEncoder, ResNetV1c-50 and MiT-B0 feature layouts."""
+"""UNetDecoderHead over UNetEncoder, ResNetV1c-50 and MiT-B0 feature
+layouts."""
 import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch

@@ -1,6 +1,7 @@
-"""The pseudo-label collapse guards: distribution alignment (buffers, the aligned
-probabilities and the pseudo-labels BiConsistencySemiSupModel takes from them)
-and ClassDiceLoss(present_only=True), each against an independent computation."""
+"""The pseudo-label collapse guards: distribution alignment (buffers, the
+aligned probabilities and the pseudo-labels BiConsistencySemiSupModel takes
+from them) and ClassDiceLoss(present_only=True), each against an independent
+computation."""
 import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import numpy as np
 import pytest

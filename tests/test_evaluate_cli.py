@@ -1,4 +1,5 @@
-"""tools/evaluate.py end to end on NIfTI files, and its errors for bad inputs."""
+"""tools/evaluate.py end to end on NIfTI files, and its errors for bad
+inputs."""
 import importlib.util
 import json
 import os
@@ -32,7 +33,8 @@ def save(path, arr, zooms=ZOOMS):
 
 
 def heart(rng, shape=(40, 36, 6)):
-    """(X, Y, Z) label map with LV disc, Myo ring and RV blob, randomly shifted."""
+    """(X, Y, Z) label map with LV disc, Myo ring and RV blob, randomly
+    shifted."""
     x, y = np.mgrid[0:shape[0], 0:shape[1]]
     cx, cy = 20 + rng.integers(-2, 3), 18 + rng.integers(-2, 3)
     r = np.hypot(x - cx, y - cy)

@@ -1,4 +1,5 @@
-"""Per-volume metrics: functional values against medpy, reports, and ACDCVolumeMetric."""
+"""Per-volume metrics: functional values against medpy, reports, and
+ACDCVolumeMetric."""
 import csv
 import json
 import math

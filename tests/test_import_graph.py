@@ -1,5 +1,6 @@
 """ideal_mm's layers point one way (docs/DESIGN: datasets <- models <-
-engine / evaluation <- apis / analysis <- tools), read from the source with ``ast``.
+engine / evaluation <- apis / analysis <- tools), read from the source with
+``ast``.
 
 Every ``import`` / ``from ... import`` in ideal_mm (module level or inside a
 function) that names another ideal_mm subpackage is an edge. An edge to a

@@ -1,4 +1,5 @@
-"""tools/infer.py: outputs, headers, overwriting, bad files, patient folders."""
+"""tools/infer.py: outputs, headers, overwriting, bad files, patient
+folders."""
 from __future__ import annotations
 
 import importlib.util

@@ -1,4 +1,5 @@
-"""tools/ci/run_mmseg_tests.py: the expected-failure list of ``make test-mmseg``.
+"""tools/ci/run_mmseg_tests.py: the expected-failure list of ``make
+test-mmseg``.
 
 The list is checked against the mmseg tests the installed wheel ships, and the
 plugin that applies it is run on a small generated test tree: known failures

@@ -1,4 +1,5 @@
-"""DenseContrastiveLoss / GlobalContrastiveLoss values and the projection heads."""
+"""DenseContrastiveLoss / GlobalContrastiveLoss values and the projection
+heads."""
 import math
 
 import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
@@ -12,7 +13,8 @@ init_default_scope('mmseg')
 
 
 def identity_corr(b, h, w):
-    """Normalised coords of every cell centre of an (h, w) grid (align_corners=False)."""
+    """Normalised coords of every cell centre of an (h, w) grid
+    (align_corners=False)."""
     ys = (torch.arange(h) + 0.5) / h * 2 - 1
     xs = (torch.arange(w) + 0.5) / w * 2 - 1
     gy, gx = torch.meshgrid(ys, xs, indexing='ij')
@@ -121,7 +123,8 @@ def test_invalid_locations_never_contribute_and_empty_batch_is_zero_with_grad(
     assert zero.item() == 0.0 and zero.grad_fn is not None
     zero.backward()
     assert torch.count_nonzero(q.grad) == 0
-    # only cell (0, 0, 0) and (1, 3, 3) valid: garbage elsewhere changes nothing
+    # only cell (0, 0, 0) and (1, 3, 3) valid: garbage elsewhere changes
+    # nothing
     valid[0, 0, 0] = valid[1, 3, 3] = True
     ref = loss(q, k, corr, valid)
     q2, k2 = q.detach().clone(), k.clone()

@@ -405,8 +405,10 @@ def _pretrain_cfg(tmp_path,
     cfg.default_hooks.checkpoint.interval = 1000
     cfg.work_dir = str(tmp_path)
     cfg.env_cfg.cudnn_benchmark = False
-    # mmengine keeps visualizers by name: a new name makes this run write its own scalars.json
-    cfg.visualizer.name = f'probe_test_{os.path.basename(str(tmp_path))}_{id(cfg)}'
+    # mmengine keeps visualizers by name: a new name makes this run write its
+    # own scalars.json
+    run = os.path.basename(str(tmp_path))
+    cfg.visualizer.name = f'probe_test_{run}_{id(cfg)}'
     cfg.custom_hooks = [
         h for h in cfg.custom_hooks if h['type'] != 'EncoderProbeHook'
     ]
@@ -447,7 +449,8 @@ def test_hook_logs_probe_dice_at_its_interval(tmp_path, phantom_root,
     assert [line['step'] for line in lines] == [2, 3]
     assert all(0.0 <= line['probe/mDice'] <= 1.0 for line in lines)
 
-    # probing changes nothing in training: same weights as a run without the hook
+    # probing changes nothing in training: same weights as a run without the
+    # hook
     plain = Runner.from_cfg(
         _pretrain_cfg(tmp_path / 'plain', phantom_root, phantom_split_cfg, 3))
     plain.train()

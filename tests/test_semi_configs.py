@@ -2,10 +2,10 @@
 iteration on CPU with phantom data (tiny crops, batch 2 + 2).
 
 Covers configs/ideal/*.py except the pre-training configs, the CPS,
-mean-teacher and UniMatch baselines and the semi-supervised demo configs. A backbone with a
-``Pretrained`` init_cfg loads a generated ``encoder.pth`` (keys prefixed
-``backbone.``, the stage-1 export format), and the test checks the weights
-arrived.
+mean-teacher and UniMatch baselines and the semi-supervised demo configs. A
+backbone with a ``Pretrained`` init_cfg loads a generated ``encoder.pth`` (keys
+prefixed ``backbone.``, the stage-1 export format), and the test checks the
+weights arrived.
 """
 import glob
 import os.path as osp

@@ -1,5 +1,5 @@
-"""BiConsistencySemiSupModel's unlabelled-signal options, each pinned against an
-independent computation on a tiny batch: strong views (which stream's weak
+"""BiConsistencySemiSupModel's unlabelled-signal options, each pinned against
+an independent computation on a tiny batch: strong views (which stream's weak
 pseudo-label supervises which strong prediction, the confidence mask), CutMix,
 the feature-dropout branch, bidirectional copy-paste (the mixed label), the
 diagnostics, and that pseudo-labels carry no gradient."""

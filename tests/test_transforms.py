@@ -1,4 +1,5 @@
-"""LoadACDCSlice, RandomIntensity, and mmseg's geometric transforms on float slices."""
+"""LoadACDCSlice, RandomIntensity, and mmseg's geometric transforms on float
+slices."""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,5 @@
-"""The single-stream UniMatch-style baseline: its self-training terms against an
-independent computation on a tiny batch (strong views, CutMix, the feature
+"""The single-stream UniMatch-style baseline: its self-training terms against
+an independent computation on a tiny batch (strong views, CutMix, the feature
 branch), that its pseudo-labels carry no gradient, and its config errors."""
 import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest

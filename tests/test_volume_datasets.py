@@ -522,7 +522,8 @@ def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg, tmp_path):
     for mod in ('ct', 'mr'):
         for pct in (10, 20, 40, 100):
             for kind in ('ideal', 'cps', 'supervised'):
-                assert f'{kind}_unet_1xb24-30k_mmwhs-{mod}-{pct}pct.py' in names
+                name = f'{kind}_unet_1xb24-30k_mmwhs-{mod}-{pct}pct.py'
+                assert name in names
     built = set()
     for path in paths:
         cfg = Config.fromfile(path)

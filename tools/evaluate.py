@@ -1,16 +1,18 @@
-"""Evaluate NIfTI label maps against ground truth: per-volume Dice, Jaccard, HD95, ASD, ASSD.
+"""Evaluate NIfTI label maps against ground truth: per-volume Dice, Jaccard,
+HD95, ASD, ASSD.
 
     python tools/evaluate.py --pred-dir P --gt-dir G --out metrics.json \
-        [--labels RV=1 Myo=2 LV=3 | --dataset-json D/dataset.json] [--csv per_case.csv]
+        [--labels RV=1 Myo=2 LV=3 | --dataset-json D/dataset.json] \
+        [--csv per_case.csv]
 
 Classes: ``--labels NAME=VALUE ...``, or ``--dataset-json`` (an nnU-Net v2 or
 Decathlon ``dataset.json``, or its folder: every class but the background),
 or ACDC's RV=1 Myo=2 LV=3 by default. For an nnU-Net data set use
 ``--gt-dir <root>/labelsTr --dataset-json <root>``.
 
-File pairing and metrics are :mod:`ideal_mm.apis.label_map_eval`.
-Prints a per-class table and writes the summary JSON (and optionally the per-case
-CSV) atomically, only after every case was evaluated.
+File pairing and metrics are :mod:`ideal_mm.apis.label_map_eval`. Prints a
+per-class table and writes the summary JSON (and optionally the per-case CSV)
+atomically, only after every case was evaluated.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from ideal_mm.errors import ConfigError, run_cli
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Evaluate every prediction, print the table and write the summary JSON."""
+    """Evaluate every prediction, print the table and write the summary
+    JSON."""
     parser = argparse.ArgumentParser(
         description=('Per-volume Dice, Jaccard, HD95, ASD, ASSD (mm) of NIfTI '
                      'label maps.'))

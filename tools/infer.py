@@ -1,4 +1,5 @@
-"""Segment NIfTI volumes with a trained model; report volumes and ejection fractions.
+"""Segment NIfTI volumes with a trained model; report volumes and ejection
+fractions.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT --out-dir DIR
         [--device cuda] [--tta] [--show-dir PNG_DIR] [--overwrite]

@@ -69,7 +69,8 @@ def high_frequency_share(feat: torch.Tensor) -> float:
 
 
 def level_stats(feats: Sequence[torch.Tensor]) -> List[Dict[str, float]]:
-    """``erank``, ``dead``, ``channels``, ``hf`` and the grid size per level."""
+    """``erank``, ``dead``, ``channels``, ``hf`` and the grid size per
+    level."""
     rows = []
     for feat in feats:
         flat = feat.transpose(0, 1).flatten(1)  # (C, B*H*W)
@@ -85,7 +86,8 @@ def level_stats(feats: Sequence[torch.Tensor]) -> List[Dict[str, float]]:
 
 
 def _slices(cfg, split: str, num: int) -> torch.Tensor:
-    """``num`` evenly spaced (C, H, W) inputs of the split's dataset, stacked."""
+    """``num`` evenly spaced (C, H, W) inputs of the split's dataset,
+    stacked."""
     from mmseg.registry import DATASETS
     key = f'{split}_dataloader'
     loader = cfg.get(key)

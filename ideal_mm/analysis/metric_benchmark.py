@@ -31,7 +31,8 @@ SPACING = (10.0, 1.5625, 1.5625)  # (sz, sx, sy) in mm, typical of ACDC
 def cardiac_volume(shape: Tuple[int, int, int], centre: Tuple[float, float],
                    lv_radius: float, myo_thickness: float, rv_radius: float,
                    angle: float) -> np.ndarray:
-    """A (D, H, W) uint8 label volume: 1 RV, 2 Myo, 3 LV, shrinking towards the apex."""
+    """A (D, H, W) uint8 label volume: 1 RV, 2 Myo, 3 LV, shrinking towards the
+    apex."""
     d, h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     vol = np.zeros(shape, np.uint8)
@@ -81,7 +82,8 @@ def make_case(rng: np.random.Generator,
 
 def medpy_metrics(pred: np.ndarray, gt: np.ndarray,
                   spacing) -> Dict[str, Dict[str, float]]:
-    """medpy's dc, jc, hd95 and asd per ACDC class (the usual evaluation code)."""
+    """medpy's dc, jc, hd95 and asd per ACDC class (the usual evaluation
+    code)."""
     from medpy.metric import binary
     out = {}
     for name, value in ACDC_LABELS.items():

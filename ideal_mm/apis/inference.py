@@ -12,7 +12,8 @@ are read by :func:`.volume_io.load_volume` (both re-exported here); this
 module is the prediction::
 
     model = init_model('configs/ideal/....py', 'work_dirs/.../best.pth')
-    labels = segment_volume(model, 'patient101_frame01.nii.gz')   # (X, Y, Z) uint8
+    # (X, Y, Z) uint8
+    labels = segment_volume(model, 'patient101_frame01.nii.gz')
 
 Axis conventions follow ``docs/data_contract.md``: a NIfTI frame (X, Y, Z) is
 processed as (D, H, W) = (Z, X, Y); results come back in (X, Y, Z).

@@ -154,7 +154,8 @@ def collect_inputs(path: str) -> Inputs:
 
 
 def nnunet_jobs(folder: str, files: Sequence[str], found: Inputs) -> Inputs:
-    """One job per case of an nnU-Net images folder (``<case>_<CCCC>``, CCCC the channel).
+    """One job per case of an nnU-Net images folder (``<case>_<CCCC>``, CCCC
+    the channel).
 
     A case whose channels are not 0000..N-1 without a gap is reported as a
     failure naming the missing file; the other cases are still processed.

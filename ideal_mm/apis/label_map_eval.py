@@ -1,6 +1,7 @@
 """Evaluating NIfTI label maps against ground-truth files: per-volume Dice,
-Jaccard, HD95, ASD and ASSD (:func:`ideal_mm.evaluation.functional.volume_metrics`)
-of every prediction in a folder; ``tools/evaluate.py`` is its command line.
+Jaccard, HD95, ASD and ASSD
+(:func:`ideal_mm.evaluation.functional.volume_metrics`) of every prediction in
+a folder; ``tools/evaluate.py`` is its command line.
 
 ``P/NAME.nii.gz`` (or ``P/NAME_pred.nii.gz``) is compared with
 ``G/NAME_gt.nii.gz`` or ``G/NAME.nii.gz`` (``.nii`` works too). Distances are
@@ -24,7 +25,8 @@ __all__ = ['parse_labels', 'find_pairs', 'load_label_map', 'evaluate_pairs']
 
 
 def parse_labels(items: Optional[Sequence[str]]) -> Dict[str, int]:
-    """Parse ``NAME=VALUE`` items into a class -> label mapping (default: ACDC RV=1 Myo=2 LV=3)."""
+    """Parse ``NAME=VALUE`` items into a class -> label mapping (default: ACDC
+    RV=1 Myo=2 LV=3)."""
     if not items:
         return dict(ACDC_LABELS)
     labels: Dict[str, int] = {}
@@ -33,8 +35,8 @@ def parse_labels(items: Optional[Sequence[str]]) -> Dict[str, int]:
         if not sep or not name or not value.strip().isdigit(
         ) or not 1 <= int(value) <= 255:
             raise ConfigError(
-                f'--labels: {item!r} is not NAME=VALUE with an integer VALUE in '
-                '1..255 (0 is background), e.g. --labels RV=1 Myo=2 LV=3')
+                f'--labels: {item!r} is not NAME=VALUE with an integer VALUE '
+                'in 1..255 (0 is background), e.g. --labels RV=1 Myo=2 LV=3')
         if name in labels or int(value) in labels.values():
             raise ConfigError(
                 f'--labels: {item!r} repeats a class name or value')
@@ -43,7 +45,8 @@ def parse_labels(items: Optional[Sequence[str]]) -> Dict[str, int]:
 
 
 def find_pairs(pred_dir: str, gt_dir: str) -> List[Tuple[str, str, str]]:
-    """``(name, prediction path, ground-truth path)`` for every prediction, sorted by name.
+    """``(name, prediction path, ground-truth path)`` for every prediction,
+    sorted by name.
 
     Raises DataError for a missing folder, no prediction files, or predictions
     without ground truth (listing their names).
@@ -51,8 +54,8 @@ def find_pairs(pred_dir: str, gt_dir: str) -> List[Tuple[str, str, str]]:
     for flag, folder in (('--pred-dir', pred_dir), ('--gt-dir', gt_dir)):
         if not os.path.isdir(folder):
             raise DataError(
-                f'{flag} {folder} is not a folder; pass the folder that holds the '
-                'NIfTI files (.nii.gz)')
+                f'{flag} {folder} is not a folder; pass the folder that holds '
+                'the NIfTI files (.nii.gz)')
     preds: Dict[str, str] = {}
     for filename in sorted(os.listdir(pred_dir)):
         stem = nifti_stem(filename) if is_nifti(filename) else ''
@@ -83,15 +86,16 @@ def find_pairs(pred_dir: str, gt_dir: str) -> List[Tuple[str, str, str]]:
         more = f' and {len(orphans) - 10} more' if len(orphans) > 10 else ''
         shown = ', '.join(orphans[:10]) + more
         raise DataError(
-            f'no ground truth in {gt_dir} for {len(orphans)} prediction(s): {shown}; '
-            'expected NAME_gt.nii.gz or NAME.nii.gz')
+            f'no ground truth in {gt_dir} for {len(orphans)} prediction(s): '
+            f'{shown}; expected NAME_gt.nii.gz or NAME.nii.gz')
     return pairs
 
 
 def load_label_map(
         path: str,
         allowed: Sequence[int]) -> Tuple[np.ndarray, Tuple[float, ...]]:
-    """Load a NIfTI label map as uint8 with its zooms, checking its values are in ``allowed``."""
+    """Load a NIfTI label map as uint8 with its zooms, checking its values are
+    in ``allowed``."""
     import nibabel as nib
     try:
         img = nib.load(path)
@@ -106,8 +110,8 @@ def load_label_map(
     if bad:
         shown = ', '.join(f'{v:g}' for v in bad[:8])
         raise DataError(
-            f'{path} holds label values {shown} outside {sorted(allowed)}; pass the '
-            'right --labels NAME=VALUE (0 is background)')
+            f'{path} holds label values {shown} outside {sorted(allowed)}; '
+            'pass the right --labels NAME=VALUE (0 is background)')
     return data.astype(np.uint8), zooms
 
 
@@ -123,9 +127,9 @@ def evaluate_pairs(pairs: Iterable[Tuple[str, str, str]],
         pred, _ = load_label_map(pred_path, allowed)
         if pred.shape != gt.shape:
             raise DataError(
-                f'{pred_path} has shape {pred.shape} but its ground truth {gt_path} '
-                f'has shape {gt.shape}; predictions must be on the ground-truth grid'
-            )
+                f'{pred_path} has shape {pred.shape} but its ground truth '
+                f'{gt_path} has shape {gt.shape}; predictions must be on the '
+                'ground-truth grid')
         cases.append({
             'case': name,
             **volume_metrics(pred, gt, zooms, dict(labels))

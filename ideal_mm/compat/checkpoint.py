@@ -1,10 +1,10 @@
 """Let mmengine checkpoints load with ``torch.load(weights_only=True)``.
 
-PyTorch >= 2.6 unpickles with ``weights_only=True`` by default and refuses every
-global that is not allow-listed. mmengine 0.10.7 stores a few non-tensor objects
-in its checkpoints: the message hub's ``HistoryBuffer`` (which holds numpy
-arrays) and numpy scalars in runtime info. Exactly those types are added with
-``torch.serialization.add_safe_globals``; nothing is loaded with
+PyTorch >= 2.6 unpickles with ``weights_only=True`` by default and refuses
+every global that is not allow-listed. mmengine 0.10.7 stores a few non-tensor
+objects in its checkpoints: the message hub's ``HistoryBuffer`` (which holds
+numpy arrays) and numpy scalars in runtime info. Exactly those types are added
+with ``torch.serialization.add_safe_globals``; nothing is loaded with
 ``weights_only=False``.
 
 ``HistoryBuffer.__getstate__`` also pickles its statistics methods, which
@@ -177,7 +177,8 @@ def _load_from_local(filename: str, map_location: Any = None) -> Any:
 
 
 def install_safe_local_loader() -> None:
-    """Route mmengine's local checkpoint loads through :func:`load_checkpoint_file`.
+    """Route mmengine's local checkpoint loads through
+    :func:`load_checkpoint_file`.
 
     ``Runner.resume``, ``load_from``, ``init_cfg=dict(type='Pretrained')``
     and ``_load_checkpoint`` all read local files through

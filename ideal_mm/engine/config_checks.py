@@ -167,7 +167,8 @@ def check_pretrained_files(cfg: Config) -> None:
                 f'<finetune config>`), pass another file with '
                 f'--cfg-options {key}.checkpoint=PATH,')
         else:
-            hint = f' Pass an existing file with --cfg-options {key}.checkpoint=PATH,'
+            hint = (f' Pass an existing file with --cfg-options '
+                    f'{key}.checkpoint=PATH,')
         raise ConfigError(
             f'pre-trained weights {ckpt!r} ({key}.checkpoint) do not exist.'
             f'{hint} or train from scratch with --cfg-options {key}=None.')

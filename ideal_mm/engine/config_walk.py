@@ -51,7 +51,8 @@ def iter_types(
         key: str = '',
         skip: Sequence[str] = (),
 ) -> Iterator[Tuple[str, str]]:
-    """Yield ``(key path, type name)`` for every dict with a string ``type``."""
+    """Yield ``(key path, type name)`` for every dict with a string
+    ``type``."""
     for path, d in iter_dicts(obj, key, skip=tuple(skip) + ('type', )):
         if isinstance(d.get('type'), str):
             yield path, d['type']

@@ -1,4 +1,5 @@
-"""``EncoderProbeHook``: linear-probe the encoder during pre-training and log ``probe/mDice``.
+"""``EncoderProbeHook``: linear-probe the encoder during pre-training and log
+``probe/mDice``.
 
 Pre-training (IDEAL stage 1) has no segmentation metric of its own: its loss
 says how well views are matched, not whether the encoder is becoming useful for
@@ -29,7 +30,8 @@ __all__ = ['EncoderProbeHook']
 
 @HOOKS.register_module()
 class EncoderProbeHook(Hook):
-    """Every ``interval`` iterations (and after training) probe ``model.backbone``.
+    """Every ``interval`` iterations (and after training) probe
+    ``model.backbone``.
 
     The probe (:func:`ideal_mm.evaluation.probe.probe_encoder`): the encoder
     frozen in eval mode, a 1x1-convolution classifier over its standardised,
@@ -66,7 +68,8 @@ class EncoderProbeHook(Hook):
         at_start: also probe before the first iteration (step 0).
     """
 
-    priority = 'LOW'  # after the LoggerHook (BELOW_NORMAL) writes the iteration's line
+    # after the LoggerHook (BELOW_NORMAL) writes the iteration's line
+    priority = 'LOW'
 
     def __init__(self,
                  probe_config: Union[str, Mapping[str, Any]],
@@ -92,14 +95,14 @@ class EncoderProbeHook(Hook):
         if isinstance(probe_config, str):
             if not osp.isfile(probe_config):
                 raise ConfigError(
-                    f'EncoderProbeHook.probe_config: {probe_config} does not exist; give the '
-                    'path of a fine-tuning config (e.g. '
-                    'configs/demo/ideal_unet_phantom_finetune.py) relative to the folder '
-                    'training starts from')
+                    f'EncoderProbeHook.probe_config: {probe_config} does not '
+                    'exist; give the path of a fine-tuning config (e.g. '
+                    'configs/demo/ideal_unet_phantom_finetune.py) relative to '
+                    'the folder training starts from')
         elif not isinstance(probe_config, Mapping):
             raise ConfigError(
-                'EncoderProbeHook.probe_config must be a config path or a dict '
-                'with train_dataloader and val/test_dataloader')
+                'EncoderProbeHook.probe_config must be a config path or a '
+                'dict with train_dataloader and val/test_dataloader')
         self.probe_config = probe_config
         self.interval = interval
         self.iters = iters
@@ -150,10 +153,10 @@ class EncoderProbeHook(Hook):
             self.max_train_slices,
             progress=False)
         runner.logger.info(
-            f'EncoderProbeHook: {len(self._data.train)} labelled train slices, '
-            f'{len(self._data.test)} {self.split} slices loaded in '
-            f'{time.perf_counter() - start:.1f} s; probing every {self.interval} iterations'
-        )
+            f'EncoderProbeHook: {len(self._data.train)} labelled train '
+            f'slices, {len(self._data.test)} {self.split} slices loaded in '
+            f'{time.perf_counter() - start:.1f} s; probing every '
+            f'{self.interval} iterations')
         if self.at_start:
             self._probe(runner, 0)
 
@@ -167,7 +170,8 @@ class EncoderProbeHook(Hook):
             self._probe(runner, runner.iter + 1)
 
     def after_train(self, runner) -> None:
-        """Probe the final encoder unless the last iteration was just probed."""
+        """Probe the final encoder unless the last iteration was just
+        probed."""
         if self._last_step != runner.iter:
             self._probe(runner, runner.iter)
 

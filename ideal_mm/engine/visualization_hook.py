@@ -1,4 +1,5 @@
-"""``ACDCVisualizationHook``: mmseg's SegVisualizationHook for cached ACDC slices.
+"""``ACDCVisualizationHook``: mmseg's SegVisualizationHook for cached ACDC
+slices.
 
 mmseg's ``SegVisualizationHook`` reads each sample's image from ``img_path``
 with ``mmcv.imfrombytes``; ideal_mm's ``img_path`` is a float32 ``.npy``

@@ -1,4 +1,5 @@
-"""Clinical quantities from cardiac label maps: volumes, ejection fraction, mass.
+"""Clinical quantities from cardiac label maps: volumes, ejection fraction,
+mass.
 
 ACDC exists to measure cardiac function: the end-diastolic (EDV) and
 end-systolic (ESV) volumes of both ventricles, their ejection fractions and

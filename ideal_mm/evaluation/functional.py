@@ -54,7 +54,8 @@ _NAN = float('nan')
 
 
 def dice(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Dice ``2|P & G| / (|P| + |G|)`` as a fraction in [0, 1]; NaN if both are empty."""
+    """Dice ``2|P & G| / (|P| + |G|)`` as a fraction in [0, 1]; NaN if both are
+    empty."""
     p, g = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     total = np.count_nonzero(p) + np.count_nonzero(g)
     return 2.0 * np.count_nonzero(p & g) / total if total else _NAN
@@ -88,15 +89,16 @@ def _check_spacing(spacing: Sequence[float], ndim: int) -> Tuple[float, ...]:
     sp = tuple(float(s) for s in spacing)
     if len(sp) != ndim or not all(s > 0 and math.isfinite(s) for s in sp):
         raise ValueError(
-            f'spacing {tuple(spacing)} must hold {ndim} positive finite values, '
-            'one per array axis')
+            f'spacing {tuple(spacing)} must hold {ndim} positive finite '
+            'values, one per array axis')
     return sp
 
 
 def _surface_distances_cropped(
         p: np.ndarray, g: np.ndarray,
         sp: Tuple[float, ...]) -> Tuple[np.ndarray, np.ndarray]:
-    """Both directed surface-distance sets of two non-empty masks already cropped."""
+    """Both directed surface-distance sets of two non-empty masks already
+    cropped."""
     cross = generate_binary_structure(p.ndim, 1)
     p_surf = p ^ binary_erosion(p, structure=cross, iterations=1)
     g_surf = g ^ binary_erosion(g, structure=cross, iterations=1)
@@ -117,8 +119,8 @@ def surface_distances(
     p, g = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     if p.shape != g.shape:
         raise ValueError(
-            f'prediction shape {p.shape} differs from reference shape {g.shape}'
-        )
+            f'prediction shape {p.shape} differs from reference shape '
+            f'{g.shape}')
     sp = _check_spacing(spacing, p.ndim)
     box = _bbox(p | g)
     if box is None or not p[box].any() or not g[box].any():
@@ -130,7 +132,8 @@ def surface_distances(
 
 def _metrics_cropped(p: np.ndarray, g: np.ndarray,
                      sp: Tuple[float, ...]) -> Dict[str, float]:
-    """All five metrics of two boolean masks that hold every foreground voxel."""
+    """All five metrics of two boolean masks that hold every foreground
+    voxel."""
     n_p, n_g = int(np.count_nonzero(p)), int(np.count_nonzero(g))
     if n_p == 0 and n_g == 0:
         return dict.fromkeys(METRIC_NAMES, _NAN)
@@ -156,16 +159,18 @@ def _metrics_cropped(p: np.ndarray, g: np.ndarray,
 
 def binary_metrics(pred: np.ndarray, gt: np.ndarray,
                    spacing: Sequence[float]) -> Dict[str, float]:
-    """Dice, Jaccard, HD95, ASD and ASSD (mm) of one binary prediction against its reference.
+    """Dice, Jaccard, HD95, ASD and ASSD (mm) of one binary prediction against
+    its reference.
 
-    Returns ``{'dice', 'jaccard', 'hd95', 'asd', 'assd'}`` with the formulas and
-    empty-mask rules of the module docstring; Dice and Jaccard are fractions.
+    Returns ``{'dice', 'jaccard', 'hd95', 'asd', 'assd'}`` with the formulas
+    and empty-mask rules of the module docstring; Dice and Jaccard are
+    fractions.
     """
     p, g = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     if p.shape != g.shape:
         raise ValueError(
-            f'prediction shape {p.shape} differs from reference shape {g.shape}'
-        )
+            f'prediction shape {p.shape} differs from reference shape '
+            f'{g.shape}')
     sp = _check_spacing(spacing, p.ndim)
     box = _bbox(p | g)
     if box is None:
@@ -198,8 +203,8 @@ def volume_metrics(
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
         raise ValueError(
-            f'prediction shape {pred.shape} differs from reference shape {gt.shape}'
-        )
+            f'prediction shape {pred.shape} differs from reference shape '
+            f'{gt.shape}')
     sp = _check_spacing(spacing, pred.ndim)
     values = [int(v) for v in labels.values()]
     if any(v == 0 for v in values):

@@ -1,4 +1,5 @@
-"""Dense kNN label transfer: each test cell votes with its nearest train cells' label patches.
+"""Dense kNN label transfer: each test cell votes with its nearest train cells'
+label patches.
 
 Formula in :mod:`ideal_mm.evaluation.probe`.
 """
@@ -16,7 +17,8 @@ from .probe_features import Features, _channel_stats
 
 def _cell_vectors(feats: Features, grid: Tuple[int, int], means: Features,
                   stds: Features) -> torch.Tensor:
-    """(N, gh*gw, D) unit vectors of standardised, per-level normalised cell features."""
+    """(N, gh*gw, D) unit vectors of standardised, per-level normalised cell
+    features."""
     parts = []
     for f, m, s in zip(feats, means, stds):
         z = (f - m) / s
@@ -38,7 +40,8 @@ def _grid(size: Tuple[int, int], stride: int) -> Tuple[int, int]:
 
 
 class KNNTransfer:
-    """Dense kNN label transfer (module docstring) with a fixed train memory bank.
+    """Dense kNN label transfer (module docstring) with a fixed train memory
+    bank.
 
     The bank holds one unit vector per train cell and that cell's label
     patch; ``scores`` returns, per test pixel, the vote-weighted mean of the
@@ -86,7 +89,8 @@ class KNNTransfer:
         self.patches = patches.reshape(n * gh * gw, -1).to(self.bank.device)
 
     def scores(self, feats: Features, chunk: int = 4096) -> torch.Tensor:
-        """Class scores (B, K, H, W) at network size of test features (one tensor per level)."""
+        """Class scores (B, K, H, W) at network size of test features (one
+        tensor per level)."""
         q = _cell_vectors(feats, self.grid, self.means, self.stds)
         b, cells, _ = q.shape
         q = q.flatten(0, 1)

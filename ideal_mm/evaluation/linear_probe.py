@@ -1,4 +1,5 @@
-"""The linear probe: a 1x1 convolution over the frozen encoder's standardised levels.
+"""The linear probe: a 1x1 convolution over the frozen encoder's standardised
+levels.
 
 Formula and training protocol in :mod:`ideal_mm.evaluation.probe`.
 """
@@ -17,12 +18,13 @@ from .probe_features import Features, _channel_stats
 
 
 class LinearProbe(nn.Module):
-    """1x1 convolution over standardised, upsampled, concatenated encoder levels.
+    """1x1 convolution over standardised, upsampled, concatenated encoder
+    levels.
 
-    ``forward(feats, size)`` returns ``b + sum_l up(W_l (f_l - mu_l) / sigma_l)``
-    (B, K, *size): exactly the 1x1 convolution of the concatenation of the
-    bilinearly upsampled levels (module docstring). ``W_l`` and ``b`` start at
-    zero.
+    ``forward(feats, size)`` returns
+    ``b + sum_l up(W_l (f_l - mu_l) / sigma_l)`` (B, K, *size): exactly the
+    1x1 convolution of the concatenation of the bilinearly upsampled levels
+    (module docstring). ``W_l`` and ``b`` start at zero.
 
     Args:
         means, stds: per-level (1, C_l, 1, 1) channel statistics.
@@ -56,7 +58,8 @@ class LinearProbe(nn.Module):
                 feats: Features,
                 size: Tuple[int, int],
                 standardised: bool = False) -> torch.Tensor:
-        """Class logits (B, K, H, W) at ``size`` (``standardised``: feats are ``z_l``)."""
+        """Class logits (B, K, H, W) at ``size`` (``standardised``: feats are
+        ``z_l``)."""
         zs = feats if standardised else self.standardise(feats)
         if len(zs) != self.num_levels:
             raise ValueError(
@@ -73,7 +76,8 @@ class LinearProbe(nn.Module):
 
 @contextlib.contextmanager
 def _cpu_threads(num: Optional[int]) -> Iterator[None]:
-    """Run the block with ``num`` intra-op CPU threads (None: unchanged), then restore."""
+    """Run the block with ``num`` intra-op CPU threads (None: unchanged), then
+    restore."""
     before = torch.get_num_threads()
     if num is not None and num != before:
         torch.set_num_threads(num)
@@ -86,7 +90,8 @@ def _cpu_threads(num: Optional[int]) -> Iterator[None]:
 
 def _pixel_features(zs: Features, labels: torch.Tensor, num_pixels: int,
                     gen: torch.Generator) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(P, D) rows of the upsampled, concatenated levels at sampled pixels, and their labels.
+    """(P, D) rows of the upsampled, concatenated levels at sampled pixels, and
+    their labels.
 
     Each slice gives ``ceil(num_pixels / N)`` pixels drawn uniformly without
     replacement (all of them if it has fewer); pixels labelled 255 are dropped.
@@ -118,7 +123,8 @@ def fit_linear_probe(feats: Features,
                      weight_decay: float = 0.0,
                      seed: int = 0,
                      progress: bool = False) -> Tuple[LinearProbe, float]:
-    """Train a :class:`LinearProbe` with pixel cross-entropy on cached features.
+    """Train a :class:`LinearProbe` with pixel cross-entropy on cached
+    features.
 
     The probe's input at a pixel is the standardised, bilinearly upsampled,
     concatenated feature vector there (what its 1x1 convolution sees); these
@@ -159,7 +165,8 @@ def fit_linear_probe(feats: Features,
     if int(y.max()) >= num_classes:
         raise DataError(
             f'train label {int(y.max())} >= num_classes={num_classes}')
-    # one shuffle; the mini-batches are then consecutive slices (views, no copies)
+    # one shuffle; the mini-batches are then consecutive slices (views, no
+    # copies)
     perm = torch.randperm(y.numel(), generator=gen).to(device)
     x, y = x[perm], y[perm]
     weight = torch.zeros(

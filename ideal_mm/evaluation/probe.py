@@ -1,10 +1,11 @@
-"""Encoder probes: how good is a frozen encoder for segmentation, without fine-tuning?
+"""Encoder probes: how good is a frozen encoder for segmentation, without
+fine-tuning?
 
 Self-supervised toolboxes (mmpretrain) read an encoder's quality with a linear
-classifier on its frozen features; mmseg and mmpretrain have no *dense* probe on
-per-volume medical data, so it is written here. Two probes share the data and
-the frozen encoder ``E`` (eval mode: BatchNorm uses its running statistics; no
-gradient ever reaches ``E``):
+classifier on its frozen features; mmseg and mmpretrain have no *dense* probe
+on per-volume medical data, so it is written here. Two probes share the data
+and the frozen encoder ``E`` (eval mode: BatchNorm uses its running statistics;
+no gradient ever reaches ``E``):
 
 **Linear probe.** ``E`` maps a slice to multi-level features ``f_l`` (level
 ``l`` at ``1/s_l`` of the input). Every channel is standardised with the mean
@@ -18,11 +19,11 @@ convolution are both linear in the channels, this equals
 
 (the 1x1 convolution applied at each level's own resolution, then only the K
 class maps upsampled), which is how it is computed: exact, and far cheaper than
-upsampling hundreds of channels. ``W_l`` and ``b`` start at zero and minimise the
-pixel cross-entropy with Adam on mini-batches of pixels of the labelled train
-slices: the encoder runs once on those slices, and the probe's input vectors
-(standardised, upsampled, concatenated) are cached for a seeded uniform sample
-of their pixels, so a step is one small matrix product.
+upsampling hundreds of channels. ``W_l`` and ``b`` start at zero and minimise
+the pixel cross-entropy with Adam on mini-batches of pixels of the labelled
+train slices: the encoder runs once on those slices, and the probe's input
+vectors (standardised, upsampled, concatenated) are cached for a seeded uniform
+sample of their pixels, so a step is one small matrix product.
 
 **Dense kNN label transfer.** Each slice's features are resampled to a grid of
 cells of ``stride x stride`` input pixels (area averaging for finer levels,
@@ -31,21 +32,23 @@ the levels are concatenated and scaled by ``1/sqrt(L)``, so the cosine of two
 cell vectors is the mean over levels of the per-level cosines. A train cell's
 label is its ``stride x stride`` one-hot label patch ``q_j``. A test cell takes
 its ``k`` most similar train cells (cosine ``s_j``) and scores class ``c`` at
-pixel ``p`` of the cell with ``sum_j exp(s_j / T) q_j[c, p] / sum_j exp(s_j / T)``
-(DINO's weighted kNN vote, applied to label patches as in patch-based label
-fusion): one similarity per cell, labels at full resolution.
+pixel ``p`` of the cell with
+``sum_j exp(s_j / T) q_j[c, p] / sum_j exp(s_j / T)`` (DINO's weighted kNN
+vote, applied to label patches as in patch-based label fusion): one
+similarity per cell, labels at full resolution.
 
 **Evaluation** follows the test protocol (``tools/test.py``, ACDCVolumeMetric):
 slices at network size (the config's test pipeline), class maps resized
-bilinearly to each slice's original grid, argmax, slices stacked per volume, and
-per-volume, per-class Dice against the cached reference volume
+bilinearly to each slice's original grid, argmax, slices stacked per volume,
+and per-volume, per-class Dice against the cached reference volume
 (:func:`ideal_mm.evaluation.functional.volume_metrics`), averaged over volumes
 and classes as :func:`ideal_mm.evaluation.report.summarize` does (NaN, a class
 absent from both maps, left out).
 
 Deterministic given ``seed``: the probe's weights start at zero, the pixel
 sample and the mini-batches come from a seeded ``torch.Generator``, and the
-global random state is not touched (a hook may probe in the middle of training).
+global random state is not touched (a hook may probe in the middle of
+training).
 
 This module runs both probes (:func:`probe_encoder`) and re-exports the parts:
 the data (:mod:`.probe_data`), the frozen encoder and its features
@@ -78,7 +81,8 @@ __all__ = [
 
 def _to_original(scores: torch.Tensor,
                  metas: Sequence[Mapping[str, Any]]) -> List[np.ndarray]:
-    """Argmax of each slice's class map after bilinear resizing to its ``ori_shape``."""
+    """Argmax of each slice's class map after bilinear resizing to its
+    ``ori_shape``."""
     out = []
     for s, meta in zip(scores, metas):
         shape = tuple(int(v) for v in meta['ori_shape'][:2])

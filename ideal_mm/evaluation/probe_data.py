@@ -1,4 +1,5 @@
-"""The encoder probes' data: labelled train slices and whole evaluation volumes.
+"""The encoder probes' data: labelled train slices and whole evaluation
+volumes.
 
 :func:`load_probe_data` builds both sets from a fine-tuning or supervised
 config through its evaluation pipeline (the method is described in
@@ -39,7 +40,8 @@ class ProbeSlices:
             before the data preprocessor's normalisation).
         labels: (N, H, W) int64 label maps at network size, or None.
         metas: per slice ``volume_id``, ``slice_idx``, ``num_slices``,
-            ``spacing`` (sz, sx, sy), ``seg_map_path`` and ``ori_shape`` (H, W).
+            ``spacing`` (sz, sx, sy), ``seg_map_path`` and ``ori_shape``
+            (H, W).
     """
 
     images: torch.Tensor
@@ -52,7 +54,8 @@ class ProbeSlices:
 
 @dataclass
 class ProbeData:
-    """What both probes need: labelled train slices and labelled evaluation slices.
+    """What both probes need: labelled train slices and labelled evaluation
+    slices.
 
     Attributes:
         train: the labelled slices of the train dataset (``labels`` set).
@@ -86,7 +89,8 @@ def _cfg_get(cfg: Any, key: str) -> Any:
 
 def _input_norm(
         cfg: Any) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
-    """mean / std of ``model.data_preprocessor`` as (C, 1, 1) tensors (None: none)."""
+    """mean / std of ``model.data_preprocessor`` as (C, 1, 1) tensors (None:
+    none)."""
     model = _cfg_get(cfg, 'model') or {}
     pre = _cfg_get(model, 'data_preprocessor') or {}
     mean, std = _cfg_get(pre, 'mean'), _cfg_get(pre, 'std')
@@ -104,15 +108,17 @@ def _dataset_cfg(cfg: Any, key: str) -> dict:
     dataset = _cfg_get(loader, 'dataset') if loader else None
     if not dataset:
         raise ConfigError(
-            f'{key}.dataset is not set in the probe config; give a fine-tuning '
-            'or supervised config (with train and test/val dataloaders)')
+            f'{key}.dataset is not set in the probe config; give a '
+            'fine-tuning or supervised config (with train and test/val '
+            'dataloaders)')
     return copy.deepcopy(dict(dataset))
 
 
 def _load_slices(dataset_cfg: dict, pipeline: list, labelled_only: bool,
                  key: str, max_slices: Optional[int],
                  progress: bool) -> Tuple[ProbeSlices, Any]:
-    """Build ``dataset_cfg`` with ``pipeline`` and collect its (labelled) slices."""
+    """Build ``dataset_cfg`` with ``pipeline`` and collect its (labelled)
+    slices."""
     from mmseg.registry import DATASETS
     dataset_cfg = dict(dataset_cfg, pipeline=copy.deepcopy(pipeline))
     dataset_cfg.pop('indices', None)
@@ -148,20 +154,21 @@ def _load_slices(dataset_cfg: dict, pipeline: list, labelled_only: bool,
         ds = sample['data_samples']
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 3:
             raise ConfigError(
-                f'{key}: the pipeline must end with PackSegInputs giving (C, H, W) '
-                f'inputs, got {type(inputs).__name__}')
+                f'{key}: the pipeline must end with PackSegInputs giving (C, '
+                f'H, W) inputs, got {type(inputs).__name__}')
         meta = dict(ds.metainfo)
         missing = [k for k in PROBE_META_KEYS if k not in meta]
         if missing:
-            raise ConfigError(
-                f'{key}: metainfo lacks {missing}; add them to PackSegInputs\' '
-                'meta_keys of the test pipeline (docs/data_contract.md)')
+            raise ConfigError(f'{key}: metainfo lacks {missing}; add them to '
+                              'PackSegInputs\' meta_keys of the test pipeline '
+                              '(docs/data_contract.md)')
         gt = getattr(ds, 'gt_sem_seg', None) if 'gt_sem_seg' in ds else None
         if gt is None and labelled_only:
             raise DataError(
-                f'{key}: slice {meta.get("volume_id")}[{meta.get("slice_idx")}] '
-                'has no label map; the probe needs the test pipeline to load '
-                'labels (LoadACDCSlice with_label=True)')
+                f'{key}: slice '
+                f'{meta.get("volume_id")}[{meta.get("slice_idx")}] has no '
+                'label map; the probe needs the test pipeline to load labels '
+                '(LoadACDCSlice with_label=True)')
         images.append(inputs.float())
         if gt is not None:
             labels.append(gt.data.reshape(inputs.shape[-2:]).long())
@@ -169,8 +176,8 @@ def _load_slices(dataset_cfg: dict, pipeline: list, labelled_only: bool,
     shapes = {tuple(i.shape) for i in images}
     if len(shapes) != 1:
         raise ConfigError(
-            f'{key}: slices of different sizes {sorted(shapes)}; the probe needs '
-            'a test pipeline with a fixed Resize')
+            f'{key}: slices of different sizes {sorted(shapes)}; the probe '
+            'needs a test pipeline with a fixed Resize')
     stacked = torch.stack(labels) if len(labels) == len(images) else None
     return ProbeSlices(torch.stack(images), stacked, metas), dataset
 

@@ -1,8 +1,10 @@
-"""The frozen encoder of the probes: building it, loading its weights, its features.
+"""The frozen encoder of the probes: building it, loading its weights, its
+features.
 
-Shared by the linear probe and the kNN transfer (:mod:`ideal_mm.evaluation.probe`):
-the encoder runs in eval mode without gradient, and every channel is
-standardised with its statistics over the train pixels.
+Shared by the linear probe and the kNN transfer
+(:mod:`ideal_mm.evaluation.probe`): the encoder runs in eval mode without
+gradient, and every channel is standardised with its statistics over the train
+pixels.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ Features = List[torch.Tensor]
 
 def _encoder_state(path: str,
                    prefix: str = 'backbone.') -> Dict[str, torch.Tensor]:
-    """The ``prefix``-ed tensors of a checkpoint, prefix removed (as init_cfg 'Pretrained')."""
+    """The ``prefix``-ed tensors of a checkpoint, prefix removed (as init_cfg
+    'Pretrained')."""
     from ..compat.checkpoint import load_checkpoint_file
     if not osp.isfile(path):
         raise CheckpointError(
@@ -55,7 +58,8 @@ def _encoder_state(path: str,
 def build_probe_encoder(cfg: Any,
                         encoder: Optional[str] = 'random',
                         seed: int = 0) -> Tuple[nn.Module, Dict[str, Any]]:
-    """``model.backbone`` of ``cfg``, initialised with ``seed``, then loaded from ``encoder``.
+    """``model.backbone`` of ``cfg``, initialised with ``seed``, then loaded
+    from ``encoder``.
 
     ``encoder`` is ``'random'`` / None (the config's own initialisation with
     ``torch.manual_seed(seed)``: the baseline) or a file whose ``backbone.*``
@@ -72,8 +76,8 @@ def build_probe_encoder(cfg: Any,
     backbone_cfg = _cfg_get(model, 'backbone')
     if not backbone_cfg:
         raise ConfigError(
-            'model.backbone is not set in the probe config; give a fine-tuning '
-            'or supervised config whose backbone is the encoder')
+            'model.backbone is not set in the probe config; give a '
+            'fine-tuning or supervised config whose backbone is the encoder')
     backbone_cfg = copy.deepcopy(dict(backbone_cfg))
     backbone_cfg.pop('init_cfg', None)
     state = None
@@ -102,7 +106,8 @@ def build_probe_encoder(cfg: Any,
 
 @contextlib.contextmanager
 def _quiet_mmengine_logger() -> Iterator[None]:
-    """Silence mmengine's per-parameter ``init_weights`` report (INFO) for a moment."""
+    """Silence mmengine's per-parameter ``init_weights`` report (INFO) for a
+    moment."""
     from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()
     level = logger.level
@@ -120,8 +125,8 @@ def _as_levels(out: Any) -> Features:
             isinstance(o, torch.Tensor) for o in out):
         return list(out)
     raise ConfigError(
-        f'the encoder returned {type(out).__name__}; the probe needs a tensor or '
-        'a list of (B, C, h, w) feature maps')
+        f'the encoder returned {type(out).__name__}; the probe needs a tensor '
+        'or a list of (B, C, h, w) feature maps')
 
 
 @torch.no_grad()
@@ -132,7 +137,8 @@ def extract_features(encoder: nn.Module,
                      std: Optional[torch.Tensor] = None,
                      progress: bool = False,
                      desc: str = 'probe: features') -> Features:
-    """Multi-level features of ``images`` (N, C, H, W) from the frozen ``encoder``.
+    """Multi-level features of ``images`` (N, C, H, W) from the frozen
+    ``encoder``.
 
     The encoder runs in eval mode without gradient (its previous mode is
     restored); ``(x - mean) / std`` first when given. Returns one (N, C_l,
@@ -177,7 +183,8 @@ def _normalise(x: torch.Tensor, mean: Optional[torch.Tensor],
 
 
 def _channel_stats(feats: Features) -> Tuple[Features, Features]:
-    """Per-level channel mean and std over every train pixel (std floored at 1e-6)."""
+    """Per-level channel mean and std over every train pixel (std floored at
+    1e-6)."""
     means, stds = [], []
     for f in feats:
         flat = f.transpose(0, 1).reshape(f.shape[1], -1).double()

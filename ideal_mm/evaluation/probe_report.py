@@ -1,4 +1,5 @@
-"""What the probes report: per-volume Dice of their predictions, and a text table."""
+"""What the probes report: per-volume Dice of their predictions, and a text
+table."""
 from __future__ import annotations
 
 import os.path as osp
@@ -15,7 +16,8 @@ from .report import summarize
 def volume_dice(preds: Sequence[np.ndarray], metas: Sequence[Mapping[str,
                                                                      Any]],
                 class_names: Sequence[str]) -> Dict[str, Any]:
-    """Per-volume Dice of slice predictions already on each slice's original grid.
+    """Per-volume Dice of slice predictions already on each slice's original
+    grid.
 
     Slices are stacked per ``volume_id`` in ``slice_idx`` order (each of
     ``0..num_slices-1`` exactly once) and compared with the cached reference
@@ -35,13 +37,14 @@ def volume_dice(preds: Sequence[np.ndarray], metas: Sequence[Mapping[str,
         num = int(items[0][0]['num_slices'])
         if [int(m['slice_idx']) for m, _ in items] != list(range(num)):
             raise DataError(
-                f'volume {vid}: probe predictions must cover slices 0..{num - 1} '
-                'exactly once; evaluate on whole volumes')
+                f'volume {vid}: probe predictions must cover slices '
+                f'0..{num - 1} exactly once; evaluate on whole volumes')
         path = items[0][0]['seg_map_path']
         if not path or not osp.isfile(path):
             raise DataError(
-                f'reference label volume {path!r} of {vid} not found; the probe '
-                'needs labelled evaluation volumes (rebuild the volume cache)')
+                f'reference label volume {path!r} of {vid} not found; the '
+                'probe needs labelled evaluation volumes (rebuild the volume '
+                'cache)')
         gt = np.load(path, mmap_mode='r')
         pred = np.stack([p for _, p in items])
         if pred.shape != gt.shape:

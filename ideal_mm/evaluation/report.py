@@ -1,13 +1,18 @@
-"""Summaries and reports of per-volume metrics, shared by ACDCVolumeMetric and tools/evaluate.py.
+"""Summaries and reports of per-volume metrics, shared by ACDCVolumeMetric and
+tools/evaluate.py.
 
-A *case* is ``{'case': name, <class>: {'dice', 'jaccard', 'hd95', 'asd', 'assd'}, ...}``
+A *case* is
+``{'case': name, <class>: {'dice', 'jaccard', 'hd95', 'asd', 'assd'}, ...}``
 as :func:`ideal_mm.evaluation.functional.volume_metrics` returns per class.
 :func:`summarize` turns a list of cases into the summary JSON form::
 
-    {"per_class": {"RV": {"dice": m, "jaccard": m, "hd95": m, "asd": m, "assd": m}, ...},
+    {"per_class": {"RV": {"dice": m, "jaccard": m, "hd95": m, "asd": m,
+                          "assd": m}, ...},
      "mean": {"dice": m, ...},
-     "cases": [{"case": "patient001_frame01", "RV": {...}, "Myo": {...}, "LV": {...}}, ...],
-     "counts": {"RV": {"num_cases": n, "n_empty_both": n, "n_one_empty": n}, ...},
+     "cases": [{"case": "patient001_frame01", "RV": {...}, "Myo": {...},
+                "LV": {...}}, ...],
+     "counts": {"RV": {"num_cases": n, "n_empty_both": n,
+                       "n_one_empty": n}, ...},
      "num_cases": n}
 
 Dice and Jaccard are fractions in [0, 1], distances in mm; NaN (undefined:
@@ -48,7 +53,8 @@ def _nanmean(values: Sequence[float]) -> float:
 
 
 def _class_names(cases: Sequence[Mapping[str, Any]]) -> List[str]:
-    """Class names in first-seen order (every key of a case except ``'case'``)."""
+    """Class names in first-seen order (every key of a case except
+    ``'case'``)."""
     names: List[str] = []
     for case in cases:
         for key, value in case.items():
@@ -62,12 +68,13 @@ def summarize(cases: List[Dict[str, Any]],
               class_names: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Summary JSON form (module docstring) of per-case metrics.
 
-    ``class_names`` fixes the classes and their order (default: as found in ``cases``).
+    ``class_names`` fixes the classes and their order (default: as found in
+    ``cases``).
 
-    ``per_class[c][m] = mean over cases of m`` (NaN excluded);
-    ``mean[m] = mean over classes of per_class[c][m]`` (NaN excluded).
-    ``counts[c]`` holds ``num_cases``, ``n_empty_both`` (Dice NaN: class in neither
-    map) and ``n_one_empty`` (class in only one map: Dice 0, distances NaN).
+    ``per_class[c][m] = mean over cases of m`` (NaN excluded); ``mean[m] = mean
+    over classes of per_class[c][m]`` (NaN excluded). ``counts[c]`` holds
+    ``num_cases``, ``n_empty_both`` (Dice NaN: class in neither map) and
+    ``n_one_empty`` (class in only one map: Dice 0, distances NaN).
     """
     names = list(class_names) if class_names is not None else _class_names(
         cases)
@@ -113,7 +120,8 @@ def _isnan(value: Any) -> bool:
 
 
 def nan_to_none(obj: Any) -> Any:
-    """Copy of ``obj`` with every NaN/inf float replaced by None and numpy scalars made Python."""
+    """Copy of ``obj`` with every NaN/inf float replaced by None and numpy
+    scalars made Python."""
     if isinstance(obj, Mapping):
         return {str(k): nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -127,13 +135,15 @@ def nan_to_none(obj: Any) -> Any:
 
 
 def write_json(path: str, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, NaN as null, atomically (temporary file + os.replace)."""
+    """Write ``obj`` as indented JSON, NaN as null, atomically (temporary file
+    + os.replace)."""
     text = json.dumps(nan_to_none(obj), indent=2, allow_nan=False) + '\n'
     atomic_write_text(path, text)
 
 
 def write_per_case_csv(path: str, cases: List[Dict[str, Any]]) -> None:
-    """Write one row per case and class (``case,class,dice,jaccard,hd95,asd,assd``) atomically.
+    """Write one row per case and class
+    (``case,class,dice,jaccard,hd95,asd,assd``) atomically.
 
     NaN is written as an empty field.
     """
@@ -158,9 +168,9 @@ def format_table(summary: Mapping[str, Any]) -> str:
 
     Rows: each class, then the mean; columns: Dice, Jaccard, HD95, ASD, ASSD.
 
-    Dice and Jaccard are shown as fractions (4 decimals), distances in mm (2 decimals);
-    ``-`` marks an undefined value. A last column gives how many cases had the class in
-    neither map / in only one map when there were any.
+    Dice and Jaccard are shown as fractions (4 decimals), distances in mm (2
+    decimals); ``-`` marks an undefined value. A last column gives how many
+    cases had the class in neither map / in only one map when there were any.
     """
     names = list(summary['per_class'])
     cols = [DISPLAY_NAMES[m] for m in METRIC_NAMES]

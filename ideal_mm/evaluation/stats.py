@@ -1,4 +1,5 @@
-"""Statistics for method comparisons: per-run summaries and paired bootstrap CIs.
+"""Statistics for method comparisons: per-run summaries and paired bootstrap
+CIs.
 
 A comparison of two segmentation methods has two sources of noise: the
 training run (seed) and the test cases. Each run is tested on the same

@@ -1,18 +1,19 @@
-"""Probe a frozen encoder without fine-tuning: linear probe and dense kNN label transfer.
+"""Probe a frozen encoder without fine-tuning: linear probe and dense kNN label
+transfer.
 
-    python tools/analysis/probe_encoder.py CONFIG ENCODER [--work-dir DIR] [--out JSON]
-        [--iters 300] [--split test] [--seed 0] [--knn-k 20] [--knn-stride 8]
-        [--no-knn] [--cfg-options k=v ...]
+    python tools/analysis/probe_encoder.py CONFIG ENCODER [--work-dir DIR]
+        [--out JSON] [--iters 300] [--split test] [--seed 0] [--knn-k 20]
+        [--knn-stride 8] [--no-knn] [--cfg-options k=v ...]
 
 CONFIG is a fine-tuning or supervised config: its ``model.backbone`` is the
-encoder, the labelled slices of ``train_dataloader.dataset`` train the probes and
-``<split>_dataloader.dataset`` (whole volumes, through its pipeline) scores them
-per volume. ENCODER is a stage-1 export (``encoder.pth``) or any checkpoint with
-``backbone.*`` keys, or ``random`` for the config's random initialisation
-(``--seed``), the baseline. Prints Dice per class and mean for both probes and
-writes them as JSON (default ``<work_dir>/probe_<encoder name>.json``, work dir
-default ``work_dirs/probe_<config name>``). The method is described in
-:mod:`ideal_mm.evaluation.probe`.
+encoder, the labelled slices of ``train_dataloader.dataset`` train the probes
+and ``<split>_dataloader.dataset`` (whole volumes, through its pipeline) scores
+them per volume. ENCODER is a stage-1 export (``encoder.pth``) or any
+checkpoint with ``backbone.*`` keys, or ``random`` for the config's random
+initialisation (``--seed``), the baseline. Prints Dice per class and mean for
+both probes and writes them as JSON (default ``<work_dir>/probe_<encoder
+name>.json``, work dir default ``work_dirs/probe_<config name>``). The method
+is described in :mod:`ideal_mm.evaluation.probe`.
 """
 from __future__ import annotations
 
@@ -137,12 +138,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         missing_keys=info['missing_keys'],
         seconds=round(time.perf_counter() - start, 2),
         **result)
-    print(f'encoder: {info["encoder"]}' + (
-        f' ({len(info["missing_keys"])} encoder keys not in the file kept their random '
-        'values)' if info['missing_keys'] else ''))
-    print(
-        f'{result["num_train_slices"]} labelled train slices, {result["split"]}: '
-        f'{result["num_test_slices"]} slices; per-volume Dice:')
+    print(f'encoder: {info["encoder"]}' +
+          (f' ({len(info["missing_keys"])} encoder keys not in the file kept '
+           'their random values)' if info['missing_keys'] else ''))
+    print(f'{result["num_train_slices"]} labelled train slices, '
+          f'{result["split"]}: {result["num_test_slices"]} slices; per-volume '
+          'Dice:')
     print(format_probe_table(result))
     _write_json(out, result)
     print(f'written to {out}')

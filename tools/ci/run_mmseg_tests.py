@@ -55,9 +55,9 @@ class Need:
     """Something a test needs that an environment may lack.
 
     ``kind`` is :data:`COMPILED_OP` (mmcv's compiled extension), :data:`CONFIG`
-    (``what`` is a file or folder relative to the folder above ``tests/``:
-    the source tree has ``configs/``, the wheel does not) or :data:`PACKAGE` (``what``
-    is an importable module name).
+    (``what`` is a file or folder relative to the folder above ``tests/``: the
+    source tree has ``configs/``, the wheel does not) or :data:`PACKAGE`
+    (``what`` is an importable module name).
     """
     kind: str
     what: str = ''
@@ -307,7 +307,8 @@ class ExpectedFailures:
 
 
 def find_mmseg_tests() -> Optional[str]:
-    """``tests/test_models`` of the installed mmsegmentation, if it ships it."""
+    """``tests/test_models`` of the installed mmsegmentation, if it ships
+    it."""
     from importlib import metadata
     try:
         dist = metadata.distribution('mmsegmentation')

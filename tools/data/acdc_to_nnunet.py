@@ -2,7 +2,8 @@
 
 Example::
 
-    python tools/data/acdc_to_nnunet.py --src data/ACDC --out data/nnUNet_raw/Dataset027_ACDC
+    python tools/data/acdc_to_nnunet.py --src data/ACDC \
+        --out data/nnUNet_raw/Dataset027_ACDC
 
 Every ED / ES frame becomes a case named by its ideal_mm volume id
 (``patient001_frame01``), so nnU-Net trains on exactly the cases ideal_mm

@@ -2,8 +2,10 @@
 
 Example::
 
-    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_CT --modality ct
-    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_MR --modality mr
+    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_CT \
+        --modality ct
+    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_MR \
+        --modality mr
 
 ``--src`` holds ``ct_train/ct_train_1001_image.nii.gz`` + ``..._label.nii.gz``
 (and ``mr_train/``, ``ct_test/``, ``mr_test/``). Labels 205 (LV myocardium),

@@ -2,8 +2,8 @@
 
 Example::
 
-    python tools/data/make_phantom_acdc.py --out data/phantom_acdc --patients 30 \
-        --seed 0 --size 112 112
+    python tools/data/make_phantom_acdc.py --out data/phantom_acdc \
+        --patients 30 --seed 0 --size 112 112
 
 Writes ``<out>/training/patient<NNN>/`` with Info.cfg, ED/ES frames and their
 labels (see :func:`ideal_mm.datasets.phantom.make_phantom_acdc`). Refuses a

@@ -2,8 +2,10 @@
 
 Example::
 
-    python tools/data/make_phantom_whs.py --out data/phantom_whs --cases 16 --test 4
-    python tools/data/make_phantom_whs.py --out data/phantom_mmwhs --layout mmwhs
+    python tools/data/make_phantom_whs.py --out data/phantom_whs \
+        --cases 16 --test 4
+    python tools/data/make_phantom_whs.py --out data/phantom_mmwhs \
+        --layout mmwhs
 
 Layouts: ``nnunet`` (default; 8 classes in dataset.json), ``msd`` (Decathlon,
 4D images with ``--channels 2``) and ``mmwhs`` (the challenge download with raw

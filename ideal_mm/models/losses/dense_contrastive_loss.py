@@ -59,11 +59,11 @@ class DenseContrastiveLoss(nn.Module):
             \mathcal N(i)} \max(0, S_{ij} - m) \\
         L &= w\,\big(w_{nce} L_{nce} + w_{metric} (L_{pos} + L_{neg})\big)
 
-    (:math:`L_{neg} = 0` when there is no negative.) The metric term follows the paper's
-    description of its dense (dis)similarity loss: pull corresponding
-    embeddings together, push non-corresponding ones below a cosine margin.
-    Invalid locations never contribute; a batch without any valid location
-    gives 0 (still attached to the graph).
+    (:math:`L_{neg} = 0` when there is no negative.) The metric term follows
+    the paper's description of its dense (dis)similarity loss: pull
+    corresponding embeddings together, push non-corresponding ones below a
+    cosine margin. Invalid locations never contribute; a batch without any
+    valid location gives 0 (still attached to the graph).
 
     Args:
         tau: temperature :math:`\tau` (default 0.1).

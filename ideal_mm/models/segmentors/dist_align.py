@@ -87,7 +87,8 @@ class DistributionAlignment(PseudoLabelFilter):
 
     @torch.no_grad()
     def update_prior(self, labels: torch.Tensor, ignore_index: int) -> None:
-        """Class shares of labelled pixels (N, H, W), ``ignore_index`` left out."""
+        """Class shares of labelled pixels (N, H, W), ``ignore_index`` left
+        out."""
         c = self.prior.numel()
         valid = (labels != ignore_index) & (labels >= 0) & (labels < c)
         counts = torch.bincount(

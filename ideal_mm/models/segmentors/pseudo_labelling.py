@@ -1,4 +1,5 @@
-"""Pseudo-labels from a weak view: confident, detached hard labels, padding ignored.
+"""Pseudo-labels from a weak view: confident, detached hard labels, padding
+ignored.
 
 Pure functions on tensors; :class:`~.unlabelled_signal.UnlabelledSignalMixin`
 applies them per stream.

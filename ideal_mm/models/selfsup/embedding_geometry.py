@@ -24,7 +24,8 @@ CellGeometryCfg = Optional[Union[str, Dict[str, object]]]
 
 def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
                           cfg: CellGeometryCfg) -> Optional[CellGeometry]:
-    """The geometry of ``proj_head``'s embedding grid over ``backbone``, logged once.
+    """The geometry of ``proj_head``'s embedding grid over ``backbone``, logged
+    once.
 
     ``cfg`` is ``model.cell_geometry`` of :class:`~.dense_pretrainer.
     DenseContrastivePretrainer` (its docstring): 'auto' / None, 'table',
