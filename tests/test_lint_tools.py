@@ -38,14 +38,18 @@ def test_command_line_exit_codes(tmp_path):
     good.write_text(f'pytest=={metadata.version("pytest")}\n')
     bad = tmp_path / 'bad.txt'
     bad.write_text('pytest==0.0.1\n')
+    missing = tmp_path / 'missing.txt'
     runs = [
         subprocess.run([sys.executable, TOOL, *args],
                        capture_output=True,
-                       text=True) for args in ([str(good)], [str(bad)], [])
+                       text=True)
+        for args in ([str(good)], [str(bad)], [], [str(missing)])
     ]
-    assert [r.returncode for r in runs] == [0, 1, 2]
+    assert [r.returncode for r in runs] == [0, 1, 2, 2]
     assert 'pytest: ' in runs[1].stdout and 'want 0.0.1' in runs[1].stdout
-    assert 'Usage:' in runs[2].stderr
+    assert 'usage:' in runs[2].stderr
+    assert 'Traceback' not in runs[3].stderr
+    assert f'cannot read {missing}' in runs[3].stderr
 
 
 def test_lint_pins_are_exact_versions_of_the_three_tools():

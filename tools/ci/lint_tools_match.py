@@ -7,6 +7,7 @@ satisfied". Prints what is missing or different.
 
 Usage: python tools/ci/lint_tools_match.py requirements/lint.txt
 """
+import argparse
 import sys
 from importlib import metadata
 from typing import List, Optional, Sequence
@@ -32,13 +33,25 @@ def mismatches(lines: Sequence[str]) -> List[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Check the pins of the requirements file named in ``argv``."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    if len(args) != 1:
-        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+    """Check the pins of the requirements file named in ``argv``.
+
+    Imports nothing from ideal_mm: ``make lint`` runs before ideal_mm is
+    installed, so a bad path is reported here, in one line, exit code 2.
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__.strip().splitlines()[0])
+    parser.add_argument(
+        'requirements', help='a requirements file with name==version pins')
+    args = parser.parse_args(argv)
+    try:
+        with open(args.requirements) as f:
+            problems = mismatches(f.readlines())
+    except OSError as err:
+        print(
+            f'error: cannot read {args.requirements}: {err.strerror}; pass '
+            'the pinned lint requirements (requirements/lint.txt)',
+            file=sys.stderr)
         return 2
-    with open(args[0]) as f:
-        problems = mismatches(f.readlines())
     for problem in problems:
         print(problem)
     return 1 if problems else 0
