@@ -12,7 +12,8 @@ are read by :func:`.volume_io.load_volume` (both re-exported here); this
 module is the prediction::
 
     model = init_model('configs/ideal/....py', 'work_dirs/.../best.pth')
-    labels = segment_volume(model, 'patient101_frame01.nii.gz')   # (X, Y, Z) uint8
+    # (X, Y, Z) uint8
+    labels = segment_volume(model, 'patient101_frame01.nii.gz')
 
 Axis conventions follow ``docs/data_contract.md``: a NIfTI frame (X, Y, Z) is
 processed as (D, H, W) = (Z, X, Y); results come back in (X, Y, Z).
@@ -63,7 +64,6 @@ def model_in_channels(model: torch.nn.Module) -> Optional[int]:
     return int(value) if isinstance(value, int) else None
 
 
-
 def build_inference_pipeline(cfg: Config) -> Compose:
     """The config's test pipeline without its loading transforms.
 
@@ -76,8 +76,9 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     dataset = dataset_cfg(cfg) or {}
     pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
     if not pipeline:
-        raise ConfigError('the config has no test pipeline '
-                          '(test_dataloader.dataset.pipeline or test_pipeline)')
+        raise ConfigError(
+            'the config has no test pipeline '
+            '(test_dataloader.dataset.pipeline or test_pipeline)')
     kept = []
     for transform in pipeline:
         type_name = transform.get('type') if isinstance(transform, dict) \
@@ -85,11 +86,9 @@ def build_inference_pipeline(cfg: Config) -> Compose:
         if isinstance(type_name, str) and type_name.startswith('Load'):
             continue
         kept.append(copy.deepcopy(transform))
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmseg')):
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmseg')):
         return Compose(kept)
-
-
 
 
 # --------------------------------------------------------------------------
@@ -112,11 +111,19 @@ def _slice_dicts(vol: np.ndarray, spacing: Sequence[float], name: str,
     for k in range(depth):
         img = np.ascontiguousarray(vol[k], dtype=np.float32)
         items.append(
-            dict(img=img, ori_shape=img.shape[:2], img_shape=img.shape[:2],
-                 img_path=img_path, seg_map_path=None, volume_id=name,
-                 slice_idx=k, num_slices=depth,
-                 spacing=tuple(float(s) for s in spacing), labelled=False,
-                 reduce_zero_label=False, seg_fields=[]))
+            dict(
+                img=img,
+                ori_shape=img.shape[:2],
+                img_shape=img.shape[:2],
+                img_path=img_path,
+                seg_map_path=None,
+                volume_id=name,
+                slice_idx=k,
+                num_slices=depth,
+                spacing=tuple(float(s) for s in spacing),
+                labelled=False,
+                reduce_zero_label=False,
+                seg_fields=[]))
     return items
 
 
@@ -129,8 +136,9 @@ def _predict_probs(model: torch.nn.Module, pipeline: Compose, vol: np.ndarray,
     slices = _slice_dicts(vol, spacing, name, img_path)
     out: List[np.ndarray] = []
     for start in range(0, len(slices), batch_size):
-        batch = [pipeline(dict(item)) for item in
-                 slices[start:start + batch_size]]
+        batch = [
+            pipeline(dict(item)) for item in slices[start:start + batch_size]
+        ]
         results = model.test_step(pseudo_collate(batch))
         for result in results:
             logits = result.seg_logits.data.float()
@@ -144,12 +152,13 @@ def _predict_probs(model: torch.nn.Module, pipeline: Compose, vol: np.ndarray,
     return np.stack(out, axis=1).astype(np.float32)
 
 
-def segment_volume(model: torch.nn.Module,
-                   volume: Union[VolumeInput, Sequence[str]],
-                   batch_size: int = 16,
-                   tta: bool = False,
-                   return_probs: bool = False
-                   ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+def segment_volume(
+    model: torch.nn.Module,
+    volume: Union[VolumeInput, Sequence[str]],
+    batch_size: int = 16,
+    tta: bool = False,
+    return_probs: bool = False
+) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Segment a 3D NIfTI frame slice by slice.
 
     Steps: read the frame (or the channel files, see :func:`load_volume`),
@@ -204,6 +213,7 @@ def segment_volume(model: torch.nn.Module,
     was_training = model.training
     model.eval()
     try:
+
         def run(v: np.ndarray) -> np.ndarray:
             return _predict_probs(model, pipeline, np.ascontiguousarray(v),
                                   spacing, name, img_path, batch_size)
@@ -223,6 +233,6 @@ def segment_volume(model: torch.nn.Module,
     labels = labels.reshape(shape)
     if not return_probs:
         return labels
-    probs = np.ascontiguousarray(np.transpose(probs, (0, 2, 3, 1)),
-                                 dtype=np.float32)
+    probs = np.ascontiguousarray(
+        np.transpose(probs, (0, 2, 3, 1)), dtype=np.float32)
     return labels, probs

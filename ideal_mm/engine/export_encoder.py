@@ -60,13 +60,13 @@ def save_encoder(backbone_state: Mapping[str, torch.Tensor],
     """
     if not backbone_state:
         raise CheckpointError(f'no encoder weights to write to {out_path}')
-    state = OrderedDict(
-        (prefix + k, v.detach().cpu().clone()) for k, v in
-        backbone_state.items())
+    state = OrderedDict((prefix + k, v.detach().cpu().clone())
+                        for k, v in backbone_state.items())
     payload = dict(
         state_dict=state,
         meta=dict(
-            format=ENCODER_FORMAT, prefix=prefix,
+            format=ENCODER_FORMAT,
+            prefix=prefix,
             created=datetime.datetime.now().isoformat(timespec='seconds'),
             **_plain(meta or {})))
     with atomic_file(out_path) as f:
@@ -75,8 +75,8 @@ def save_encoder(backbone_state: Mapping[str, torch.Tensor],
     return out_path
 
 
-def verify_encoder_file(path: str,
-                        expected: Mapping[str, torch.Tensor]) -> int:
+def verify_encoder_file(path: str, expected: Mapping[str,
+                                                     torch.Tensor]) -> int:
     """Read ``path`` back (weights only) and raise CheckpointError unless it
     holds exactly the tensors of ``expected`` (keys with prefix), value by
     value. Returns the number of tensors checked."""
@@ -85,9 +85,11 @@ def verify_encoder_file(path: str,
         else {}
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
-    other = [k for k in expected if k in state and not (
-        state[k].shape == expected[k].shape and
-        torch.equal(state[k], expected[k].detach().cpu()))]
+    other = [
+        k for k in expected
+        if k in state and not (state[k].shape == expected[k].shape and torch.
+                               equal(state[k], expected[k].detach().cpu()))
+    ]
     if missing or extra or other:
         lost = len(missing) + len(other)
         raise CheckpointError(
@@ -174,10 +176,12 @@ def drop_excluded(backbone_state: Mapping[str, torch.Tensor],
     return kept
 
 
-def export_encoder(checkpoint_path: str,
-                   out_path: str,
-                   prefix: str = 'backbone.',
-                   exclude: Sequence[str] = ()) -> Dict[str, Any]:
+def export_encoder(
+        checkpoint_path: str,
+        out_path: str,
+        prefix: str = 'backbone.',
+        exclude: Sequence[str] = (),
+) -> Dict[str, Any]:
     """Read ``checkpoint_path`` and write its encoder to ``out_path``.
 
     The checkpoint is read with ``torch.load(weights_only=True)`` (importing
@@ -197,7 +201,8 @@ def export_encoder(checkpoint_path: str,
     if exclude:
         backbone = drop_excluded(backbone, exclude, '--exclude')
     meta: Dict[str, Any] = dict(
-        source=osp.abspath(checkpoint_path), num_tensors=len(backbone),
+        source=osp.abspath(checkpoint_path),
+        num_tensors=len(backbone),
         excluded=list(exclude))
     src_meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) \
         else None
@@ -237,9 +242,12 @@ class ExportEncoderHook(Hook):
 
     priority = 'VERY_LOW'
 
-    def __init__(self, filename: str = 'encoder.pth',
-                 prefix: str = 'backbone.',
-                 exclude: Sequence[str] = ()) -> None:
+    def __init__(
+            self,
+            filename: str = 'encoder.pth',
+            prefix: str = 'backbone.',
+            exclude: Sequence[str] = (),
+    ) -> None:
         if not filename or osp.basename(filename) != filename:
             raise ConfigError(
                 f'ExportEncoderHook.filename must be a file name without '
@@ -275,7 +283,8 @@ class ExportEncoderHook(Hook):
             return
         backbone = self._backbone(runner)
         meta: Dict[str, Any] = dict(
-            iter=int(runner.iter), epoch=int(runner.epoch),
+            iter=int(runner.iter),
+            epoch=int(runner.epoch),
             experiment_name=str(runner.experiment_name),
             work_dir=osp.abspath(runner.work_dir))
         cfg_model = getattr(runner.cfg, 'model', None)
