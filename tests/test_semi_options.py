@@ -66,8 +66,8 @@ def build_model(branches=None, filters=None, **semi_train_cfg):
     model = dict(
         type='BiConsistencySemiSupModel',
         data_preprocessor=plain_preprocessor(),
-        segmentor=dict(backbone=tiny_unet_encoder(),
-                       decode_head=head('bilinear')),
+        segmentor=dict(
+            backbone=tiny_unet_encoder(), decode_head=head('bilinear')),
         decode_head_2=head('deconv'),
         semi_train_cfg=cfg)
     if branches is not None:

@@ -343,8 +343,7 @@ methods = dict(
 """
 
 
-def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path,
-                                                        monkeypatch):
+def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path, monkeypatch):
     """A `first` stage trains in <run>/first with the study's options, then
     its own, seed and budget; the run starts from its best checkpoint; a
     finished first stage is not trained again, an interrupted one resumes."""
@@ -373,6 +372,7 @@ def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path,
             with open(osp.join(wd, 'summary.json'), 'w') as f:
                 json.dump(_summary([0.5, 0.7]), f)
         return 0
+
     monkeypatch.setattr(study_runner, '_run', fake_run)
     monkeypatch.setattr(study_runner, 'save_val_curve', lambda wd: None)
     runner = StudyRunner(study, jobs=1, dry_run=False)
@@ -386,8 +386,10 @@ def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path,
     assert first[first.index('--work-dir') + 1] == first_wd
     opts = first[first.index('--cfg-options') + 1:]
     # the first stage's own option overrides the study's
-    assert opts == ['train_cfg.val_interval=100', 'randomness.seed=0',
-                    'train_dataloader.dataset.label_budget=1']
+    assert opts == [
+        'train_cfg.val_interval=100', 'randomness.seed=0',
+        'train_dataloader.dataset.label_budget=1'
+    ]
     assert '--resume' not in first
     assert train[2] == 'configs/demo/bcp_unet_phantom.py'
     assert f'model.segmentor.init_cfg.checkpoint={best}' in train
@@ -418,13 +420,13 @@ def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path,
     assert runner.failed == ['[1/1] bcp 1pat seed 0 (first stage)']
     # bad specs name the key
     for bad, match in (
-            ("first=dict(config='nope.py')", 'first.config'),
-            ("first=dict(cfg='x')", 'must be dict'),
-            ("first=dict(config='configs/demo/bcp_labelled_unet_phantom.py',"
-             " seeds=[1])", 'unknown keys'),
-            ("pretrain='configs/demo/ideal_unet_phantom_pretrain.py', "
-             "first=dict(config='configs/demo/bcp_labelled_unet_phantom.py')",
-             'not both')):
+        ("first=dict(config='nope.py')",
+         'first.config'), ("first=dict(cfg='x')", 'must be dict'),
+        ("first=dict(config='configs/demo/bcp_labelled_unet_phantom.py',"
+         " seeds=[1])", 'unknown keys'),
+        ("pretrain='configs/demo/ideal_unet_phantom_pretrain.py', "
+         "first=dict(config='configs/demo/bcp_labelled_unet_phantom.py')",
+         'not both')):
         spec.write_text(
             "budgets = [1]\nseeds = [0]\nmethods = dict(bcp=dict("
             f"config='configs/demo/bcp_unet_phantom.py', {bad}))\n")

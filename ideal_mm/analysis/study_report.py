@@ -106,8 +106,8 @@ def _gap_lines(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
     ] + rows
 
 
-def curve_gap_shares(study: Study, budget: str, iters: Sequence[int]
-                     ) -> Dict[str, Dict[int, float]]:
+def curve_gap_shares(study: Study, budget: str,
+                     iters: Sequence[int]) -> Dict[str, Dict[int, float]]:
     """{method: {iteration: share}} of the ``gap = (low, high)`` closed on
     the validation curves: ``(V_m(t) - V_low(t)) / (V_high(t) - V_low(t))``
     with ``V(t)`` a method's validation Dice at iteration ``t``, mean over
@@ -121,8 +121,10 @@ def curve_gap_shares(study: Study, budget: str, iters: Sequence[int]
         return {}
     low, high = gap
     arms = arm_curves(study, budget)
-    highs = [arm_curves(study, budget_name(b)).get(high)
-             for b in study.budgets(high)]
+    highs = [
+        arm_curves(study, budget_name(b)).get(high)
+        for b in study.budgets(high)
+    ]
     highs = [h for h in highs if h]
     if low not in arms or not highs:
         return {}
@@ -160,11 +162,13 @@ def _curve_gap_lines(study: Study, budgets: Sequence[str]) -> list:
                 for t in iters) + ' |')
     if not rows:
         return []
-    return ['', f'Share of the {gap[0]} -> {gap[1]} gap closed on the '
-            'validation curves (mean over finished seeds) at iteration t: '
-            '(V(t) - V_low(t)) / (V_high(t) - V_low(t)).', '',
-            '| method | budget | ' + ' | '.join(f'it {t}' for t in iters)
-            + ' |', '|---|---|' + '---|' * len(iters)] + rows
+    return [
+        '', f'Share of the {gap[0]} -> {gap[1]} gap closed on the '
+        'validation curves (mean over finished seeds) at iteration t: '
+        '(V(t) - V_low(t)) / (V_high(t) - V_low(t)).', '',
+        '| method | budget | ' + ' | '.join(f'it {t}' for t in iters) + ' |',
+        '|---|---|' + '---|' * len(iters)
+    ] + rows
 
 
 def _curve_lines(study: Study, budgets: Sequence[str]) -> list:

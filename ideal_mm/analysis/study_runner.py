@@ -19,10 +19,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
+from ideal_mm.engine.best_checkpoint import find_best_checkpoint
 # the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
 # reader, the engine's, for the non-finite guard and the study's resume)
 from ideal_mm.engine.nonfinite import last_checkpoint
-from ideal_mm.engine.best_checkpoint import find_best_checkpoint
 from ideal_mm.errors import CheckpointError, ConfigError
 from ideal_mm.model_config import encoder_path
 from .study_curves import VAL_CURVE, save_val_curve
@@ -43,13 +43,16 @@ def default_repo() -> str:
 def _run(cmd: List[str], log: str, threads: int, repo: str) -> int:
     """Run ``cmd`` in ``repo`` with ``threads`` BLAS/OpenMP threads, appending
     its output to ``log``; the exit status."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        PYTHONUNBUFFERED='1')
     with open(log, 'a') as f:
         f.write(f'\n$ {" ".join(cmd)}\n')
         f.flush()
-        return subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
-                               cwd=repo, env=env)
+        return subprocess.call(
+            cmd, stdout=f, stderr=subprocess.STDOUT, cwd=repo, env=env)
 
 
 def _tail(path: str, n: int = 15) -> str:
@@ -60,7 +63,6 @@ def _tail(path: str, n: int = 15) -> str:
         return ''
 
 
-
 def config_encoder_path(path: str) -> str:
     """Dotted key of the encoder under ``model`` in the config at ``path``
     (``backbone`` or ``segmentor.backbone``, :mod:`ideal_mm.model_config`),
@@ -68,10 +70,15 @@ def config_encoder_path(path: str) -> str:
     from mmengine.config import Config
     return encoder_path(Config.fromfile(path).get('model'))
 
-class StudyRunner:
-    """Runs the study's pre-training and fine-tuning jobs, skipping done ones."""
 
-    def __init__(self, study: Study, jobs: int, dry_run: bool,
+class StudyRunner:
+    """Runs the study's pre-training and fine-tuning jobs, skipping done
+    ones."""
+
+    def __init__(self,
+                 study: Study,
+                 jobs: int,
+                 dry_run: bool,
                  repo: Optional[str] = None,
                  threads: Optional[int] = None) -> None:
         self.study = study
@@ -135,8 +142,9 @@ class StudyRunner:
             scale_model_width(cfg.model, int(width), f'{path}: model')
             what.append(f'model width {int(width)}')
         os.makedirs(osp.dirname(out), exist_ok=True)
-        atomic_write_text(out, f'# {path} at {", ".join(what)} (study '
-                          f'{self.study.name})\n' + cfg.pretty_text)
+        atomic_write_text(
+            out, f'# {path} at {", ".join(what)} (study '
+            f'{self.study.name})\n' + cfg.pretty_text)
         return out
 
     def pretrain(self, method: str) -> Optional[str]:
@@ -153,8 +161,7 @@ class StudyRunner:
             return enc
         os.makedirs(wd, exist_ok=True)
         opts = flatten(dict(self.study.spec.get('pretrain_cfg_options', {})))
-        cmd = [self.py, 'tools/train.py', self.config(cfg), '--work-dir',
-               wd]
+        cmd = [self.py, 'tools/train.py', self.config(cfg), '--work-dir', wd]
         if last_checkpoint(wd):
             cmd.append('--resume')
         if opts:
@@ -163,15 +170,17 @@ class StudyRunner:
                   self.threads * self.jobs, self.repo)
         if rc or not osp.isfile(enc):
             self.failed.append(f'pretrain {method}')
-            self._say(f'FAILED pre-training {method} (exit {rc}); log tail:\n'
-                      + _tail(osp.join(wd, 'study_train.log')))
+            self._say(
+                f'FAILED pre-training {method} (exit {rc}); log tail:\n' +
+                _tail(osp.join(wd, 'study_train.log')))
             return None
         return enc
 
-    def excluded_encoder(self, method: str, encoder: Optional[str]
-                         ) -> Optional[str]:
+    def excluded_encoder(self, method: str,
+                         encoder: Optional[str]) -> Optional[str]:
         """The method's stage-1 encoder without its ``pretrain_exclude``
-        prefixes, exported once next to encoder.pth from the same checkpoint."""
+        prefixes, exported once next to encoder.pth from the same
+        checkpoint."""
         exclude = self.study.methods[method].get('pretrain_exclude')
         if exclude is None or encoder is None:
             return encoder
@@ -191,7 +200,10 @@ class StudyRunner:
         self._say(f'{method}: {out} (stage 1 without {exclude})')
         return out
 
-    def run_options(self, method: str, budget: Any, seed: int,
+    def run_options(self,
+                    method: str,
+                    budget: Any,
+                    seed: int,
                     extra: Optional[dict] = None) -> List[str]:
         """``--cfg-options`` of one run: the study's, ``extra`` (the
         method's or its first stage's), seed and label budget."""
@@ -224,8 +236,7 @@ class StudyRunner:
             cmd.append('--resume')
         log = osp.join(wd, 'study_train.log')
         args = self.run_options(method, budget, seed, first['cfg_options'])
-        rc = _run(cmd + ['--cfg-options', *args], log, self.threads,
-                  self.repo)
+        rc = _run(cmd + ['--cfg-options', *args], log, self.threads, self.repo)
         best, why = None, f'exit {rc}'
         if rc == 0:
             try:
@@ -281,16 +292,20 @@ class StudyRunner:
                   self.repo)
         ckpt = last_checkpoint(wd)
         if rc == 0 and ckpt:
-            rc = _run([self.py, 'tools/test.py', config, ckpt,
-                       '--work-dir', wd, '--cfg-options', *args], log,
-                      self.threads, self.repo)
+            rc = _run([
+                self.py, 'tools/test.py', config, ckpt, '--work-dir', wd,
+                '--cfg-options', *args
+            ], log, self.threads, self.repo)
         if rc or not osp.isfile(summary):
             self.failed.append(tag)
             self._say(f'{tag}: FAILED (exit {rc}); log tail:\n' + _tail(log))
             return
         with open(osp.join(wd, 'run_info.json'), 'w') as f:
-            info = dict(method=method, label_budget=budget, seed=seed,
-                        wall_s=round(time.time() - t0))
+            info = dict(
+                method=method,
+                label_budget=budget,
+                seed=seed,
+                wall_s=round(time.time() - t0))
             if best:  # wall_s includes a first stage trained just now
                 info['first_stage'] = best
             json.dump(info, f)

@@ -40,8 +40,8 @@ def flatten(options: Dict[str, Any], prefix: str = '') -> List[str]:
             out += flatten(value, name + '.')
         elif isinstance(value, (list, tuple)):
             inner = ','.join(str(v) for v in value)
-            out.append(f'{name}=[{inner}]' if isinstance(value, list) else
-                       f'{name}=({inner})')
+            out.append(f'{name}=[{inner}]'
+                       if isinstance(value, list) else f'{name}=({inner})')
         else:
             out.append(f'{name}={value}')
     return out
@@ -63,7 +63,8 @@ class Study:
         self.methods: Dict[str, dict] = {}
         for name, m in self.spec.methods.items():
             if 'config' not in m:
-                raise ConfigError(f'{spec_path}: methods.{name} needs `config`')
+                raise ConfigError(
+                    f'{spec_path}: methods.{name} needs `config`')
             if m.get('pretrain_exclude') is not None and \
                     not m.get('pretrain'):
                 raise ConfigError(f'{spec_path}: methods.{name}.'
@@ -109,9 +110,10 @@ class Study:
         first = self.methods[method].get('first')
         if first is None:
             return None
-        return dict(config=first['config'],
-                    cfg_options=dict(first.get('cfg_options') or {}),
-                    init_key=first.get('init_key') or FIRST_INIT_KEY)
+        return dict(
+            config=first['config'],
+            cfg_options=dict(first.get('cfg_options') or {}),
+            init_key=first.get('init_key') or FIRST_INIT_KEY)
 
     def first_dir(self, method: str, budget: Any, seed: int) -> str:
         """``<run dir>/first``: a first stage belongs to its run."""
@@ -134,10 +136,12 @@ class Study:
         return osp.join(self.out, 'pretrain',
                         osp.splitext(osp.basename(cfg))[0])
 
-    def runs(self, methods: Optional[Sequence[str]] = None,
-             seeds: Optional[Sequence[int]] = None,
-             budgets: Optional[Sequence[str]] = None
-             ) -> List[Tuple[str, Any, int]]:
+    def runs(
+            self,
+            methods: Optional[Sequence[str]] = None,
+            seeds: Optional[Sequence[int]] = None,
+            budgets: Optional[Sequence[str]] = None
+    ) -> List[Tuple[str, Any, int]]:
         """(method, budget, seed), seeds outermost so a partial study stays
         balanced across methods."""
         out = []

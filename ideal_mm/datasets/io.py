@@ -55,6 +55,7 @@ from .checks import (ACDC_CLASSES, apply_label_map, check_image,  # noqa: F401
 from .nifti_read import (AFFINE_ATOL, nifti_spacing, read_case,  # noqa: F401
                          read_nifti_frame, read_nifti_raw_label)
 from .records import FrameFiles, PatientRecord, Spacing  # noqa: F401
+
 # yapf: enable
 
 _H5_SPACING_WARNED = False

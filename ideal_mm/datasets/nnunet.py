@@ -41,6 +41,7 @@ from .nnunet_files import (CHANNEL_RE, NIFTI_ENDINGS,  # noqa: F401
                            _strip_ending, read_dataset_json,
                            scan_nnunet_images)
 from .volume_dataset import VolumeSegDataset, default_palette
+
 # yapf: enable
 
 #: layout -> (its name in a message, its channels key, the class that reads it)

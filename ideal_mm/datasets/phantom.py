@@ -56,6 +56,7 @@ from .phantom_anatomy import GROUPS, _Patient, contraction  # noqa: F401
 from .phantom_files import _write_bytes, nifti_bytes  # noqa: F401
 from .phantom_whs import (WHS_LAYOUTS, WHS_MARKER,  # noqa: F401
                           make_phantom_whs)
+
 # yapf: enable
 
 DEFAULT_SIZE = ((200, 260), (180, 240))

@@ -39,13 +39,14 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from ideal_mm.errors import ConfigError, DataError
 # yapf: disable
-from ideal_mm.atomic_files import (  # noqa: F401
-    FILE_MODE, atomic_file, atomic_save_npy, atomic_write_json)
+from ideal_mm.atomic_files import (FILE_MODE, atomic_file,  # noqa: F401
+                                   atomic_save_npy, atomic_write_json)
+from ideal_mm.errors import ConfigError, DataError
 from .io import FrameFiles, read_frame
 from .normalize import (IMAGE_NORMALIZE_MODES, NORMALIZE_MODES,  # noqa: F401
                         check_window, normalize_image, normalize_volume)
+
 # yapf: enable
 
 try:  # POSIX only; elsewhere builders are not serialised.
@@ -293,6 +294,7 @@ def build_volume_cache(frames: Sequence[FrameFiles],
         todo = pending()  # another process may have built them meanwhile
         if todo:
             from mmengine.logging import print_log
+
             from ideal_mm.progress import progress_bar
             print_log(
                 f'caching {len(todo)} {name} volume(s) in {cache_dir}',

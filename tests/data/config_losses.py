@@ -106,9 +106,11 @@ def num_strong_views(cfg) -> int:
 
 def is_covered(path: str) -> bool:
     """True for semi-supervised and pre-training model configs."""
-    import ideal_mm  # noqa: F401  (registers)
+    # isort: off
+    import ideal_mm  # noqa: F401  (registers; compat before mmseg)
     from mmengine.config import Config
     from mmseg.registry import MODELS
+    # isort: on
 
     from ideal_mm.models.segmentors import SemiSupervisedSegmentor
     from ideal_mm.models.selfsup.dense_pretrainer import \
@@ -206,10 +208,12 @@ def prepare(model: torch.nn.Module) -> None:
 
 def compute_losses(path: str) -> Tuple[Dict[str, float], List[str]]:
     """(loss dict as floats, canonical parameter names) of one config."""
-    import ideal_mm  # noqa: F401
+    # isort: off
+    import ideal_mm  # noqa: F401  (compat before mmseg)
     from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+    # isort: on
     init_default_scope('mmseg')
     cfg, model_cfg = model_config(osp.join(REPO, path))
     torch.manual_seed(0)

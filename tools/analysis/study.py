@@ -67,20 +67,35 @@ def parse_args() -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('spec', help='study spec (configs/studies/*.py)')
-    parser.add_argument('--out', help='study folder (default '
-                        'work_dirs/studies/<spec name>)')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at a time (threads split between them)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch threads per run (default: CPUs / jobs)')
+    parser.add_argument(
+        '--out',
+        help='study folder (default '
+        'work_dirs/studies/<spec name>)')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='runs at a time (threads split between them)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch threads per run (default: CPUs / jobs)')
     parser.add_argument('--methods', nargs='+', help='only these methods')
-    parser.add_argument('--seeds', type=int, nargs='+', help='only these seeds')
-    parser.add_argument('--budgets', nargs='+',
-                        help="only these budgets, by name (e.g. 1pat 10pct)")
-    parser.add_argument('--report-only', action='store_true',
-                        help='write the tables from finished runs only')
-    parser.add_argument('--dry-run', action='store_true',
-                        help='list the runs that would start')
+    parser.add_argument(
+        '--seeds', type=int, nargs='+', help='only these seeds')
+    parser.add_argument(
+        '--budgets',
+        nargs='+',
+        help="only these budgets, by name (e.g. 1pat 10pct)")
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='write the tables from finished runs only')
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='list the runs that would start')
     return parser.parse_args()
 
 
@@ -94,8 +109,8 @@ def main() -> int:
     study = Study(args.spec, args.out)
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f'--threads {args.threads}: must be >= 1')
-    runner = StudyRunner(study, args.jobs, args.dry_run, repo=REPO,
-                         threads=args.threads)
+    runner = StudyRunner(
+        study, args.jobs, args.dry_run, repo=REPO, threads=args.threads)
     if not args.report_only:
         if not args.dry_run:
             ensure_data(study)

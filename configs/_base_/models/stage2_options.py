@@ -27,8 +27,12 @@ guarded_filters = [
 guarded_pseudo_labels = dict(
     conf_threshold=0.95,
     unsup_loss=[
-        dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
-             avg_non_ignore=True, loss_name='loss_cps'),
+        dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=0.5,
+            avg_non_ignore=True,
+            loss_name='loss_cps'),
         dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
     ])
 

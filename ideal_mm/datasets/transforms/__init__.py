@@ -1,8 +1,13 @@
 """Registered components; each module registers on import."""
-from . import intensity, loading  # noqa: F401,E402
-from .two_view import (  # noqa: F401
-    DenseContrastiveTwoView, PackTwoViewInputs, dense_correspondence)
-from .geometric import RandomAffineResize  # noqa: F401
-from .semi_views import PackSemiSegInputs, WeakStrongViews  # noqa: F401
-from .unimatch_strong import (  # noqa: F401
-    UniMatchStrongAug, UniMatchStrongViews)
+from . import intensity, loading
+from .geometric import RandomAffineResize
+from .semi_views import PackSemiSegInputs, WeakStrongViews
+from .two_view import (DenseContrastiveTwoView, PackTwoViewInputs,
+                       dense_correspondence)
+from .unimatch_strong import UniMatchStrongAug, UniMatchStrongViews
+
+__all__ = [
+    'intensity', 'loading', 'RandomAffineResize', 'PackSemiSegInputs',
+    'WeakStrongViews', 'DenseContrastiveTwoView', 'PackTwoViewInputs',
+    'dense_correspondence', 'UniMatchStrongAug', 'UniMatchStrongViews'
+]

@@ -28,10 +28,10 @@ from typing import Dict, Optional
 
 import numpy as np
 import torch
+from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
-from mmcv.transforms import BaseTransform
 
 from ideal_mm.errors import ConfigError
 from .intensity import RandomIntensity
