@@ -18,13 +18,14 @@ STAMP := .make/installed-$(subst /,_,$(PYTHON))
 endif
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: install test test-mmseg demo install-mmcv-full clean-demo help gpu-wheels
+.PHONY: install test test-mmseg demo lint install-mmcv-full clean-demo help gpu-wheels
 
 help:
 	@echo "make install            create .venv and install ideal_mm (torch $(TORCH_VERSION) if none, mmcv-lite if no mmcv)"
 	@echo "make test               install, then run the test suite"
 	@echo "make test-mmseg         install, then run mmseg's own model tests with ideal_mm imported (~2 min)"
 	@echo "make demo               install, then run IDEAL and baselines on generated phantom ACDC data"
+	@echo "make lint               flake8, isort and yapf in check mode (setup.cfg), tools pinned in requirements/lint.txt"
 	@echo "make install-mmcv-full  build mmcv $(MMCV_VERSION) with compiled ops (about 11 min on 2 cores)"
 	@echo "make gpu-wheels         download the wheels a bare GPU machine needs into .wheels/ (docs/benchmarks.md)"
 
@@ -56,6 +57,25 @@ test-mmseg: install
 
 demo: install
 	PYTHON=$(PY) bash tools/demo.sh
+
+# flake8, isort and yapf as setup.cfg configures them, in check mode (nothing
+# is rewritten; `isort <files>` and `yapf -i <files>` fix). Needs only the
+# three tools at the versions in requirements/lint.txt, installed if missing
+# or different, not ideal_mm: CI runs it before `make test`. All three run and
+# every finding is printed before the target fails.
+LINT_PATHS ?= ideal_mm tools tests configs setup.py
+lint:
+ifeq ($(strip $(PYTHON)),)
+	test -x $(PY) || python3 -m venv $(VENV)
+endif
+	$(PY) tools/ci/lint_tools_match.py requirements/lint.txt \
+	  || $(PIP) install -r requirements/lint.txt
+	@status=0; \
+	echo "flake8:"; $(PY) -m flake8 $(LINT_PATHS) || status=1; \
+	echo "isort:"; $(PY) -m isort --check-only --diff $(LINT_PATHS) || status=1; \
+	echo "yapf:"; $(PY) -m yapf --diff --recursive --parallel $(LINT_PATHS) || status=1; \
+	if [ $$status -ne 0 ]; then echo "make lint: findings above"; else echo "make lint: clean"; fi; \
+	exit $$status
 
 # Full mmcv with compiled ops, built from source once and cached outside the repo.
 install-mmcv-full: install

@@ -2,12 +2,19 @@
 
 mmcv is not listed: full mmcv and mmcv-lite both install the ``mmcv`` package
 and overwrite each other, so the Makefile installs mmcv-lite 2.1.0 unless an
-mmcv is already importable (``make install-mmcv-full`` builds the compiled one).
-torch is required but not pinned: users bring their own CUDA build.
+mmcv is already importable (``make install-mmcv-full`` builds the compiled
+one). torch is required but not pinned: users bring their own CUDA build.
 """
 import os
-
 from setuptools import find_packages, setup
+
+
+def read_requirements(name: str) -> list:
+    """The requirement lines of ``requirements/<name>.txt`` (no comments)."""
+    path = os.path.join(os.path.dirname(__file__), 'requirements', name)
+    with open(path) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
 
 
 def read_version() -> str:
@@ -21,9 +28,11 @@ def read_version() -> str:
 setup(
     name='ideal_mm',
     version=read_version(),
-    description='IDEAL dense local contrastive pre-training and bi-consistency '
-    'semi-supervised segmentation for mmsegmentation',
-    long_description=open('README.md').read() if os.path.exists('README.md') else '',
+    description=('IDEAL dense local contrastive pre-training and '
+                 'bi-consistency semi-supervised segmentation for '
+                 'mmsegmentation'),
+    long_description=open('README.md').read()
+    if os.path.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['ideal_mm', 'ideal_mm.*']),
     package_data={'ideal_mm': ['datasets/splits/*.json']},
@@ -43,6 +52,10 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest>=7', 'medpy>=0.5']},
+    extras_require={
+        'tests': ['pytest>=7', 'medpy>=0.5'],
+        # `make lint` installs these itself (requirements/lint.txt)
+        'lint': read_requirements('lint.txt'),
+    },
     license='Apache-2.0',
 )

@@ -37,10 +37,9 @@ __all__ = ['__version__', 'register_all_modules']
 
 #: parts importable as attributes (``ideal_mm.models``) without importing
 #: them first; each is imported on first access.
-_LAZY_PARTS = ('analysis', 'apis', 'atomic_files', 'compat',
-               'correspondence', 'datasets', 'engine', 'errors',
-               'evaluation', 'geometry', 'models', 'nifti_names',
-               'registration', 'visualization')
+_LAZY_PARTS = ('analysis', 'apis', 'atomic_files', 'compat', 'correspondence',
+               'datasets', 'engine', 'errors', 'evaluation', 'geometry',
+               'models', 'nifti_names', 'registration', 'visualization')
 
 
 def __getattr__(name: str) -> ModuleType:
@@ -79,7 +78,9 @@ class _CompatBeforeMMSeg:
     _busy = False
 
     @classmethod
-    def find_spec(cls, fullname: str, path: Optional[Sequence[str]] = None,
+    def find_spec(cls,
+                  fullname: str,
+                  path: Optional[Sequence[str]] = None,
                   target: Any = None) -> None:
         """Apply compat when ``fullname`` is mmseg; find nothing."""
         if fullname != 'mmseg' or cls._busy:
@@ -94,8 +95,9 @@ class _CompatBeforeMMSeg:
 
 
 def _remove_compat_hook() -> None:
-    sys.meta_path[:] = [f for f in sys.meta_path
-                        if f is not _CompatBeforeMMSeg]
+    sys.meta_path[:] = [
+        f for f in sys.meta_path if f is not _CompatBeforeMMSeg
+    ]
 
 
 if 'mmseg' in sys.modules:

@@ -14,8 +14,10 @@ from typing import IO, Iterator
 
 import numpy as np
 
-__all__ = ['FILE_MODE', 'atomic_path', 'atomic_file', 'atomic_write_text',
-           'atomic_write_json', 'atomic_save_npy']
+__all__ = [
+    'FILE_MODE', 'atomic_path', 'atomic_file', 'atomic_write_text',
+    'atomic_write_json', 'atomic_save_npy'
+]
 
 
 def _current_umask() -> int:
@@ -41,8 +43,8 @@ def atomic_path(path: str, suffix: str = '.tmp') -> Iterator[str]:
     """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.',
-                               suffix=suffix)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix=suffix)
     os.close(fd)
     try:
         yield tmp

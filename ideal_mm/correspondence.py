@@ -25,17 +25,16 @@ from ideal_mm.geometry import CellGeometry, cell_centres
 __all__ = ['dense_correspondence']
 
 
-def dense_correspondence(affine_q: torch.Tensor,
-                         affine_k: torch.Tensor,
-                         src_shape: torch.Tensor,
-                         view_shape: Sequence[int],
-                         grid_shape: Sequence[int],
-                         stride: Optional[Union[float,
-                                                Sequence[float]]] = None,
-                         offset: Optional[Union[float,
-                                                Sequence[float]]] = None,
-                         key_grid_shape: Optional[Sequence[int]] = None
-                         ) -> Tuple[torch.Tensor, torch.Tensor]:
+def dense_correspondence(
+    affine_q: torch.Tensor,
+    affine_k: torch.Tensor,
+    src_shape: torch.Tensor,
+    view_shape: Sequence[int],
+    grid_shape: Sequence[int],
+    stride: Optional[Union[float, Sequence[float]]] = None,
+    offset: Optional[Union[float, Sequence[float]]] = None,
+    key_grid_shape: Optional[Sequence[int]] = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Key-view location of every query grid cell, and whether it is valid.
 
     The query view (size ``view_shape`` = (h, w)) carries a ``grid_shape`` =
@@ -99,22 +98,23 @@ def dense_correspondence(affine_q: torch.Tensor,
     src_hw = src_shape.to(device=device, dtype=torch.float64)
     src_ok = ((src[..., 0] >= 0) & (src[..., 0] <= src_hw[:, None, 1] - 1) &
               (src[..., 1] >= 0) & (src[..., 1] <= src_hw[:, None, 0] - 1))
-    key_ok = ((key[..., 0] >= 0) & (key[..., 0] <= w - 1) &
-              (key[..., 1] >= 0) & (key[..., 1] <= h - 1))
+    key_ok = ((key[..., 0] >= 0) & (key[..., 0] <= w - 1) & (key[..., 1] >= 0)
+              & (key[..., 1] <= h - 1))
     if explicit:
         hk, wk = (int(v) for v in (key_grid_shape or grid_shape))
         # key point in key-grid cell units (fractional column, row)
         col = (key[..., 0] - geom.offset[1]) / geom.stride[1]
         row = (key[..., 1] - geom.offset[0]) / geom.stride[0]
         key_ok &= (col >= 0) & (col <= wk - 1) & (row >= 0) & (row <= hk - 1)
-        query_ok = ((pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) &
-                    (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1))
+        query_ok = ((pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0)
+                    & (pts[:, 1] <= h - 1))
         src_ok &= query_ok[None]
         norm = torch.stack([(2 * col + 1) / wk - 1, (2 * row + 1) / hk - 1],
                            dim=-1)
     else:
         norm = torch.stack([(2 * key[..., 0] + 1) / w - 1,
-                            (2 * key[..., 1] + 1) / h - 1], dim=-1)
+                            (2 * key[..., 1] + 1) / h - 1],
+                           dim=-1)
     b = aq.shape[0]
     corr = norm.reshape(b, hg, wg, 2).to(torch.float32)
     valid = (src_ok & key_ok).reshape(b, hg, wg)

@@ -1,8 +1,8 @@
 """Errors a user can cause and fix, and how command-line tools report them.
 
 Every error raised for bad input (a path, a file, a config value) is an
-:class:`IdealMMError` whose message names the file or config key and says how to
-fix it. Command-line tools run their ``main`` through :func:`run_cli`, which
+:class:`IdealMMError` whose message names the file or config key and says how
+to fix it. Command-line tools run their ``main`` through :func:`run_cli`, which
 prints such errors in one or two lines without a traceback and exits non-zero.
 """
 from __future__ import annotations
@@ -73,8 +73,8 @@ class CheckpointCorruptError(CheckpointError):
     library_type: Type[BaseException] = RuntimeError
 
     def __reduce__(self):
-        return (corrupt_checkpoint_error,
-                (BaseException.__str__(self), self.library_type))
+        return (corrupt_checkpoint_error, (BaseException.__str__(self),
+                                           self.library_type))
 
 
 _CORRUPT_CLASSES: Dict[type, Optional[type]] = {}
@@ -86,9 +86,12 @@ def _corrupt_class(base: type) -> Optional[type]:
         return CheckpointCorruptError
     if base not in _CORRUPT_CLASSES:
         try:
-            cls = type('CheckpointCorruptError', (CheckpointCorruptError, base),
-                       {'__module__': __name__, 'library_type': base,
-                        '__doc__': CheckpointCorruptError.__doc__})
+            cls = type(
+                'CheckpointCorruptError', (CheckpointCorruptError, base), {
+                    '__module__': __name__,
+                    'library_type': base,
+                    '__doc__': CheckpointCorruptError.__doc__
+                })
             cls.__qualname__ = f'CheckpointCorruptError[{base.__name__}]'
         except TypeError:  # incompatible instance layouts
             cls = None

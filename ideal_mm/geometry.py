@@ -25,17 +25,15 @@ a table of it for the supported mmseg backbones
 (:func:`declared_cell_geometry`) and a gradient-centroid probe that measures
 it for any backbone (:func:`probe_cell_geometry`). It imports nothing from
 ideal_mm but the errors, so the datasets (the correspondence) and the models
-(the pre-trainer) can both use it. Over 300 lines on purpose: the table and
-the probe are two readings of one geometry and are tested against each other;
-the probe in a module of its own would be a new top-level part of ideal_mm
-(tests/test_import_graph.py) that only this one imports.
+(the pre-trainer) can both use it. The table and the probe are two readings
+of one geometry and are tested against each other.
 """
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import dataclass
-from typing import (Dict, List, Mapping, Optional, Sequence, Tuple, Union)
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -116,8 +114,9 @@ class CellGeometry:
     def from_config(cls, value: Mapping, key: str) -> 'CellGeometry':
         """Build from ``dict(stride=..., offset=...)`` (numbers or (y, x)
         pairs); errors name ``key``."""
-        if not isinstance(value, Mapping) or set(value) != {'stride',
-                                                            'offset'}:
+        if not isinstance(value, Mapping) or set(value) != {
+                'stride', 'offset'
+        }:
             raise ConfigError(
                 f'{key} must be dict(stride=..., offset=...) (numbers or '
                 f'(y, x) pairs: cell (i, j) is centred at pixel (offset + '
@@ -134,15 +133,18 @@ class CellGeometry:
                        grid_shape: Sequence[int]) -> 'CellGeometry':
         """The grid that splits an (h, w) view into equal cells:
         ``stride = h / Hg``, ``offset = stride / 2 - 0.5`` (per axis)."""
-        stride = tuple(int(v) / int(g) for v, g in zip(view_shape,
-                                                       grid_shape))
-        return cls(stride, tuple(s / 2 - 0.5 for s in stride),  # type: ignore
-                   source='centre-aligned')
+        stride = tuple(int(v) / int(g) for v, g in zip(view_shape, grid_shape))
+        return cls(
+            stride,
+            tuple(s / 2 - 0.5 for s in stride),  # type: ignore
+            source='centre-aligned')
 
-    def centres(self, grid_shape: Sequence[int],
-                dtype: torch.dtype = torch.float64,
-                device: Optional[torch.device] = None
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def centres(
+        self,
+        grid_shape: Sequence[int],
+        dtype: torch.dtype = torch.float64,
+        device: Optional[torch.device] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Row centres (Hg,) and column centres (Wg,) in pixels."""
         hg, wg = (int(v) for v in grid_shape)
         return (cell_centres(hg, 0, self.stride[0], self.offset[0], dtype,
@@ -159,7 +161,8 @@ class CellGeometry:
                   for o, s in zip(self.offset, self.stride)),  # type: ignore
             source=self.source)
 
-    def resampled(self, factor: Pair,
+    def resampled(self,
+                  factor: Pair,
                   align_corners: bool = False) -> 'CellGeometry':
         """The geometry of this grid after bilinear resizing by ``factor``
         (y, x) output cells per input cell (e.g. 2 to double the size), as
@@ -170,8 +173,10 @@ class CellGeometry:
             stride.append(s / f)
             # output cell j samples input position (j + 0.5) / f - 0.5
             offset.append(o if align_corners else o + s * (0.5 / f - 0.5))
-        return CellGeometry(tuple(stride), tuple(offset),  # type: ignore
-                            source=self.source)
+        return CellGeometry(
+            tuple(stride),
+            tuple(offset),  # type: ignore
+            source=self.source)
 
     def offset_error(self, other: 'CellGeometry') -> float:
         """Largest distance in pixels between the cell centres of two
@@ -181,9 +186,11 @@ class CellGeometry:
         return max(abs(a - b) for a, b in zip(self.offset, other.offset))
 
     def __str__(self) -> str:
+
         def fmt(pair: Pair) -> str:
             a, b = (f'{v:g}' for v in pair)
             return a if a == b else f'({a}, {b})'
+
         return (f'stride {fmt(self.stride)}, offset {fmt(self.offset)} '
                 f'({self.source})')
 
@@ -240,8 +247,7 @@ def _resnet(backbone: nn.Module, level: int) -> CellGeometry:
     return geom
 
 
-def _mix_vision_transformer(backbone: nn.Module,
-                            level: int) -> CellGeometry:
+def _mix_vision_transformer(backbone: nn.Module, level: int) -> CellGeometry:
     # stage i starts with a patch embedding: conv kernel k, stride s, padding
     # k // 2, so output cell j is centred at s j + (k - 1) / 2 - k // 2.
     stage = _stage_of(level, _levels_to_stages(backbone.out_indices),
@@ -270,8 +276,9 @@ def _vision_transformer(backbone: nn.Module, level: int) -> CellGeometry:
     # keeps its grid, so every level has the same geometry.
     _stage_of(level, list(backbone.out_indices), type(backbone).__name__)
     conv = backbone.patch_embed.projection
-    return _patch_cell(CellGeometry((1, 1), (0, 0), source='table'),
-                       conv.kernel_size, conv.stride, conv.padding)
+    return _patch_cell(
+        CellGeometry((1, 1), (0, 0), source='table'), conv.kernel_size,
+        conv.stride, conv.padding)
 
 
 def _swin(backbone: nn.Module, level: int) -> CellGeometry:
@@ -281,8 +288,9 @@ def _swin(backbone: nn.Module, level: int) -> CellGeometry:
     stage = _stage_of(level, _levels_to_stages(backbone.out_indices),
                       'SwinTransformer')
     conv = backbone.patch_embed.projection
-    geom = _patch_cell(CellGeometry((1, 1), (0, 0), source='table'),
-                       conv.kernel_size, conv.stride, conv.padding)
+    geom = _patch_cell(
+        CellGeometry((1, 1), (0, 0), source='table'), conv.kernel_size,
+        conv.stride, conv.padding)
     for i in range(stage):
         unfold = backbone.stages[i].downsample.sampler
         geom = _patch_cell(geom, unfold.kernel_size, unfold.stride,
@@ -319,8 +327,9 @@ class CellGeometryProbeError(RuntimeError):
     """The probe could not measure a backbone's cell geometry reliably."""
 
 
-def _as_levels(outputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-               ) -> List[torch.Tensor]:
+def _as_levels(
+    outputs: Union[torch.Tensor,
+                   Sequence[torch.Tensor]]) -> List[torch.Tensor]:
     return [outputs] if isinstance(outputs, torch.Tensor) else list(outputs)
 
 
@@ -344,7 +353,8 @@ def _symmetrise_kernels(module: nn.Module) -> None:
             w.copy_((w + w.flip(-2)) / 2)
 
 
-def _profile_centroid(profile: torch.Tensor, edge: int,
+def _profile_centroid(profile: torch.Tensor,
+                      edge: int,
                       level: float = 0.25) -> torch.Tensor:
     """Centroid of each row of ``profile`` (K, P) above a threshold: the
     larger of the mean of its first and last ``edge`` values (the image
@@ -352,12 +362,12 @@ def _profile_centroid(profile: torch.Tensor, edge: int,
     borders keeps a symmetric bump symmetric where the image border has
     truncated its tails, and drops the flat floor that global attention
     spreads over the whole image."""
-    floor = torch.maximum(profile[:, :edge].mean(1),
-                          profile[:, -edge:].mean(1))
+    floor = torch.maximum(profile[:, :edge].mean(1), profile[:,
+                                                             -edge:].mean(1))
     peak = profile.max(1).values
     above = (profile - (floor + level * (peak - floor))[:, None]).clamp(min=0)
-    pos = torch.arange(profile.shape[1], dtype=profile.dtype,
-                       device=profile.device)
+    pos = torch.arange(
+        profile.shape[1], dtype=profile.dtype, device=profile.device)
     return (above * pos).sum(1) / above.sum(1)
 
 
@@ -408,8 +418,7 @@ def _initialised_copy(backbone: nn.Module, seed: int) -> nn.Module:
     """A deep copy of ``backbone`` with its ``init_weights()`` applied (when
     it has one and has not run it): the weights the model trains from."""
     model = copy.deepcopy(backbone)
-    if hasattr(model, 'init_weights') and not getattr(model, 'is_init',
-                                                      True):
+    if hasattr(model, 'init_weights') and not getattr(model, 'is_init', True):
         torch.manual_seed(int(seed))
         try:
             model.init_weights()
@@ -519,8 +528,17 @@ def _probe(backbone: nn.Module, levels: Sequence[int],
 
     def level_shapes(side: int) -> List[torch.Size]:
         with torch.no_grad():  # batch 2: batch norm in training mode
-            return [f.shape for f in _as_levels(model(torch.zeros(
-                2, in_channels, side, side, device=device, dtype=dtype)))]
+            return [
+                f.shape for f in _as_levels(
+                    model(
+                        torch.zeros(
+                            2,
+                            in_channels,
+                            side,
+                            side,
+                            device=device,
+                            dtype=dtype)))
+            ]
 
     shapes = level_shapes(size)
     try:
@@ -546,8 +564,9 @@ def _probe(backbone: nn.Module, levels: Sequence[int],
         plans.append((level, d, hg, wg, cells))
     cells_per_level = max(len(p[4]) for p in plans)
     batch = cells_per_level * num_samples
-    x = torch.randn(batch, in_channels, size, size, generator=gen).to(
-        device=device, dtype=dtype).requires_grad_()
+    x = torch.randn(
+        batch, in_channels, size, size, generator=gen).to(
+            device=device, dtype=dtype).requires_grad_()
     with torch.enable_grad():
         outs = _as_levels(model(x))
         result: Dict[int, CellGeometry] = {}
@@ -569,10 +588,11 @@ def _probe(backbone: nn.Module, levels: Sequence[int],
                 prof = prof.reshape(len(cells), num_samples, size).mean(1)
                 edge = max(1, int(round(stride[axis])))
                 centroids = _profile_centroid(prof, edge)
-                geom.append(_fit_axis(
-                    cells, centroids, stride[axis], size,
-                    f'level {level} {"yx"[axis]}'))
+                geom.append(
+                    _fit_axis(cells, centroids, stride[axis], size,
+                              f'level {level} {"yx"[axis]}'))
             result[level] = CellGeometry(
-                stride, tuple(_snap(o) for o in geom),  # type: ignore
+                stride,
+                tuple(_snap(o) for o in geom),  # type: ignore
                 source='probe')
     return result

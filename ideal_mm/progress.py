@@ -27,8 +27,10 @@ def _console_loggers() -> List[logging.Logger]:
     loggers = [logging.getLogger()]
     if 'mmengine.logging' in sys.modules:
         from mmengine.logging import MMLogger
-        loggers += [lg for lg in MMLogger._instance_dict.values()
-                    if isinstance(lg, logging.Logger)]
+        loggers += [
+            lg for lg in MMLogger._instance_dict.values()
+            if isinstance(lg, logging.Logger)
+        ]
     return loggers
 
 
@@ -42,8 +44,12 @@ def bar_safe_output() -> Iterator[None]:
 
     previous = warnings.showwarning
 
-    def show(message: Any, category: Any, filename: str, lineno: int,
-             file: Any = None, line: Any = None) -> None:
+    def show(message: Any,
+             category: Any,
+             filename: str,
+             lineno: int,
+             file: Any = None,
+             line: Any = None) -> None:
         # clear the bars, show the warning as before (so recorders such as
         # pytest.warns still see it), redraw the bars below it
         with tqdm.external_write_mode(file=file or sys.stderr):
@@ -57,7 +63,8 @@ def bar_safe_output() -> Iterator[None]:
         warnings.showwarning = previous
 
 
-def progress_bar(iterable: Iterable[T], enabled: bool = True,
+def progress_bar(iterable: Iterable[T],
+                 enabled: bool = True,
                  **kwargs: Any) -> Iterator[T]:
     """Items of ``iterable`` under a tqdm bar (``kwargs`` go to tqdm); while
     the bar is shown, warnings and log lines go through ``tqdm.write``.

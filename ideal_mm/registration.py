@@ -10,6 +10,7 @@ models are imported.
 from . import compat  # noqa: F401  (must come first)
 from . import apis, datasets, engine, models  # noqa: F401,E402
 from .apis import inference, model  # noqa: F401,E402
+from .engine import export_pretrained  # noqa: F401,E402  (registers)
 from .evaluation import volume_metric  # noqa: F401,E402  (registers)
 
 __all__: list = []

@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the repo root on sys.path and small phantom ACDC data.
+"""Shared pytest fixtures: the repo root on sys.path and small phantom ACDC
+data.
 
 ``phantom_root`` is generated once per test session (12 patients, 64-80 px
 in-plane, 6-8 slices: about half a second) and must be treated as read-only;
@@ -29,11 +30,16 @@ PHANTOM_SLICES = (6, 8)
 
 @pytest.fixture(scope='session')
 def phantom_root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A read-only phantom ACDC root with patient001..patient012 (training/)."""
+    """A read-only phantom ACDC root with patient001..patient012
+    (training/)."""
     from ideal_mm.datasets.phantom import make_phantom_acdc
     root = str(tmp_path_factory.mktemp('phantom_acdc'))
-    make_phantom_acdc(root, num_patients=PHANTOM_PATIENTS, seed=0,
-                      size=PHANTOM_SIZE, num_slices=PHANTOM_SLICES)
+    make_phantom_acdc(
+        root,
+        num_patients=PHANTOM_PATIENTS,
+        seed=0,
+        size=PHANTOM_SIZE,
+        num_slices=PHANTOM_SLICES)
     return root
 
 
@@ -43,8 +49,13 @@ def whs_root(tmp_path_factory: pytest.TempPathFactory) -> str:
     whs_001..whs_008 in imagesTr/labelsTr, whs_009..whs_010 in imagesTs."""
     from ideal_mm.datasets.phantom import make_phantom_whs
     root = str(tmp_path_factory.mktemp('phantom_whs'))
-    make_phantom_whs(root, num_cases=8, num_test=2, seed=0, size=(48, 48),
-                     num_slices=(6, 8))
+    make_phantom_whs(
+        root,
+        num_cases=8,
+        num_test=2,
+        seed=0,
+        size=(48, 48),
+        num_slices=(6, 8))
     return root
 
 
@@ -83,8 +94,9 @@ def copy_phantom(phantom_root: str, tmp_path) -> Callable[..., str]:
         src_train = os.path.join(phantom_root, 'training')
         names = patients or sorted(os.listdir(src_train))
         for name in names:
-            shutil.copytree(os.path.join(src_train, name),
-                            os.path.join(dst, 'training', name))
+            shutil.copytree(
+                os.path.join(src_train, name),
+                os.path.join(dst, 'training', name))
         return dst
 
     return _copy

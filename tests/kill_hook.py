@@ -16,11 +16,14 @@ from mmseg.registry import HOOKS
 
 @HOOKS.register_module(force=True)
 class SelfKillHook(Hook):
-    """``os.kill(getpid(), SIGKILL)`` after iteration ``$IDEAL_MM_TEST_KILL_AT``."""
+    """``os.kill(getpid(), SIGKILL)`` after iteration
+    ``$IDEAL_MM_TEST_KILL_AT``."""
 
     priority = 'HIGHEST'
 
-    def after_train_iter(self, runner, batch_idx: int,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch: Optional[Any] = None,
                          outputs: Optional[Any] = None) -> None:
         """Kill the process when the 1-based iteration is the one asked."""

@@ -15,15 +15,16 @@ class NaNFromCallLoss(nn.Module):
     training), so ``nan_from=k`` makes iteration k's loss term NaN.
     """
 
-    def __init__(self, nan_from: int = 3,
+    def __init__(self,
+                 nan_from: int = 3,
                  loss_name: str = 'loss_nanprobe') -> None:
         super().__init__()
         self.nan_from = nan_from
         self._loss_name = loss_name
         self.calls = 0
 
-    def forward(self, cls_score: torch.Tensor, label: torch.Tensor,
-                *args, **kwargs) -> torch.Tensor:
+    def forward(self, cls_score: torch.Tensor, label: torch.Tensor, *args,
+                **kwargs) -> torch.Tensor:
         """The probe value (keeps the graph, so NaN reaches the gradients)."""
         self.calls += 1
         value = cls_score.mean() * 0.0

@@ -36,7 +36,8 @@ def run_tool_inprocess(script: str, args: List[str], capsys,
 
 
 def assert_one_line_error(code: int, err: str) -> str:
-    """Non-zero exit, no traceback, exactly one ``error:`` line (<= 2 lines)."""
+    """Non-zero exit, no traceback, exactly one ``error:`` line (<= 2
+    lines)."""
     assert code != 0
     assert 'Traceback' not in err
     errors = [line for line in err.splitlines() if line.startswith('error:')]
@@ -77,11 +78,20 @@ class _SystemOnUnpickle:
         return (os.system, (f'touch {self.marker}', ))
 
 
-def evil_checkpoint(path: str, marker: str, state_dict: dict = None,
+def evil_checkpoint(path: str,
+                    marker: str,
+                    state_dict: dict = None,
                     via: str = 'system') -> str:
     """A checkpoint with real-looking content plus a code-running object."""
-    payload = (_SystemOnUnpickle(marker) if via == 'system'
-               else _TouchOnUnpickle(marker))
-    torch.save({'meta': {'iter': 2, 'payload': payload},
-                'state_dict': state_dict or {}}, path)
+    payload = (
+        _SystemOnUnpickle(marker)
+        if via == 'system' else _TouchOnUnpickle(marker))
+    torch.save(
+        {
+            'meta': {
+                'iter': 2,
+                'payload': payload
+            },
+            'state_dict': state_dict or {}
+        }, path)
     return path

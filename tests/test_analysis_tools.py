@@ -44,36 +44,76 @@ def write_scalars(work_dir, timestamp, lines):
 def test_plot_curves_merges_timestamps_and_plots_runs(tmp_path, capsys):
     run_a = str(tmp_path / 'ideal_unet_1xb24-30k_acdc-3pat')
     run_b = str(tmp_path / 'supervised_unet_1xb24-30k_acdc-3pat')
-    write_scalars(run_a, '20240101_000000', [
-        {'loss': 2.0, 'lr': 0.01, 'iter': 10, 'step': 10},
-        {'loss': 1.5, 'lr': 0.01, 'iter': 20, 'step': 20},
-        {'mDice': 0.40, 'mHD95': float('nan'), 'step': 20},
-        {'loss': 9.9, 'iter': 30, 'step': 30},  # superseded after resume
-    ])
+    write_scalars(
+        run_a,
+        '20240101_000000',
+        [
+            {
+                'loss': 2.0,
+                'lr': 0.01,
+                'iter': 10,
+                'step': 10
+            },
+            {
+                'loss': 1.5,
+                'lr': 0.01,
+                'iter': 20,
+                'step': 20
+            },
+            {
+                'mDice': 0.40,
+                'mHD95': float('nan'),
+                'step': 20
+            },
+            {
+                'loss': 9.9,
+                'iter': 30,
+                'step': 30
+            },  # superseded after resume
+        ])
     # resumed from iteration 20: a later timestamp folder
     write_scalars(run_a, '20240102_000000', [
-        {'loss': 1.2, 'iter': 30, 'step': 30},
-        {'loss': 1.0, 'iter': 40, 'step': 40},
-        {'mDice': 0.55, 'step': 40},
+        {
+            'loss': 1.2,
+            'iter': 30,
+            'step': 30
+        },
+        {
+            'loss': 1.0,
+            'iter': 40,
+            'step': 40
+        },
+        {
+            'mDice': 0.55,
+            'step': 40
+        },
     ])
-    with open(os.path.join(run_a, '20240102_000000', 'vis_data',
-                           'scalars.json'), 'a') as f:
+    with open(
+            os.path.join(run_a, '20240102_000000', 'vis_data', 'scalars.json'),
+            'a') as f:
         f.write('{"loss": 0.5, "it')  # killed mid-write
     write_scalars(run_b, '20240101_000000', [
-        {'loss': 3.0, 'iter': 10, 'step': 10},
-        {'val/mDice': 0.3, 'step': 20},
+        {
+            'loss': 3.0,
+            'iter': 10,
+            'step': 10
+        },
+        {
+            'val/mDice': 0.3,
+            'step': 20
+        },
     ])
     out = str(tmp_path / 'curves.png')
-    assert plot_curves.main([run_a, run_b, '--keys', 'loss', 'mDice',
-                             '--out', out]) == 0
+    assert plot_curves.main(
+        [run_a, run_b, '--keys', 'loss', 'mDice', '--out', out]) == 0
     assert os.path.getsize(out) > 1000
     with open(out, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
     files = curves_api.scalar_files(run_a)
     curves = curves_api.read_scalars(files)
-    assert curves_api.series(curves['loss']) == ([10, 20, 30, 40],
-                                                  [2.0, 1.5, 1.2, 1.0])
+    assert curves_api.series(curves['loss']) == ([10, 20, 30,
+                                                  40], [2.0, 1.5, 1.2, 1.0])
     assert curves_api.series(curves['mDice']) == ([20, 40], [0.40, 0.55])
     assert curves_api.series(curves['mHD95']) == ([], [])
     latest = curves_api.read_scalars(curves_api.scalar_files(run_a, True))
@@ -84,11 +124,18 @@ def test_plot_curves_merges_timestamps_and_plots_runs(tmp_path, capsys):
 
 def test_plot_curves_unknown_key_lists_available(tmp_path):
     run = str(tmp_path / 'run')
-    write_scalars(run, '20240101_000000', [{'loss': 1.0, 'step': 1},
-                                           {'mDice': 0.5, 'step': 1}])
-    with pytest.raises(ConfigError, match=r'mIoU.*available keys: loss, mDice'):
-        plot_curves.main([run, '--keys', 'mIoU', '--out',
-                          str(tmp_path / 'c.png')])
+    write_scalars(run, '20240101_000000', [{
+        'loss': 1.0,
+        'step': 1
+    }, {
+        'mDice': 0.5,
+        'step': 1
+    }])
+    with pytest.raises(
+            ConfigError, match=r'mIoU.*available keys: loss, mDice'):
+        plot_curves.main(
+            [run, '--keys', 'mIoU', '--out',
+             str(tmp_path / 'c.png')])
     assert not os.path.exists(tmp_path / 'c.png')
     with pytest.raises(DataError, match='scalars.json'):
         plot_curves.main([str(tmp_path), '--out', str(tmp_path / 'c.png')])
@@ -98,12 +145,19 @@ def test_plot_curves_unknown_key_lists_available(tmp_path):
 def fake_summary(dice, hd95, asd):
     """summary.json form with per-class values; means computed here."""
     per_class = {
-        c: {'dice': d, 'jaccard': d / (2 - d), 'hd95': h, 'asd': a,
-            'assd': a}
+        c: {
+            'dice': d,
+            'jaccard': d / (2 - d),
+            'hd95': h,
+            'asd': a,
+            'assd': a
+        }
         for c, d, h, a in zip(('RV', 'Myo', 'LV'), dice, hd95, asd)
     }
-    mean = {m: float(np.mean([per_class[c][m] for c in per_class]))
-            for m in ('dice', 'jaccard', 'hd95', 'asd', 'assd')}
+    mean = {
+        m: float(np.mean([per_class[c][m] for c in per_class]))
+        for m in ('dice', 'jaccard', 'hd95', 'asd', 'assd')
+    }
     return {'per_class': per_class, 'mean': mean, 'cases': []}
 
 
@@ -131,12 +185,21 @@ def test_summarize_methods_by_budgets(tmp_path, capsys):
         make_run(root, 'supervised_unet_1xb24-30k_acdc-3pat', s2),
         make_run(root, 'supervised_unet_1xb24-30k_acdc-1.25pct', s3),
         # seed 2 of IDEAL 3 pat, named freely, identified by run_info.json
-        make_run(root, 'seed2', s2, run_info={'method': 'ideal_unet',
-                                              'label_budget': 3}),
+        make_run(
+            root,
+            'seed2',
+            s2,
+            run_info={
+                'method': 'ideal_unet',
+                'label_budget': 3
+            }),
         # identified by the config dump only
-        make_run(root, 'my_run', s3, config_text=(
-            "method = 'mean_teacher'\nlabel_budget = 0.0125\n"
-            "model = dict(type='EncoderDecoder')\n")),
+        make_run(
+            root,
+            'my_run',
+            s3,
+            config_text=("method = 'mean_teacher'\nlabel_budget = 0.0125\n"
+                         "model = dict(type='EncoderDecoder')\n")),
     ]
     out = str(tmp_path / 'results.md')
     assert summarize.main(runs + ['--out', out]) == 0
@@ -150,10 +213,12 @@ def test_summarize_methods_by_budgets(tmp_path, capsys):
         pair = [s1['mean'][m], s2['mean'][m]]
         cell.append(f'{np.mean(pair):{fmt}}±{np.std(pair, ddof=1):{fmt}}')
     assert f'| ideal_unet | {" / ".join(cell)} (n=2) |  |' in lines
-    assert '±' not in lines[lines.index(
-        '| Method | 3 pat | 1.25% |') + 3]  # a single run has no spread
-    sup = [f'{s["mean"]["dice"]:.3f} / {s["mean"]["hd95"]:.2f} / '
-           f'{s["mean"]["asd"]:.2f}' for s in (s2, s3)]
+    assert '±' not in lines[lines.index('| Method | 3 pat | 1.25% |') +
+                            3]  # a single run has no spread
+    sup = [
+        f'{s["mean"]["dice"]:.3f} / {s["mean"]["hd95"]:.2f} / '
+        f'{s["mean"]["asd"]:.2f}' for s in (s2, s3)
+    ]
     assert f'| supervised_unet | {sup[0]} | {sup[1]} |' in lines
     assert f'| mean_teacher |  | {sup[1]} |' in lines
     assert '| supervised_unet | 1.25% | 0.700 / 12.00 / 3.00 | ' \
@@ -187,7 +252,8 @@ def test_visualization_hook_draws_cached_slices(tmp_path):
     img_path = str(tmp_path / 'patient001_frame01_img.npy')
     np.save(img_path, volume)
     visualizer = SegLocalVisualizer.get_instance(
-        'acdc_hook_test', vis_backends=[dict(type='LocalVisBackend')],
+        'acdc_hook_test',
+        vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path / 'vis'))
     visualizer.dataset_meta = dict(
         classes=('background', 'RV', 'Myo', 'LV'),
@@ -195,9 +261,12 @@ def test_visualization_hook_draws_cached_slices(tmp_path):
     hook = ACDCVisualizationHook(draw=True, interval=1, max_samples=2)
 
     def sample(k):
-        s = SegDataSample(metainfo=dict(
-            img_path=img_path, slice_idx=k, volume_id='patient001_frame01',
-            ori_shape=(24, 20)))
+        s = SegDataSample(
+            metainfo=dict(
+                img_path=img_path,
+                slice_idx=k,
+                volume_id='patient001_frame01',
+                ori_shape=(24, 20)))
         pred = torch.zeros(1, 24, 20, dtype=torch.long)
         pred[0, 5:15, 5:12] = 3
         s.pred_sem_seg = PixelData(data=pred)
@@ -210,11 +279,12 @@ def test_visualization_hook_draws_cached_slices(tmp_path):
 
     hook.before_val_epoch(Runner())
     hook.after_val_iter(Runner(), 0, {}, [sample(0), sample(1), sample(2)])
-    vis_dir = next(p for p, _, files in os.walk(tmp_path / 'vis')
-                   if any(f.endswith('.png') for f in files))
+    vis_dir = next(p for p, _, files in os.walk(tmp_path / 'vis') if any(
+        f.endswith('.png') for f in files))
     pngs = sorted(os.listdir(vis_dir))
-    assert pngs == ['val_patient001_frame01_s00_7.png',
-                    'val_patient001_frame01_s01_7.png']
+    assert pngs == [
+        'val_patient001_frame01_s00_7.png', 'val_patient001_frame01_s01_7.png'
+    ]
     import cv2
     img = cv2.imread(os.path.join(vis_dir, pngs[0]))
     assert img.shape == (24, 40, 3)  # gt | prediction, side by side

@@ -1,4 +1,5 @@
-"""tools/analysis/benchmark.py on phantom data: every section prints numbers."""
+"""tools/analysis/benchmark.py on phantom data: every section prints
+numbers."""
 from __future__ import annotations
 
 import os
@@ -32,8 +33,12 @@ model = dict(backbone=dict(base_channels=4),
 def run_benchmark(*args: str):
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     return subprocess.run(
-        [sys.executable, 'tools/analysis/benchmark.py', *args], cwd=REPO,
-        capture_output=True, text=True, timeout=240, env=env)
+        [sys.executable, 'tools/analysis/benchmark.py', *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env)
 
 
 def number(pattern: str, text: str) -> float:
@@ -55,17 +60,20 @@ def test_benchmark_prints_every_section(tmp_path, phantom_root,
         'channels_last on' in out
     model = number(rf'^\(a\) model only: {NUM} images/s', out)
     full = number(rf'^\(b\) full runner: {NUM} images/s', out)
-    worker = number(rf'^\(c\) data pipeline, 1 worker in-process: {NUM} '
-                    r'samples/s', out)
-    loader = number(rf'^\(c\) data pipeline, DataLoader with 0 workers: '
-                    rf'{NUM} samples/s', out)
+    worker = number(
+        rf'^\(c\) data pipeline, 1 worker in-process: {NUM} '
+        r'samples/s', out)
+    loader = number(
+        rf'^\(c\) data pipeline, DataLoader with 0 workers: '
+        rf'{NUM} samples/s', out)
     assert min(model, full, worker, loader) > 0
     assert number(rf'^\(d\) peak memory, model only: {NUM} MiB', out) > 0
     assert number(rf'^\(d\) peak memory, runner: {NUM} MiB', out) > 0
     # the per-transform times name the config's pipeline
-    assert re.search(r'per transform \(us/sample\): LoadACDCSlice \d+, '
-                     r'RandomAffineResize \d+, RandomIntensity \d+, '
-                     r'PackSegInputs \d+', out)
+    assert re.search(
+        r'per transform \(us/sample\): LoadACDCSlice \d+, '
+        r'RandomAffineResize \d+, RandomIntensity \d+, '
+        r'PackSegInputs \d+', out)
     assert "bf16 (torch.autocast('cpu'))" in out
     assert 'AMP skipped on CPU' in out
     assert number(rf'^inference: {NUM} volumes/s', out) > 0
@@ -127,17 +135,18 @@ def test_benchmark_ab_batch_crop_threads(tmp_path, phantom_root,
                                          phantom_split_cfg):
     cfg = write_config(tmp_path, phantom_root, phantom_split_cfg)
     res = run_benchmark(cfg, '--sections', 'model', '--device', 'cpu',
-                        '--crop', '64', '64', '--iters', '2', '--warmup',
-                        '1', '--ab', '--ab-batch', '1', '--ab-crop', '32',
-                        '32', '--channels-last', '--threads', '1')
+                        '--crop', '64', '64', '--iters', '2', '--warmup', '1',
+                        '--ab', '--ab-batch', '1', '--ab-crop', '32', '32',
+                        '--channels-last', '--threads', '1')
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert '1 torch threads' in out
     # the options' batch is made at their crop, not the config's
     assert 'ab: inputs (1, 64, 64) vs (1, 32, 32)' in out
-    assert re.search(r'^ab: baseline batch 2 64x64 fp32: [0-9.]+ ms/step '
-                     r'median .*options batch 1 32x32 fp32, channels_last '
-                     r'on, compile off, threads same', out, re.MULTILINE)
+    assert re.search(
+        r'^ab: baseline batch 2 64x64 fp32: [0-9.]+ ms/step '
+        r'median .*options batch 1 32x32 fp32, channels_last '
+        r'on, compile off, threads same', out, re.MULTILINE)
     step = number(rf'speed-up baseline/options = {NUM} per step', out)
     image = number(rf'per step, {NUM} per image', out)
     assert image == pytest.approx(step / 2, abs=0.01)

@@ -26,10 +26,12 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _opts(root, split_cfg, cache, split='train'):
-    return {f'{split}_dataloader.dataset.data_root': root,
-            f'{split}_dataloader.dataset.split_cfg': split_cfg,
-            f'{split}_dataloader.dataset.cache_dir': cache,
-            f'{split}_dataloader.dataset.progress': False}
+    return {
+        f'{split}_dataloader.dataset.data_root': root,
+        f'{split}_dataloader.dataset.split_cfg': split_cfg,
+        f'{split}_dataloader.dataset.cache_dir': cache,
+        f'{split}_dataloader.dataset.progress': False
+    }
 
 
 @pytest.fixture(scope='module')
@@ -47,12 +49,14 @@ def test_supervised_test_split(phantom_root, phantom_split_cfg, cache,
                                tmp_path):
     out = str(tmp_path / 'sup')
     written = browse_dataset(
-        osp.join(REPO, 'configs/demo/supervised_unet_phantom.py'), out,
-        num=3, split='test', log=lambda s: None,
+        osp.join(REPO, 'configs/demo/supervised_unet_phantom.py'),
+        out,
+        num=3,
+        split='test',
+        log=lambda s: None,
         cfg_options=_opts(phantom_root, phantom_split_cfg, cache, 'test'))
     assert len(written) == 4 and written[-1] == osp.join(out, 'montage.png')
-    assert sorted(os.listdir(out)) == sorted(osp.basename(p)
-                                             for p in written)
+    assert sorted(os.listdir(out)) == sorted(osp.basename(p) for p in written)
     for path in written[:-1]:
         assert osp.basename(path).split('_', 1)[1].startswith('patient')
         _png(path)
@@ -65,8 +69,10 @@ def test_pretrain_lines_follow_the_transform(phantom_root, phantom_split_cfg,
                                              cache, tmp_path):
     out = str(tmp_path / 'pre')
     written = browse_dataset(
-        osp.join(REPO, 'configs/demo/ideal_unet_phantom_pretrain.py'), out,
-        num=3, log=lambda s: None,
+        osp.join(REPO, 'configs/demo/ideal_unet_phantom_pretrain.py'),
+        out,
+        num=3,
+        log=lambda s: None,
         cfg_options=_opts(phantom_root, phantom_split_cfg, cache))
     records = sorted(p for p in os.listdir(out) if p.endswith('.json'))
     assert len(records) == 3 and len(written) == 4
@@ -120,15 +126,18 @@ def _semi_opts(phantom_root, phantom_split_cfg, cache):
     opts['model.unsup_branches'] = [
         dict(type='StrongViewPseudoLabel', num_views=1, cutmix_prob=1.0),
         dict(type='FeaturePerturbation', p=0.5),
-        dict(type='BidirectionalCopyPaste', prob=1.0, ratio=0.5)]
+        dict(type='BidirectionalCopyPaste', prob=1.0, ratio=0.5)
+    ]
     return opts
 
 
 def test_semi_pictures(phantom_root, phantom_split_cfg, cache, tmp_path):
     out = str(tmp_path / 'semi')
     written = browse_dataset(
-        osp.join(REPO, 'configs/demo/ideal_unimatch_unet_phantom.py'), out,
-        num=2, log=lambda s: None,
+        osp.join(REPO, 'configs/demo/ideal_unimatch_unet_phantom.py'),
+        out,
+        num=2,
+        log=lambda s: None,
         cfg_options=_semi_opts(phantom_root, phantom_split_cfg, cache))
     names = [osp.basename(p) for p in written]
     assert sum(n.endswith('_labelled.png') for n in names) == 2
@@ -143,10 +152,11 @@ def test_model_mixes_cutmix_and_copy_paste(phantom_root, phantom_split_cfg,
                                            cache):
     """The mixes browse draws are boxes of the other sample, images and
     targets alike (CutMix), and labelled / unlabelled boxes (copy-paste)."""
-    import ideal_mm
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS, MODELS
+
+    import ideal_mm
     ideal_mm.register_all_modules()
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/demo/ideal_unimatch_unet_phantom.py'))
@@ -160,10 +170,11 @@ def test_model_mixes_cutmix_and_copy_paste(phantom_root, phantom_split_cfg,
     items = [ds[i] for i in lab + unl]
     model = MODELS.build(cfg.model).eval()
     batch = model.data_preprocessor(
-        dict(inputs=[it['inputs'] for it in items],
-             data_samples=[it['data_samples'] for it in items]), True)
-    mixes = model_mixes(model, batch['inputs'], batch['data_samples'],
-                        [0, 1], [2, 3, 4])
+        dict(
+            inputs=[it['inputs'] for it in items],
+            data_samples=[it['data_samples'] for it in items]), True)
+    mixes = model_mixes(model, batch['inputs'], batch['data_samples'], [0, 1],
+                        [2, 3, 4])
     strong_views = mixes['views'][1][2:]
     mixed = mixes['strong']
     assert mixed.shape == strong_views.shape
@@ -178,8 +189,8 @@ def test_model_mixes_cutmix_and_copy_paste(phantom_root, phantom_split_cfg,
     cp = mixes['copy_paste']
     weak = mixes['views'][0]
     assert cp.shape == (4, ) + tuple(weak.shape[1:])
-    gt = torch.stack([batch['data_samples'][i].gt_sem_seg.data[0]
-                      for i in (0, 1)])
+    gt = torch.stack(
+        [batch['data_samples'][i].gt_sem_seg.data[0] for i in (0, 1)])
     for j in range(2):
         from_u = (cp[j] == weak[2 + j]).all(0) & (cp[j] != weak[j]).any(0)
         assert from_u.any()
@@ -197,12 +208,17 @@ def test_errors_name_the_input(tmp_path):
     with pytest.raises(ConfigError, match='--split'):
         browse_dataset(
             osp.join(REPO, 'configs/demo/supervised_unet_phantom.py'),
-            str(tmp_path / 'o'), split='trian')
-    proc = subprocess.run(
-        [sys.executable, 'tools/analysis/browse_dataset.py',
-         str(tmp_path / 'nope.py'), '--out', str(tmp_path / 'o')],
-        cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, PYTHONPATH=REPO))
+            str(tmp_path / 'o'),
+            split='trian')
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis/browse_dataset.py',
+        str(tmp_path / 'nope.py'), '--out',
+        str(tmp_path / 'o')
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO))
     assert proc.returncode != 0
     assert 'nope.py does not exist' in proc.stderr
     assert 'Traceback' not in proc.stderr

@@ -4,7 +4,7 @@ built on it pairs cells that see the same source point."""
 import copy
 import os.path as osp
 
-import ideal_mm  # noqa: F401  (import before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import numpy as np
 import pytest
 import torch
@@ -33,9 +33,16 @@ CONFIGS = {
 # UNet 2x2 pools centre a 1/16 cell at 16 j + 7.5; ResNetV1c's and MiT's
 # stride-2 convolutions padded k // 2 at s j.
 EXPECTED = {
-    'unet': {-1: (16, 7.5)},
-    'resnet50': {-1: (8, 0.0)},
-    'mitb0': {2: (16, 0.0), 3: (32, 0.0)},
+    'unet': {
+        -1: (16, 7.5)
+    },
+    'resnet50': {
+        -1: (8, 0.0)
+    },
+    'mitb0': {
+        2: (16, 0.0),
+        3: (32, 0.0)
+    },
 }
 
 
@@ -57,8 +64,7 @@ def get_model(models, name):
 
 
 # -- an independent gradient-centroid probe -----------------------------------
-def centroid_probe(backbone, level, size, cells, samples=2, seed=0,
-                   floor=0.1):
+def centroid_probe(backbone, level, size, cells, samples=2, seed=0, floor=0.1):
     """(y, x) centroid of ``mean |d <v, f_ij> / d input|`` for each cell.
 
     Written apart from ideal_mm.geometry.probe_cell_geometry: the 2D map (not
@@ -91,12 +97,13 @@ def centroid_probe(backbone, level, size, cells, samples=2, seed=0,
     g = g / g.sum((1, 2), keepdim=True)
     g = g.reshape(len(cells), samples, size, size).mean(1)
     g = (g - floor * g.amax((1, 2), keepdim=True)).clamp(min=0)
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float64),
-                            torch.arange(size, dtype=torch.float64),
-                            indexing='ij')
+    ys, xs = torch.meshgrid(
+        torch.arange(size, dtype=torch.float64),
+        torch.arange(size, dtype=torch.float64),
+        indexing='ij')
     mass = g.sum((1, 2))
-    return torch.stack([(g * ys).sum((1, 2)) / mass,
-                        (g * xs).sum((1, 2)) / mass], 1)
+    return torch.stack([(g * ys).sum((1, 2)) / mass, (g * xs).sum(
+        (1, 2)) / mass], 1)
 
 
 # Probe sizes put the probed cells symmetric about the image centre, so zero
@@ -114,8 +121,10 @@ PROBES = [  # name, level, size, samples, floor
 ]
 
 
-@pytest.mark.parametrize('name,level,size,samples,floor', PROBES,
-                         ids=[f'{p[0]}-level{p[1]}' for p in PROBES])
+@pytest.mark.parametrize(
+    'name,level,size,samples,floor',
+    PROBES,
+    ids=[f'{p[0]}-level{p[1]}' for p in PROBES])
 def test_independent_probe_finds_the_cells_where_the_code_puts_them(
         models, name, level, size, samples, floor):
     model = get_model(models, name)
@@ -137,8 +146,8 @@ def test_independent_probe_finds_the_cells_where_the_code_puts_them(
         cells = [(c - 1, c - 1), (c, c), (c + 1, c + 1)]
     else:  # the four cells around the centre
         cells = [(c - 1, c - 1), (c - 1, c), (c, c - 1), (c, c)]
-    measured = centroid_probe(model.backbone, level, size, cells, samples,
-                              floor=floor)
+    measured = centroid_probe(
+        model.backbone, level, size, cells, samples, floor=floor)
     ys, xs = geom.centres((hg, wg))
     assumed = torch.tensor([[float(ys[i]), float(xs[j])] for i, j in cells])
     err = measured - assumed
@@ -160,23 +169,47 @@ def bilinear(img, x, y):
     """Sample a (C, h, w) tensor at pixel coordinates x, y (any shape)."""
     h, w = img.shape[-2:]
     grid = torch.stack([(2 * x + 1) / w - 1, (2 * y + 1) / h - 1], -1)
-    out = F.grid_sample(img[None].double(), grid.reshape(1, 1, -1, 2).double(),
-                        mode='bilinear', padding_mode='zeros',
-                        align_corners=False)
+    out = F.grid_sample(
+        img[None].double(),
+        grid.reshape(1, 1, -1, 2).double(),
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=False)
     return out.reshape(img.shape[0], *x.shape)
 
 
 AUGMENT = {
-    'hflip': dict(flip_prob=0.5, flip_direction=('horizontal', ),
-                  rotate_prob=0.0, scale_range=None, translate=0.1),
-    'vflip': dict(flip_prob=0.5, flip_direction=('vertical', ),
-                  rotate_prob=0.0, scale_range=None, translate=0.1),
-    'rotate': dict(flip_prob=0.0, rotate_prob=1.0, rotate_range=(-90, 90),
-                   scale_range=None, translate=0.1),
-    'scale': dict(flip_prob=0.0, rotate_prob=0.0, scale_range=(0.6, 1.6),
-                  translate=0.2),
-    'all': dict(flip_prob=0.5, rotate_prob=1.0, rotate_range=45,
-                scale_range=(0.7, 1.4), translate=0.2),
+    'hflip':
+    dict(
+        flip_prob=0.5,
+        flip_direction=('horizontal', ),
+        rotate_prob=0.0,
+        scale_range=None,
+        translate=0.1),
+    'vflip':
+    dict(
+        flip_prob=0.5,
+        flip_direction=('vertical', ),
+        rotate_prob=0.0,
+        scale_range=None,
+        translate=0.1),
+    'rotate':
+    dict(
+        flip_prob=0.0,
+        rotate_prob=1.0,
+        rotate_range=(-90, 90),
+        scale_range=None,
+        translate=0.1),
+    'scale':
+    dict(
+        flip_prob=0.0, rotate_prob=0.0, scale_range=(0.6, 1.6), translate=0.2),
+    'all':
+    dict(
+        flip_prob=0.5,
+        rotate_prob=1.0,
+        rotate_range=45,
+        scale_range=(0.7, 1.4),
+        translate=0.2),
 }
 VIEW = 128
 SRC = (150, 170)
@@ -195,16 +228,21 @@ def positives_error(geom, affine_q, affine_k, views, use_geometry=True):
     kwargs = dict(stride=geom.stride, offset=geom.offset) if use_geometry \
         else {}
     corr, valid = dense_correspondence(
-        torch.as_tensor(affine_q)[None], torch.as_tensor(affine_k)[None],
-        torch.tensor([SRC]), (VIEW, VIEW), grid, **kwargs)
+        torch.as_tensor(affine_q)[None],
+        torch.as_tensor(affine_k)[None], torch.tensor([SRC]), (VIEW, VIEW),
+        grid, **kwargs)
     # an "encoder" whose cell (i, j) holds its view's coordinate images at
     # the architectural cell centre (offset + stride * j, offset + stride * i)
     ys, xs = geom.centres(grid)
     gy, gx = torch.meshgrid(ys, xs, indexing='ij')
     q_cells = bilinear(views[0], gx, gy)  # (3, Hg, Wg): x, y, inside
     k_cells = bilinear(views[1], gx, gy)
-    k_at = F.grid_sample(k_cells[None], corr.double(), mode='bilinear',
-                         padding_mode='border', align_corners=False)[0]
+    k_at = F.grid_sample(
+        k_cells[None],
+        corr.double(),
+        mode='bilinear',
+        padding_mode='border',
+        align_corners=False)[0]
     inside = (q_cells[2] > 1 - 1e-6) & (k_at[2] > 1 - 1e-6)
     ok = valid[0] & inside
     return (q_cells[:2] - k_at[:2])[:, ok].T, int(ok.sum()), grid
@@ -214,23 +252,29 @@ def positives_error(geom, affine_q, affine_k, views, use_geometry=True):
 @pytest.mark.parametrize('kind', sorted(AUGMENT))
 def test_positives_see_the_same_source_point(name, kind):
     geom = GEOMETRIES[name]
-    t = TRANSFORMS.build(dict(type='DenseContrastiveTwoView', out_size=VIEW,
-                              view_pipeline=[], **AUGMENT[kind]))
+    t = TRANSFORMS.build(
+        dict(
+            type='DenseContrastiveTwoView',
+            out_size=VIEW,
+            view_pipeline=[],
+            **AUGMENT[kind]))
     src_y, src_x = np.mgrid[0:SRC[0], 0:SRC[1]].astype(np.float32)
     channels = (src_x, src_y, np.ones(SRC, np.float32))
     checked, cells, legacy_worst = 0, 0, 0.0
     for seed in range(6):
         np.random.seed(seed)
         affines = [t.sample_affine(SRC) for _ in range(2)]
-        views = [torch.from_numpy(np.stack([t.warp(c, a) for c in channels]))
-                 for a in affines]
+        views = [
+            torch.from_numpy(np.stack([t.warp(c, a) for c in channels]))
+            for a in affines
+        ]
         err, n, grid = positives_error(geom, *affines, views)
         # positives: the query cell and the key point see one source point
         assert n == 0 or err.abs().max() <= 0.5, err.abs().max()
         checked += n
         cells += grid[0] * grid[1]
-        old, n_old, _ = positives_error(geom, *affines, views,
-                                        use_geometry=False)
+        old, n_old, _ = positives_error(
+            geom, *affines, views, use_geometry=False)
         if n_old:
             legacy_worst = max(legacy_worst, float(old.abs().max()))
     assert checked >= 0.25 * cells
@@ -244,18 +288,21 @@ def test_positives_see_the_same_source_point(name, kind):
 def test_default_correspondence_is_the_centre_aligned_geometry():
     """Without stride/offset nothing changes; with the centre-aligned
     geometry spelt out the cells and positives agree."""
-    t = TRANSFORMS.build(dict(type='DenseContrastiveTwoView', out_size=64,
-                              view_pipeline=[], **AUGMENT['all']))
+    t = TRANSFORMS.build(
+        dict(
+            type='DenseContrastiveTwoView',
+            out_size=64,
+            view_pipeline=[],
+            **AUGMENT['all']))
     np.random.seed(1)
-    aq, ak = (torch.as_tensor(t.sample_affine((70, 60)))[None]
-              for _ in range(2))
+    aq, ak = (
+        torch.as_tensor(t.sample_affine((70, 60)))[None] for _ in range(2))
     src = torch.tensor([[70, 60]])
     corr0, valid0 = dense_correspondence(aq, ak, src, (64, 64), (8, 8))
     geom = CellGeometry.centre_aligned((64, 64), (8, 8))
     assert geom.stride == (8, 8) and geom.offset == (3.5, 3.5)
-    corr1, valid1 = dense_correspondence(aq, ak, src, (64, 64), (8, 8),
-                                         stride=geom.stride,
-                                         offset=geom.offset)
+    corr1, valid1 = dense_correspondence(
+        aq, ak, src, (64, 64), (8, 8), stride=geom.stride, offset=geom.offset)
     torch.testing.assert_close(corr1, corr0)
     # the explicit geometry also drops key points beyond the outer key cell
     # centres (grid_sample would clamp them to the border cell)
@@ -264,7 +311,8 @@ def test_default_correspondence_is_the_centre_aligned_geometry():
     beyond = ((k < 3.5) | (k > 59.5)).any(-1)
     assert torch.equal(valid1, valid0 & ~beyond)
     torch.testing.assert_close(
-        cell_centres(8, 64), torch.arange(8, dtype=torch.float64) * 8 + 3.5)
+        cell_centres(8, 64),
+        torch.arange(8, dtype=torch.float64) * 8 + 3.5)
     with pytest.raises(ValueError, match='both stride and offset'):
         dense_correspondence(aq, ak, src, (64, 64), (8, 8), stride=8)
 
@@ -272,8 +320,7 @@ def test_default_correspondence_is_the_centre_aligned_geometry():
 # -- the pre-trainer takes its backbone's geometry ----------------------------
 def test_pretrainer_geometry_per_config_and_passed_to_the_correspondence(
         models, monkeypatch):
-    for name, (stride, offset) in (('unet', (16, 7.5)),
-                                   ('resnet50', (8, 0.0)),
+    for name, (stride, offset) in (('unet', (16, 7.5)), ('resnet50', (8, 0.0)),
                                    ('mitb0', (16, 0.0))):
         geom = get_model(models, name).cell_geometry
         assert geom.stride == (stride, stride)
@@ -281,10 +328,19 @@ def test_pretrainer_geometry_per_config_and_passed_to_the_correspondence(
     # a small ResNetV1c: loss() hands the geometry and the key grid over
     cfg = dict(
         type='DenseContrastivePretrainer',
-        backbone=dict(type='ResNetV1c', depth=18, in_channels=1,
-                      out_indices=(0, 1), base_channels=8, stem_channels=8),
-        proj_head=dict(type='DenseConvProjHead', in_channels=16, in_index=1,
-                       channels=8, norm_cfg=None),
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            in_channels=1,
+            out_indices=(0, 1),
+            base_channels=8,
+            stem_channels=8),
+        proj_head=dict(
+            type='DenseConvProjHead',
+            in_channels=16,
+            in_index=1,
+            channels=8,
+            norm_cfg=None),
         loss=dict(type='DenseContrastiveLoss', num_samples=16))
     model = MODELS.build(cfg)
     assert model.cell_geometry == CellGeometry((8, 8), (0, 0), 'table')
@@ -296,15 +352,18 @@ def test_pretrainer_geometry_per_config_and_passed_to_the_correspondence(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pretrainer_module, 'dense_correspondence', spy)
-    t = TRANSFORMS.build(dict(type='DenseContrastiveTwoView', out_size=32,
-                              view_pipeline=[]))
+    t = TRANSFORMS.build(
+        dict(type='DenseContrastiveTwoView', out_size=32, view_pipeline=[]))
     pack = TRANSFORMS.build(dict(type='PackTwoViewInputs'))
     np.random.seed(0)
-    items = [pack(t(dict(img=np.random.rand(40, 36).astype(np.float32))))
-             for _ in range(2)]
+    items = [
+        pack(t(dict(img=np.random.rand(40, 36).astype(np.float32))))
+        for _ in range(2)
+    ]
     data = model.data_preprocessor(
-        dict(inputs=[i['inputs'] for i in items],
-             data_samples=[i['data_samples'] for i in items]), True)
+        dict(
+            inputs=[i['inputs'] for i in items],
+            data_samples=[i['data_samples'] for i in items]), True)
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['loss_dense'])
     assert seen['stride'] == (8, 8) and seen['offset'] == (0, 0)
@@ -318,18 +377,27 @@ def test_pretrainer_geometry_per_config_and_passed_to_the_correspondence(
 
 
 def test_cell_geometry_override_and_errors():
-    base = dict(type='DenseContrastivePretrainer',
-                backbone=dict(type='ResNetV1c', depth=18, in_channels=1,
-                              out_indices=(0, 1), base_channels=8,
-                              stem_channels=8),
-                proj_head=dict(type='DenseConvProjHead', in_channels=16,
-                               in_index=1, channels=8, norm_cfg=None))
-    model = MODELS.build(dict(base, cell_geometry=dict(stride=8,
-                                                       offset=(1, 2))))
+    base = dict(
+        type='DenseContrastivePretrainer',
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            in_channels=1,
+            out_indices=(0, 1),
+            base_channels=8,
+            stem_channels=8),
+        proj_head=dict(
+            type='DenseConvProjHead',
+            in_channels=16,
+            in_index=1,
+            channels=8,
+            norm_cfg=None))
+    model = MODELS.build(
+        dict(base, cell_geometry=dict(stride=8, offset=(1, 2))))
     assert model.cell_geometry == CellGeometry((8, 8), (1, 2), 'config')
     # the pre-fix behaviour, to reproduce earlier runs
-    assert MODELS.build(dict(base, cell_geometry='centre-aligned')
-                        ).cell_geometry is None
+    assert MODELS.build(dict(
+        base, cell_geometry='centre-aligned')).cell_geometry is None
     for bad in ('nearest', dict(stride=8), dict(stride=0, offset=0),
                 dict(stride='a', offset=0)):
         with pytest.raises(ConfigError, match='model.cell_geometry'):
@@ -348,8 +416,11 @@ class _StridedConvNet(nn.Module):
         for i in range(3):
             c_in = in_channels if i == 0 else 8
             if pool:  # 2x2 pooling instead: cells at 8 j + 3.5
-                layers += [nn.Conv2d(c_in, 8, 3, padding=1), nn.ReLU(),
-                           nn.AvgPool2d(2)]
+                layers += [
+                    nn.Conv2d(c_in, 8, 3, padding=1),
+                    nn.ReLU(),
+                    nn.AvgPool2d(2)
+                ]
             else:
                 layers += [nn.Conv2d(c_in, 8, 3, 2, 1), nn.ReLU()]
         self.body = nn.Sequential(*layers)
@@ -373,10 +444,12 @@ class _GlobalNet(nn.Module):
 
 @pytest.mark.parametrize('pool,offset', [(False, 0.0), (True, 3.5)])
 def test_unknown_backbone_is_probed(pool, offset):
-    cfg = dict(type='DenseContrastivePretrainer',
-               backbone=dict(type='_StridedConvNet', pool=pool),
-               proj_head=dict(type='DenseConvProjHead', in_channels=8,
-                              channels=4, norm_cfg=None))
+    cfg = dict(
+        type='DenseContrastivePretrainer',
+        backbone=dict(type='_StridedConvNet', pool=pool),
+        proj_head=dict(
+            type='DenseConvProjHead', in_channels=8, channels=4,
+            norm_cfg=None))
     model = MODELS.build(cfg)
     geom = model.cell_geometry
     assert geom.source == 'probe' and geom.stride == (8, 8)
@@ -392,40 +465,88 @@ def test_probe_failure_is_a_config_error_naming_the_key():
     with pytest.raises(CellGeometryProbeError, match='stride'):
         probe_cell_geometry(_GlobalNet(), [-1])
     with pytest.raises(ConfigError, match='model.cell_geometry=dict'):
-        MODELS.build(dict(
-            type='DenseContrastivePretrainer',
-            backbone=dict(type='_GlobalNet'),
-            proj_head=dict(type='DenseConvProjHead', in_channels=4,
-                           channels=4, norm_cfg=None)))
+        MODELS.build(
+            dict(
+                type='DenseContrastivePretrainer',
+                backbone=dict(type='_GlobalNet'),
+                proj_head=dict(
+                    type='DenseConvProjHead',
+                    in_channels=4,
+                    channels=4,
+                    norm_cfg=None)))
 
 
-@pytest.mark.parametrize('backbone,levels', [
-    (dict(type='UNetEncoder', in_channels=1, base_channels=4, num_stages=4,
-          strides=(1, 1, 1, 1), enc_num_convs=(1, 1, 1, 1),
-          dec_num_convs=(1, 1, 1), downsamples=(True, True, True),
-          enc_dilations=(1, 1, 1, 1), dec_dilations=(1, 1, 1)), [2, 3]),
-    (dict(type='ResNetV1c', depth=18, in_channels=1, out_indices=(0, 1),
-          base_channels=16, stem_channels=16), [0, 1]),
-    (dict(type='MixVisionTransformer', in_channels=1, embed_dims=16,
-          num_stages=2, num_layers=[1, 1], num_heads=[1, 2],
-          patch_sizes=[7, 3], strides=[4, 2], sr_ratios=[8, 4],
-          out_indices=(0, 1)), [1]),
-    # avg_down: the shortcut's s x s average pool centres strided stages at
-    # s j + (s - 1) / 2 (14 px at 1/32 for ResNetV1d-18, issue 25)
-    (dict(type='ResNetV1d', depth=18, in_channels=1, base_channels=8,
-          stem_channels=8), [3]),
-    (dict(type='ResNeSt', depth=50, in_channels=1, base_channels=4,
-          stem_channels=8, num_stages=2, out_indices=(0, 1),
-          strides=(1, 2), dilations=(1, 1)), [1]),
-    (dict(type='VisionTransformer', img_size=64, patch_size=8,
-          in_channels=1, embed_dims=16, num_layers=2, num_heads=1,
-          out_indices=(0, 1)), [1]),
-    (dict(type='SwinTransformer', in_channels=1, pretrain_img_size=64,
-          embed_dims=8, depths=(1, 1, 1), num_heads=(1, 1, 1),
-          strides=(4, 2, 2), window_size=4, out_indices=(0, 1, 2)),
-     [1, 2]),
-], ids=['unet', 'resnet18', 'mit', 'resnetv1d18', 'resnest', 'vit',
-        'swin'])
+@pytest.mark.parametrize(
+    'backbone,levels',
+    [
+        (dict(
+            type='UNetEncoder',
+            in_channels=1,
+            base_channels=4,
+            num_stages=4,
+            strides=(1, 1, 1, 1),
+            enc_num_convs=(1, 1, 1, 1),
+            dec_num_convs=(1, 1, 1),
+            downsamples=(True, True, True),
+            enc_dilations=(1, 1, 1, 1),
+            dec_dilations=(1, 1, 1)), [2, 3]),
+        (dict(
+            type='ResNetV1c',
+            depth=18,
+            in_channels=1,
+            out_indices=(0, 1),
+            base_channels=16,
+            stem_channels=16), [0, 1]),
+        (dict(
+            type='MixVisionTransformer',
+            in_channels=1,
+            embed_dims=16,
+            num_stages=2,
+            num_layers=[1, 1],
+            num_heads=[1, 2],
+            patch_sizes=[7, 3],
+            strides=[4, 2],
+            sr_ratios=[8, 4],
+            out_indices=(0, 1)), [1]),
+        # avg_down: the shortcut's s x s average pool centres strided stages at
+        # s j + (s - 1) / 2 (14 px at 1/32 for ResNetV1d-18, issue 25)
+        (dict(
+            type='ResNetV1d',
+            depth=18,
+            in_channels=1,
+            base_channels=8,
+            stem_channels=8), [3]),
+        (dict(
+            type='ResNeSt',
+            depth=50,
+            in_channels=1,
+            base_channels=4,
+            stem_channels=8,
+            num_stages=2,
+            out_indices=(0, 1),
+            strides=(1, 2),
+            dilations=(1, 1)), [1]),
+        (dict(
+            type='VisionTransformer',
+            img_size=64,
+            patch_size=8,
+            in_channels=1,
+            embed_dims=16,
+            num_layers=2,
+            num_heads=1,
+            out_indices=(0, 1)), [1]),
+        (dict(
+            type='SwinTransformer',
+            in_channels=1,
+            pretrain_img_size=64,
+            embed_dims=8,
+            depths=(1, 1, 1),
+            num_heads=(1, 1, 1),
+            strides=(4, 2, 2),
+            window_size=4,
+            out_indices=(0, 1, 2)), [1, 2]),
+    ],
+    ids=['unet', 'resnet18', 'mit', 'resnetv1d18', 'resnest', 'vit', 'swin'])
 def test_library_probe_agrees_with_the_table(backbone, levels):
     torch.manual_seed(0)
     net = MODELS.build(backbone)
@@ -441,16 +562,22 @@ def test_table_offsets_of_average_pool_shortcuts():
     stride 1, 2, 2, 2 whose shortcut average-pools 2x2 cells (+0.5 cell)."""
     net = MODELS.build(dict(type='ResNetV1d', depth=18, in_channels=1))
     offsets = [declared_cell_geometry(net, i).offset[0] for i in range(4)]
-    assert offsets == [0.0, 0.5 * 4, 0.5 * 4 + 0.5 * 8,
-                       0.5 * 4 + 0.5 * 8 + 0.5 * 16]
+    assert offsets == [
+        0.0, 0.5 * 4, 0.5 * 4 + 0.5 * 8, 0.5 * 4 + 0.5 * 8 + 0.5 * 16
+    ]
     plain = MODELS.build(dict(type='ResNetV1c', depth=18, in_channels=1))
     assert declared_cell_geometry(plain, 3).offset == (0.0, 0.0)
 
 
 def test_probe_is_deterministic_and_leaves_the_global_rng_alone():
-    net = MODELS.build(dict(type='ResNetV1c', depth=18, in_channels=1,
-                            base_channels=8, stem_channels=8,
-                            out_indices=(1, )))
+    net = MODELS.build(
+        dict(
+            type='ResNetV1c',
+            depth=18,
+            in_channels=1,
+            base_channels=8,
+            stem_channels=8,
+            out_indices=(1, )))
     torch.manual_seed(123)
     state = torch.get_rng_state()
     first = probe_cell_geometry(net, [0])
@@ -462,9 +589,16 @@ def test_probe_is_deterministic_and_leaves_the_global_rng_alone():
 
 def test_probe_uses_a_fixed_input_size():
     """VisionTransformer only takes img_size inputs: probed at 64 px."""
-    net = MODELS.build(dict(type='VisionTransformer', img_size=64,
-                            patch_size=8, in_channels=1, embed_dims=16,
-                            num_layers=1, num_heads=1, out_indices=(0, )))
+    net = MODELS.build(
+        dict(
+            type='VisionTransformer',
+            img_size=64,
+            patch_size=8,
+            in_channels=1,
+            embed_dims=16,
+            num_layers=1,
+            num_heads=1,
+            out_indices=(0, )))
     geom = probe_cell_geometry(net, [0])[0]
     assert geom.stride == (8.0, 8.0)
     assert geom.offset_error(CellGeometry(8, 3.5)) <= 0.5, geom
@@ -485,6 +619,7 @@ class _TrainTupleNet(nn.Module):
 
 
 class _SizeRefusingNet(_TrainTupleNet):
+
     def forward(self, x):
         if x.shape[-1] != 64:
             raise RuntimeError(f'size mismatch {x.shape[-1]} vs 64')
@@ -496,17 +631,21 @@ def test_probe_reads_training_outputs_and_every_failure_names_the_key():
     geom = probe_cell_geometry(_TrainTupleNet(), [1])[1]
     assert geom.stride == (4.0, 4.0)
     assert geom.offset_error(CellGeometry(4, 0)) <= 0.5, geom
-    with pytest.raises(CellGeometryProbeError,
-                       match='RuntimeError: size mismatch'):
+    with pytest.raises(
+            CellGeometryProbeError, match='RuntimeError: size mismatch'):
         probe_cell_geometry(_SizeRefusingNet(), [1])
     from ideal_mm.models.selfsup.embedding_geometry import \
         resolve_cell_geometry
     head = nn.Module()
     head.in_index = 1
-    with pytest.raises(ConfigError, match=r'^model\.cell_geometry: the '
-                       r'gradient probe could not measure .*size mismatch'):
+    with pytest.raises(
+            ConfigError,
+            match=r'^model\.cell_geometry: the '
+            r'gradient probe could not measure .*size mismatch'):
         resolve_cell_geometry(_SizeRefusingNet(), head, 'auto')
     head.in_index = 5
-    with pytest.raises(ConfigError, match=r'^model\.cell_geometry: cannot '
-                       r'probe proj_head\.in_index=5'):
+    with pytest.raises(
+            ConfigError,
+            match=r'^model\.cell_geometry: cannot '
+            r'probe proj_head\.in_index=5'):
         resolve_cell_geometry(_TrainTupleNet(), head, 'probe')

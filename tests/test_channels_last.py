@@ -9,23 +9,23 @@ import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmseg.registry import HOOKS, MODELS
 
 import ideal_mm  # noqa: F401
 from ideal_mm.engine import benchmark
-from ideal_mm.engine.config_walk import drop_pretrained as _drop_pretrained
 from ideal_mm.engine.channels_last import (ChannelsLastHook, is_channels_last,
                                            to_channels_last)
 from ideal_mm.engine.config_edits import load_config
-from mmseg.registry import HOOKS, MODELS
+from ideal_mm.engine.config_walk import drop_pretrained as _drop_pretrained
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 init_default_scope('mmseg')
 
-
 CONFIGS = {
     'EncoderDecoder': 'configs/demo/supervised_unet_phantom.py',
     'BiConsistencySemiSupModel': 'configs/demo/ideal_unet_phantom_finetune.py',
-    'DenseContrastivePretrainer': 'configs/demo/ideal_unet_phantom_pretrain.py',
+    'DenseContrastivePretrainer':
+    'configs/demo/ideal_unet_phantom_pretrain.py',
 }
 
 

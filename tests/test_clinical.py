@@ -32,7 +32,8 @@ def test_box_volumes_are_exact():
     # axis order of the spacing does not matter
     assert label_volumes_ml(labels, spacing[::-1]) == pytest.approx(vols)
     assert label_volumes_ml(labels, spacing, {'LV': 3}) == {
-        'LV': pytest.approx(7.5)}
+        'LV': pytest.approx(7.5)
+    }
 
 
 def test_ejection_fraction_formula_and_errors():
@@ -69,7 +70,8 @@ def test_cardiac_function_of_ellipsoids_matches_analytic_volumes():
     assert fn['RV_EF'] == pytest.approx(40.0)
     assert fn['Myo_mass_g'] == 0.0
     line = format_function(fn)
-    assert line.startswith('LV EDV 125.') and 'RV EDV 1.0 ml ESV 0.6 ml EF 40.0 %' in line
+    assert line.startswith(
+        'LV EDV 125.') and 'RV EDV 1.0 ml ESV 0.6 ml EF 40.0 %' in line
 
 
 def test_cardiac_function_absent_ventricle_gives_nan_and_mass():
@@ -79,5 +81,5 @@ def test_cardiac_function_absent_ventricle_gives_nan_and_mass():
     assert math.isnan(fn['LV_EF']) and math.isnan(fn['RV_EF'])
     assert fn['Myo_mass_g'] == pytest.approx(1.05 * 32 * 20 / 1000)
     assert 'n/a' in format_function(fn)
-    assert 'Myo_mass_g' not in cardiac_function(ed, ed, (1, 1, 1),
-                                                myo_mass=False)
+    assert 'Myo_mass_g' not in cardiac_function(
+        ed, ed, (1, 1, 1), myo_mass=False)

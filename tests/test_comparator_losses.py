@@ -15,8 +15,9 @@ import torch
 from PIL import Image, ImageEnhance
 from scipy import ndimage
 
-from ideal_mm.datasets.transforms.unimatch_strong import (
-    UniMatchStrongAug, UniMatchStrongViews, gray_color_jitter)
+from ideal_mm.datasets.transforms.unimatch_strong import (UniMatchStrongAug,
+                                                          UniMatchStrongViews,
+                                                          gray_color_jitter)
 from ideal_mm.errors import ConfigError
 from ideal_mm.models.losses import ClassDiceLoss
 from ideal_mm.models.losses.comparator_losses import (
@@ -75,10 +76,9 @@ def test_bcp_mixed_loss_equals_official_self_training_step():
     box[2:8, 1:5] = True
     loss_mask = np.broadcast_to(~box, (n, h, w)).astype(np.float64)
     # official: net_input_unl = uimg_a * img_mask + img_a * (1 - img_mask)
-    unl_d, unl_c = _bcp_mix_loss(out_unl, plab_a, lab_a, loss_mask, 0.5,
-                                 unlab=True)
-    l_d, l_c = _bcp_mix_loss(out_l, lab_b, plab_b, loss_mask, 0.5,
-                             unlab=False)
+    unl_d, unl_c = _bcp_mix_loss(
+        out_unl, plab_a, lab_a, loss_mask, 0.5, unlab=True)
+    l_d, l_c = _bcp_mix_loss(out_l, lab_b, plab_b, loss_mask, 0.5, unlab=False)
     expected = (unl_d + l_d + unl_c + l_c) / 2
 
     loss = BCPMixedLoss(u_weight=0.5)
@@ -90,8 +90,9 @@ def test_bcp_mixed_loss_equals_official_self_training_step():
         loss(torch.from_numpy(out_l).float(), torch.from_numpy(mixed_l),
              box_t, pseudo_in_box=True)
     assert got.item() == pytest.approx(expected, rel=1e-5)
-    dice, ce = loss.components(torch.from_numpy(out_unl).float(),
-                               torch.from_numpy(mixed_unl), box_t, False)
+    dice, ce = loss.components(
+        torch.from_numpy(out_unl).float(), torch.from_numpy(mixed_unl), box_t,
+        False)
     assert dice.item() == pytest.approx(unl_d, rel=1e-5)
     assert ce.item() == pytest.approx(unl_c, rel=1e-5)
 
@@ -121,11 +122,13 @@ def test_bcp_mixed_loss_bad_input():
     """Shapes and settings that cannot work raise clear errors."""
     loss = BCPMixedLoss()
     with pytest.raises(ValueError, match='target'):
-        loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 5, 4).long(),
-             torch.zeros(4, 4, dtype=torch.bool))
+        loss(
+            torch.zeros(1, 2, 4, 4),
+            torch.zeros(1, 5, 4).long(), torch.zeros(4, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match='box'):
-        loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4).long(),
-             torch.zeros(3, 4, dtype=torch.bool))
+        loss(
+            torch.zeros(1, 2, 4, 4),
+            torch.zeros(1, 4, 4).long(), torch.zeros(3, 4, dtype=torch.bool))
     with pytest.raises(ConfigError, match='u_weight'):
         BCPMixedLoss(u_weight=-1)
     with pytest.raises(ConfigError, match='loss_'):
@@ -179,8 +182,8 @@ def test_largest_component_per_class_matches_reference():
     got = largest_component_per_class(torch.from_numpy(labels), 4)
     assert got.dtype == torch.long and got.shape == labels.shape
     np.testing.assert_array_equal(got.numpy(), _lcc_reference(labels, 4))
-    four = largest_component_per_class(torch.from_numpy(labels), 4,
-                                       connectivity=1)
+    four = largest_component_per_class(
+        torch.from_numpy(labels), 4, connectivity=1)
     np.testing.assert_array_equal(four.numpy(),
                                   _lcc_reference(labels, 4, eight=False))
     diag = torch.tensor([[[1, 0, 0], [0, 1, 0], [0, 0, 2]]])
@@ -306,19 +309,19 @@ def test_unimatch_strong_aug_steps():
     the range (UniMatch dataset/transform.py blur, sigma U(0.1, 2))."""
     rng = np.random.default_rng(5)
     img = rng.random((20, 18)).astype(np.float32)
-    same = UniMatchStrongAug(jitter_prob=0, blur_prob=0).transform(
-        dict(img=img.copy()))['img']
+    same = UniMatchStrongAug(
+        jitter_prob=0, blur_prob=0).transform(dict(img=img.copy()))['img']
     np.testing.assert_array_equal(same, img)
     np.random.seed(0)
-    blurred = UniMatchStrongAug(jitter_prob=0, blur_prob=1,
-                                blur_sigma_range=(1.5, 1.5)).transform(
-                                    dict(img=img.copy()))['img']
-    ref = ndimage.gaussian_filter(img.astype(np.float64), 1.5,
-                                  mode='mirror', truncate=4.0)
+    blurred = UniMatchStrongAug(
+        jitter_prob=0, blur_prob=1,
+        blur_sigma_range=(1.5, 1.5)).transform(dict(img=img.copy()))['img']
+    ref = ndimage.gaussian_filter(
+        img.astype(np.float64), 1.5, mode='mirror', truncate=4.0)
     np.testing.assert_allclose(blurred, ref, atol=2e-3)
     np.random.seed(1)
-    jit = UniMatchStrongAug(jitter_prob=1, blur_prob=0).transform(
-        dict(img=img.copy()))['img']
+    jit = UniMatchStrongAug(
+        jitter_prob=1, blur_prob=0).transform(dict(img=img.copy()))['img']
     assert jit.min() >= 0 and jit.max() <= 1 and not np.allclose(jit, img)
     with pytest.raises(ConfigError, match='brightness'):
         UniMatchStrongAug(brightness=2)
@@ -349,7 +352,7 @@ def test_sharpen_formula():
     """MC-Net code/train_mcnet_2d.py sharpening: P^(1/T) / (P^(1/T) +
     (1-P)^(1/T))."""
     p = torch.tensor([0.1, 0.5, 0.6, 0.9], dtype=torch.float64)
-    ref = [q ** 10 / (q ** 10 + (1 - q) ** 10) for q in p.tolist()]
+    ref = [q**10 / (q**10 + (1 - q)**10) for q in p.tolist()]
     np.testing.assert_allclose(sharpen(p, 0.1).numpy(), ref, rtol=1e-12)
     with pytest.raises(ConfigError, match='temperature'):
         sharpen(p, 0.0)
@@ -359,14 +362,15 @@ def _mc_reference(logits_list, temperature=0.1):
     """MC-Net train_mcnet_2d.py: sum_{i != j} mse(y_ori[i], sharpen(y_j))
     with losses.mse_loss = mean((a - b)^2)."""
     probs = [_softmax(x) for x in logits_list]
-    sharp = [p ** (1 / temperature) / (p ** (1 / temperature)
-                                       + (1 - p) ** (1 / temperature))
-             for p in probs]
+    sharp = [
+        p**(1 / temperature) / (p**(1 / temperature) +
+                                (1 - p)**(1 / temperature)) for p in probs
+    ]
     total = 0.0
     for i in range(len(probs)):
         for j in range(len(probs)):
             if i != j:
-                total += np.mean((probs[i] - sharp[j]) ** 2)
+                total += np.mean((probs[i] - sharp[j])**2)
     return total
 
 
@@ -395,8 +399,8 @@ def test_mutual_consistency_gradient_through_target():
         xs = [torch.tensor(x, requires_grad=True) for x in base]
         probs = [x.softmax(1) for x in xs]
         sharp = [sharpen(p.detach() if detach else p, 0.1) for p in probs]
-        (((probs[0] - sharp[1]) ** 2).mean()
-         + ((probs[1] - sharp[0]) ** 2).mean()).backward()
+        (((probs[0] - sharp[1])**2).mean() +
+         ((probs[1] - sharp[0])**2).mean()).backward()
         for g, x in zip(grads[detach], xs):
             torch.testing.assert_close(g, x.grad)
     assert not torch.allclose(grads[False][0], grads[True][0])
@@ -419,6 +423,7 @@ def _local_reference(fa, fb, positives, negatives, s, t, weight=None):
     = 0: per slice and region, -log(e^num / (e^num + sum den)) both ways,
     summed, divided by the number of regions (line 1135) and by the number
     of images bs = 2 * batch_size (line 1341)."""
+
     def vec(f, y, x):
         v = f[:, y:y + s, x:x + s].reshape(-1)
         if weight is not None:
@@ -452,9 +457,11 @@ def test_local_contrastive_loss_matches_reference(region_size, project):
     n, c, h, w = 2, 3, 12, 11
     fa = rng.normal(size=(n, c, h, w))
     fb = fa + 0.3 * rng.normal(size=(n, c, h, w))
-    loss = LocalContrastiveLoss(temperature=0.1, region_size=region_size,
-                                in_channels=c if project else None,
-                                embed_dim=8)
+    loss = LocalContrastiveLoss(
+        temperature=0.1,
+        region_size=region_size,
+        in_channels=c if project else None,
+        embed_dim=8)
     weight = None
     if project:
         weight = loss.proj.weight.detach().double().numpy()
@@ -494,11 +501,14 @@ def test_local_contrastive_loss_bad_input():
 def test_registered_components_build_from_config():
     """Every new loss and transform builds from a config dict by name."""
     from mmseg.registry import MODELS, TRANSFORMS
-    built = [MODELS.build(dict(type='BCPMixedLoss', u_weight=0.5)),
-             MODELS.build(dict(type='MutualConsistencyLoss')),
-             MODELS.build(dict(type='LocalContrastiveLoss', in_channels=4))]
+    built = [
+        MODELS.build(dict(type='BCPMixedLoss', u_weight=0.5)),
+        MODELS.build(dict(type='MutualConsistencyLoss')),
+        MODELS.build(dict(type='LocalContrastiveLoss', in_channels=4))
+    ]
     assert [b.loss_name for b in built] == [
-        'loss_bcp_mix', 'loss_mutual_consistency', 'loss_local_contrast']
+        'loss_bcp_mix', 'loss_mutual_consistency', 'loss_local_contrast'
+    ]
     assert built[2].proj.weight.shape == (128, 4 * 9)
     views = TRANSFORMS.build(dict(type='UniMatchStrongViews', num_strong=2))
     assert isinstance(views.strong, UniMatchStrongAug)

@@ -1,4 +1,5 @@
-"""ideal_mm.compat: the mmcv.ops stand-in and weights_only checkpoint loading."""
+"""ideal_mm.compat: the mmcv.ops stand-in and weights_only checkpoint
+loading."""
 import io
 import os
 import pickle
@@ -35,7 +36,8 @@ def test_point_sample_matches_bilinear_interpolation():
     rng = np.random.default_rng(0)
     img = rng.normal(size=(2, 3, 7, 9)).astype(np.float32)
     points = rng.uniform(0.05, 0.95, size=(2, 5, 2)).astype(np.float32)
-    out = stand_in.point_sample(torch.from_numpy(img), torch.from_numpy(points))
+    out = stand_in.point_sample(
+        torch.from_numpy(img), torch.from_numpy(points))
     assert out.shape == (2, 3, 5)
     for n in range(2):
         for p in range(5):
@@ -56,7 +58,8 @@ def _focal_reference(x, t, gamma, alpha, weight=None):
             if t[i] == j:
                 loss[i, j] = -alpha * (1 - p[i, j])**gamma * np.log(p[i, j])
             else:
-                loss[i, j] = -(1 - alpha) * p[i, j]**gamma * np.log(1 - p[i, j])
+                loss[i,
+                     j] = -(1 - alpha) * p[i, j]**gamma * np.log(1 - p[i, j])
             if weight is not None:
                 loss[i, j] *= weight[t[i]]
     return loss
@@ -72,7 +75,11 @@ def test_sigmoid_focal_loss_matches_formula(reduction):
     out = stand_in.sigmoid_focal_loss(
         torch.from_numpy(x), torch.from_numpy(t), 2.0, 0.25,
         torch.from_numpy(weight), reduction)
-    expected = {'none': ref, 'sum': ref.sum(), 'mean': ref.sum() / 6}[reduction]
+    expected = {
+        'none': ref,
+        'sum': ref.sum(),
+        'mean': ref.sum() / 6
+    }[reduction]
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
 
 
@@ -81,24 +88,30 @@ def test_sigmoid_focal_loss_background_target_is_all_negative():
     x = rng.normal(size=(3, 4))
     t = np.array([4, 0, 4])  # 4 == C: background, every class negative
     ref = _focal_reference(x, t, 2.0, 0.25)
-    out = stand_in.sigmoid_focal_loss(torch.from_numpy(x), torch.from_numpy(t),
-                                      2.0, 0.25, None, 'none')
+    out = stand_in.sigmoid_focal_loss(
+        torch.from_numpy(x), torch.from_numpy(t), 2.0, 0.25, None, 'none')
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-6)
 
 
-@pytest.mark.parametrize('args, message', [
-    ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.int32)), 'int64'),
-    ((torch.zeros(2, 3, 1), torch.zeros(2, dtype=torch.long)), r'\(N, C\)'),
-    ((torch.zeros(2, 3), torch.zeros(2, 1, dtype=torch.long)), r'\(N,\)'),
-    ((torch.zeros(2, 3), torch.zeros(3, dtype=torch.long)), 'rows'),
-    ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), 2.0, 0.25,
-      torch.ones(4)), 'weight'),
-    ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), 2.0, 0.25, None,
-      'avg'), 'reduction'),
-], ids=['target_int32', 'input_3d', 'target_2d', 'lengths', 'weight_size',
-        'reduction'])
+@pytest.mark.parametrize(
+    'args, message', [
+        ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.int32)), 'int64'),
+        ((torch.zeros(2, 3, 1), torch.zeros(2,
+                                            dtype=torch.long)), r'\(N, C\)'),
+        ((torch.zeros(2, 3), torch.zeros(2, 1, dtype=torch.long)), r'\(N,\)'),
+        ((torch.zeros(2, 3), torch.zeros(3, dtype=torch.long)), 'rows'),
+        ((torch.zeros(2, 3), torch.zeros(
+            2, dtype=torch.long), 2.0, 0.25, torch.ones(4)), 'weight'),
+        ((torch.zeros(2, 3), torch.zeros(
+            2, dtype=torch.long), 2.0, 0.25, None, 'avg'), 'reduction'),
+    ],
+    ids=[
+        'target_int32', 'input_3d', 'target_2d', 'lengths', 'weight_size',
+        'reduction'
+    ])
 def test_sigmoid_focal_loss_rejects_what_mmcv_asserts(args, message):
-    """mmcv's op asserts on these inputs: the stand-in raises AssertionError."""
+    """mmcv's op asserts on these inputs: the stand-in raises
+    AssertionError."""
     with pytest.raises(AssertionError, match=message):
         stand_in.sigmoid_focal_loss(*args)
 
@@ -162,9 +175,19 @@ def test_mmengine_types_load_with_weights_only(tmp_path):
     buf.update(2.5)
     ckpt = {
         'empty': HistoryBuffer(),
-        'meta': {'iter': 3, 'best': np.float64(0.7), 'arr': np.arange(3)},
-        'message_hub': {'log_scalars': {'train/loss': buf}},
-        'state_dict': {'w': torch.ones(2)},
+        'meta': {
+            'iter': 3,
+            'best': np.float64(0.7),
+            'arr': np.arange(3)
+        },
+        'message_hub': {
+            'log_scalars': {
+                'train/loss': buf
+            }
+        },
+        'state_dict': {
+            'w': torch.ones(2)
+        },
     }
     path = tmp_path / 'ckpt.pth'
     torch.save(ckpt, path)
@@ -175,8 +198,9 @@ def test_mmengine_types_load_with_weights_only(tmp_path):
 
 
 class _RunsCode:
+
     def __reduce__(self):
-        return (os.system, ('echo pwned',))
+        return (os.system, ('echo pwned', ))
 
 
 def test_code_in_a_pickle_is_still_refused(tmp_path):
@@ -192,6 +216,7 @@ def test_code_in_a_pickle_is_still_refused(tmp_path):
 
 
 class _GetattrOther:
+
     def __reduce__(self):
         from mmengine.logging import HistoryBuffer
         return (getattr, (HistoryBuffer, '__init__'))
@@ -216,12 +241,13 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
 # corrupt files; with ideal_mm's loader the same types are raised, with its
 # message (mmseg's own tests catch OSError around init_weights()).
 
+
 def test_missing_checkpoint_is_a_file_not_found_error_with_the_message():
     import errno
 
     from mmengine.model import BaseModule
-    from mmengine.runner.checkpoint import (CheckpointLoader,
-                                            _load_checkpoint, load_checkpoint)
+    from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
+                                            load_checkpoint)
 
     from ideal_mm.errors import CheckpointError, CheckpointNotFoundError
     path = 'PATH_THAT_DO_NOT_EXIST'
@@ -255,13 +281,13 @@ CORRUPT_FILES = [
     ('cut_zip', _saved_bytes()[:300]),
     ('not_a_zip', b'hello, this is no checkpoint\n' * 8),
     ('cut_legacy', _saved_bytes(_use_new_zipfile_serialization=False)[:30]),
-    ('random', bytes(np.random.default_rng(0).integers(0, 256, 999,
-                                                        dtype=np.uint8))),
+    ('random',
+     bytes(np.random.default_rng(0).integers(0, 256, 999, dtype=np.uint8))),
 ]
 
 
-@pytest.mark.parametrize('name, data', CORRUPT_FILES,
-                         ids=[name for name, _ in CORRUPT_FILES])
+@pytest.mark.parametrize(
+    'name, data', CORRUPT_FILES, ids=[name for name, _ in CORRUPT_FILES])
 def test_corrupt_checkpoint_keeps_the_type_torch_raises(tmp_path, name, data):
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -272,8 +298,9 @@ def test_corrupt_checkpoint_keeps_the_type_torch_raises(tmp_path, name, data):
         torch.load(path, weights_only=True)
     with pytest.raises(CheckpointCorruptError) as ours:
         CheckpointLoader.load_checkpoint(str(path))
-    assert isinstance(ours.value, type(plain.value)), (
-        type(ours.value).__mro__, type(plain.value))
+    assert isinstance(ours.value,
+                      type(plain.value)), (type(ours.value).__mro__,
+                                           type(plain.value))
     assert ours.value.library_type is type(plain.value) or \
         type(plain.value) is RuntimeError
     assert str(ours.value).startswith(f'cannot read {path} as a PyTorch')
@@ -287,7 +314,8 @@ def test_refused_checkpoint_is_an_unpickling_error(tmp_path):
     from ideal_mm.errors import CheckpointUnsafeError
     path = tmp_path / 'evil.pth'
     torch.save({'x': _RunsCode()}, path)
-    with pytest.raises(pickle.UnpicklingError,
-                       match='refusing to load .*posix.system') as info:
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match='refusing to load .*posix.system') as info:
         CheckpointLoader.load_checkpoint(str(path))
     assert isinstance(info.value, CheckpointUnsafeError)

@@ -10,7 +10,7 @@ import importlib.util
 import json
 import os.path as osp
 
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 

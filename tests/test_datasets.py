@@ -1,4 +1,5 @@
-"""ACDCDataset, splits, label budgets, validation errors and the volume cache."""
+"""ACDCDataset, splits, label budgets, validation errors and the volume
+cache."""
 from __future__ import annotations
 
 import glob
@@ -35,7 +36,9 @@ ENTRY_KEYS = {
 def make_ds(root, split_cfg, cache_dir, **kwargs) -> ACDCDataset:
     kwargs.setdefault('progress', False)
     return ACDCDataset(
-        data_root=root, split_cfg=split_cfg, cache_dir=str(cache_dir),
+        data_root=root,
+        split_cfg=split_cfg,
+        cache_dir=str(cache_dir),
         **kwargs)
 
 
@@ -65,8 +68,8 @@ def tmp_files(folder):
 
 def test_train_entries_follow_contract(phantom_root, phantom_split_cfg,
                                        tmp_path):
-    ds = make_ds(phantom_root, phantom_split_cfg, tmp_path / 'c',
-                 label_budget=3)
+    ds = make_ds(
+        phantom_root, phantom_split_cfg, tmp_path / 'c', label_budget=3)
     items = entries(ds)
     # get_data_info adds mmengine's sample_idx to the stored entry.
     assert all(set(e) - {'sample_idx'} == ENTRY_KEYS for e in items)
@@ -117,9 +120,14 @@ def test_registry_build_and_lazy_init(phantom_root, phantom_split_cfg,
                                       tmp_path):
     from mmseg.registry import DATASETS
     ds = DATASETS.build(
-        dict(type='ACDCDataset', data_root=phantom_root,
-             split_cfg=phantom_split_cfg, split='test',
-             cache_dir=str(tmp_path / 'c'), lazy_init=True, progress=False))
+        dict(
+            type='ACDCDataset',
+            data_root=phantom_root,
+            split_cfg=phantom_split_cfg,
+            split='test',
+            cache_dir=str(tmp_path / 'c'),
+            lazy_init=True,
+            progress=False))
     assert not ds._fully_initialized
     assert len(ds.volumes()) == 4  # 2 test patients; volumes() inits
     assert ds.metainfo['classes'] == ('background', 'RV', 'Myo', 'LV')
@@ -132,10 +140,18 @@ def test_registry_build_and_lazy_init(phantom_root, phantom_split_cfg,
 def test_subsets_partition_train(phantom_root, phantom_split_cfg, tmp_path):
     cache = tmp_path / 'c'
     all_ = make_ds(phantom_root, phantom_split_cfg, cache, label_budget=3)
-    lab = make_ds(phantom_root, phantom_split_cfg, cache, subset='labelled',
-                  label_budget=3)
-    unl = make_ds(phantom_root, phantom_split_cfg, cache,
-                  subset='unlabelled', label_budget=3)
+    lab = make_ds(
+        phantom_root,
+        phantom_split_cfg,
+        cache,
+        subset='labelled',
+        label_budget=3)
+    unl = make_ds(
+        phantom_root,
+        phantom_split_cfg,
+        cache,
+        subset='unlabelled',
+        label_budget=3)
     pid = lambda ds: sorted({e['patient_id'] for e in entries(ds)})  # noqa
     assert len(pid(lab)) == 3 and len(pid(unl)) == 5
     assert sorted(pid(lab) + pid(unl)) == pid(all_)
@@ -148,18 +164,25 @@ def test_subsets_partition_train(phantom_root, phantom_split_cfg, tmp_path):
     assert all(e['labelled'] for e in entries(full))
 
 
-def test_unlabelled_patients_never_read_labels(copy_phantom,
-                                               phantom_split_cfg, tmp_path):
+def test_unlabelled_patients_never_read_labels(copy_phantom, phantom_split_cfg,
+                                               tmp_path):
     root = copy_phantom()
     records = acdc_io.scan_raw(root)
-    split = build_split(phantom_split_cfg, list(records),
-                        {pid: rec.group for pid, rec in records.items()})
+    split = build_split(phantom_split_cfg, list(records), {
+        pid: rec.group
+        for pid, rec in records.items()
+    })
     unlabelled = sorted(split['train'])[2:]
     for pid in unlabelled:  # labels of unlabelled patients do not exist
-        for gt in glob.glob(os.path.join(root, 'training', pid, '*_gt.nii.gz')):
+        for gt in glob.glob(
+                os.path.join(root, 'training', pid, '*_gt.nii.gz')):
             os.remove(gt)
-    ds = make_ds(root, phantom_split_cfg, tmp_path / 'c', subset='unlabelled',
-                 label_budget=2)
+    ds = make_ds(
+        root,
+        phantom_split_cfg,
+        tmp_path / 'c',
+        subset='unlabelled',
+        label_budget=2)
     assert sorted({e['patient_id'] for e in entries(ds)}) == unlabelled
     assert not glob.glob(str(tmp_path / 'c' / '*_gt.npy'))
     # ... but a labelled use of such a patient names the missing file.
@@ -168,8 +191,8 @@ def test_unlabelled_patients_never_read_labels(copy_phantom,
 
 
 @pytest.mark.parametrize('budget,expected', [(1, 1), (8, 8), (0.25, 2),
-                                             (0.3, 2), (0.0625, 1),
-                                             (0.01, 1), (1.0, 8)])
+                                             (0.3, 2), (0.0625, 1), (0.01, 1),
+                                             (1.0, 8)])
 def test_label_budget_values(budget, expected):
     train = [f'patient{i:03d}' for i in (9, 3, 5, 1, 12, 7, 2, 4)]
     assert select_labelled(train, budget) == sorted(train)[:expected]
@@ -179,21 +202,33 @@ def test_label_budget_values(budget, expected):
 def test_label_budget_errors(budget, phantom_root, phantom_split_cfg,
                              tmp_path):
     with pytest.raises(ConfigError, match='label_budget'):
-        make_ds(phantom_root, phantom_split_cfg, tmp_path / 'c',
-                label_budget=budget)
+        make_ds(
+            phantom_root,
+            phantom_split_cfg,
+            tmp_path / 'c',
+            label_budget=budget)
 
 
 def test_argument_errors(phantom_root, phantom_split_cfg, tmp_path):
     with pytest.raises(ConfigError, match='label_budget'):
         make_ds(phantom_root, phantom_split_cfg, tmp_path, subset='labelled')
     with pytest.raises(ConfigError, match='label_budget'):
-        make_ds(phantom_root, phantom_split_cfg, tmp_path,
-                subset='unlabelled', label_budget=8)
+        make_ds(
+            phantom_root,
+            phantom_split_cfg,
+            tmp_path,
+            subset='unlabelled',
+            label_budget=8)
     with pytest.raises(ConfigError, match='split'):
         make_ds(phantom_root, phantom_split_cfg, tmp_path, split='training')
     with pytest.raises(ConfigError, match='subset'):
-        make_ds(phantom_root, phantom_split_cfg, tmp_path, split='val',
-                subset='labelled', label_budget=1)
+        make_ds(
+            phantom_root,
+            phantom_split_cfg,
+            tmp_path,
+            split='val',
+            subset='labelled',
+            label_budget=1)
     with pytest.raises(ConfigError, match='source'):
         make_ds(phantom_root, phantom_split_cfg, tmp_path, source='png')
     with pytest.raises(ConfigError, match='normalize'):
@@ -209,8 +244,10 @@ def test_ssl4mis_split_content():
     with open(SSL4MIS_SPLIT_FILE) as f:
         data = json.load(f)
     ids = lambda nums: [f'patient{n:03d}' for n in nums]  # noqa: E731
-    assert data['test'] == ids([1, 7, 8, 11, 13, 22, 24, 33, 52, 59, 64, 65,
-                                66, 68, 75, 80, 81, 83, 84, 93])
+    assert data['test'] == ids([
+        1, 7, 8, 11, 13, 22, 24, 33, 52, 59, 64, 65, 66, 68, 75, 80, 81, 83,
+        84, 93
+    ])
     assert data['val'] == ids([2, 19, 28, 30, 39, 45, 78, 82, 85, 87])
     assert len(data['train']) == 70 and data['train'] == sorted(data['train'])
     union = set(data['train']) | set(data['val']) | set(data['test'])
@@ -233,8 +270,8 @@ def test_seeded_split_deterministic_disjoint_stratified():
     patients = [f'patient{i:03d}' for i in range(1, 101)]
     groups = {p: groups_cycle[i % 5] for i, p in enumerate(patients)}
     a = seeded_split(patients, groups, seed=3, num_val=10, num_test=20)
-    b = seeded_split(list(reversed(patients)), groups, seed=3, num_val=10,
-                     num_test=20)
+    b = seeded_split(
+        list(reversed(patients)), groups, seed=3, num_val=10, num_test=20)
     c = seeded_split(patients, groups, seed=4, num_val=10, num_test=20)
     assert a == b and a != c
     assert (len(a['train']), len(a['val']), len(a['test'])) == (70, 10, 20)
@@ -245,8 +282,8 @@ def test_seeded_split_deterministic_disjoint_stratified():
         counts = [sum(groups[p] == g for p in a[name]) for g in groups_cycle]
         assert counts == [per_group] * 5, (name, counts)
     # Ratios; patients without a group are one stratum.
-    r = seeded_split(patients[:20], None, seed=0, val_ratio=0.1,
-                     test_ratio=0.25)
+    r = seeded_split(
+        patients[:20], None, seed=0, val_ratio=0.1, test_ratio=0.25)
     assert (len(r['val']), len(r['test'])) == (2, 5)
     d = seeded_split(patients[:20])  # defaults: 10 % val, 20 % test
     assert (len(d['val']), len(d['test'])) == (2, 4)
@@ -261,19 +298,24 @@ def test_seeded_split_deterministic_disjoint_stratified():
 def test_file_split(phantom_root, tmp_path):
     path = tmp_path / 'split.json'
     train = [f'patient{i:03d}' for i in range(1, 9)]
-    path.write_text(json.dumps(dict(train=train, val=['patient009'],
-                                    test=['patient010', 'patient011'])))
-    ds = make_ds(phantom_root, dict(type='file', path=str(path)),
-                 tmp_path / 'c', split='test')
-    assert [v['patient_id'] for v in ds.volumes()] == ['patient010'] * 2 + [
-        'patient011'
-    ] * 2
-    path.write_text(json.dumps(dict(train=train, val=['patient008'],
-                                    test=[])))
+    path.write_text(
+        json.dumps(
+            dict(
+                train=train,
+                val=['patient009'],
+                test=['patient010', 'patient011'])))
+    ds = make_ds(
+        phantom_root,
+        dict(type='file', path=str(path)),
+        tmp_path / 'c',
+        split='test')
+    assert [v['patient_id']
+            for v in ds.volumes()] == ['patient010'] * 2 + ['patient011'] * 2
+    path.write_text(json.dumps(dict(train=train, val=['patient008'], test=[])))
     with pytest.raises(ConfigError, match='patient008.*both'):
         make_ds(phantom_root, dict(type='file', path=str(path)), tmp_path)
-    path.write_text(json.dumps(dict(train=train + ['patient077'], val=[],
-                                    test=[])))
+    path.write_text(
+        json.dumps(dict(train=train + ['patient077'], val=[], test=[])))
     with pytest.raises(DataError, match='patient077'):
         make_ds(phantom_root, dict(type='file', path=str(path)), tmp_path)
     with pytest.raises(ConfigError, match='split_cfg.path'):
@@ -304,8 +346,7 @@ def _assert_nothing_half_written(cache):
 
 def test_missing_data_root(tmp_path):
     with pytest.raises(DataError, match='no_such_root'):
-        make_ds(str(tmp_path / 'no_such_root'), dict(type='ssl4mis'),
-                tmp_path)
+        make_ds(str(tmp_path / 'no_such_root'), dict(type='ssl4mis'), tmp_path)
     os.makedirs(tmp_path / 'empty' / 'database' / 'training')
     with pytest.raises(DataError, match='database'):
         make_ds(str(tmp_path / 'empty'), dict(type='ssl4mis'), tmp_path)
@@ -320,14 +361,16 @@ def test_missing_info_cfg_and_frames(copy_phantom, tmp_path):
     with pytest.raises(DataError, match='Info.cfg'):
         make_ds(root, cfg, tmp_path / 'c')
     with open(info, 'w') as f:
-        f.write('\n'.join(l for l in text.splitlines()
-                          if not l.startswith('ES')))
+        f.write('\n'.join(line for line in text.splitlines()
+                          if not line.startswith('ES')))
     with pytest.raises(DataError, match=r'Info\.cfg.*"ES:"'):
         make_ds(root, cfg, tmp_path / 'c')
     with open(info, 'w') as f:
         f.write(text)
-    es = [p for p in glob.glob(os.path.join(folder, '*frame??.nii.gz'))
-          if not p.endswith('frame01.nii.gz')][0]
+    es = [
+        p for p in glob.glob(os.path.join(folder, '*frame??.nii.gz'))
+        if not p.endswith('frame01.nii.gz')
+    ][0]
     os.remove(es)
     with pytest.raises(DataError, match=os.path.basename(es)):
         make_ds(root, cfg, tmp_path / 'c')
@@ -409,17 +452,20 @@ def test_cache_built_once_and_rebuilt_on_change(copy_phantom, tmp_path):
     os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     make_ds(root, cfg, cache)
     after = _mtimes(cache)
-    changed = sorted(os.path.basename(p) for p in after
-                     if after[p] != first[p])
-    assert changed == ['patient001_frame01.json', 'patient001_frame01_gt.npy',
-                       'patient001_frame01_img.npy']
+    changed = sorted(
+        os.path.basename(p) for p in after if after[p] != first[p])
+    assert changed == [
+        'patient001_frame01.json', 'patient001_frame01_gt.npy',
+        'patient001_frame01_img.npy'
+    ]
     # Other normalisation in the same folder: rebuilt with z-scores.
     ds = make_ds(root, cfg, cache, normalize='zscore')
     for vol in ds.volumes():
         arr = np.load(vol['img_path']).astype(np.float64)
         assert abs(arr.mean()) < 1e-4 and abs(arr.std() - 1) < 1e-4
-        assert json.load(open(os.path.join(
-            str(cache), vol['volume_id'] + '.json')))['normalize'] == 'zscore'
+        assert json.load(
+            open(os.path.join(str(cache), vol['volume_id'] +
+                              '.json')))['normalize'] == 'zscore'
 
 
 def test_cache_failure_leaves_nothing_half_written(copy_phantom, tmp_path,
@@ -442,7 +488,8 @@ def test_cache_failure_leaves_nothing_half_written(copy_phantom, tmp_path,
         make_ds(root, cfg, cache)
     monkeypatch.setattr(vc.np, 'save', real_save)
     assert not tmp_files(cache)
-    metas = sorted(os.path.basename(p) for p in glob.glob(str(cache / '*.json')))
+    metas = sorted(
+        os.path.basename(p) for p in glob.glob(str(cache / '*.json')))
     assert metas == ['patient001_frame01.json']  # the first volume is complete
     ds = make_ds(root, cfg, cache)  # finishes the second one
     assert len(ds.volumes()) == 2 and not tmp_files(cache)
@@ -467,11 +514,13 @@ def test_default_cache_dir_and_fallback(copy_phantom, tmp_path, monkeypatch):
     root = copy_phantom(['patient001'])
     ds = ACDCDataset(root, split_cfg=_one_split(tmp_path), progress=False)
     assert ds.cache_dir == os.path.join(root, '.ideal_mm_cache', 'raw-minmax')
-    assert os.path.isfile(os.path.join(ds.cache_dir, 'patient001_frame01.json'))
+    assert os.path.isfile(
+        os.path.join(ds.cache_dir, 'patient001_frame01.json'))
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     real_probe = vc._probe_writable
-    monkeypatch.setattr(vc, '_probe_writable',
-                        lambda d: False if d.startswith(root) else real_probe(d))
+    monkeypatch.setattr(
+        vc, '_probe_writable', lambda d: False
+        if d.startswith(root) else real_probe(d))
     path = vc.default_cache_dir(root, 'raw', 'zscore')
     assert path.startswith(str(tmp_path / 'home' / '.cache' / 'ideal_mm'))
     assert path.endswith('raw-zscore')
@@ -487,8 +536,9 @@ def _build_in_process(frames, cache, barrier, queue):
 
     vc.build_volume = counting
     barrier.wait()
-    vc.build_volume_cache(frames, cache, 'minmax',
-                          {f.volume_id for f in frames}, progress=False)
+    vc.build_volume_cache(
+        frames, cache, 'minmax', {f.volume_id
+                                  for f in frames}, progress=False)
     queue.put(built)
 
 
@@ -498,9 +548,11 @@ def test_two_processes_build_one_cache(copy_phantom, tmp_path):
     cache = str(tmp_path / 'c')
     ctx = mp.get_context('fork')
     barrier, queue = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_build_in_process,
-                         args=(frames, cache, barrier, queue))
-             for _ in range(2)]
+    procs = [
+        ctx.Process(
+            target=_build_in_process, args=(frames, cache, barrier, queue))
+        for _ in range(2)
+    ]
     for p in procs:
         p.start()
     built = [queue.get(timeout=60) for _ in procs]
@@ -516,7 +568,8 @@ def test_two_processes_build_one_cache(copy_phantom, tmp_path):
         ref, _ = nib_dhw(frame.img_file)
         ref = (ref - ref.min()) / (ref.max() - ref.min())
         np.testing.assert_allclose(
-            np.load(vc.cache_paths(cache, frame.volume_id)['img']), ref,
+            np.load(vc.cache_paths(cache, frame.volume_id)['img']),
+            ref,
             atol=1e-6)
 
 
@@ -526,13 +579,16 @@ def test_two_processes_build_one_cache(copy_phantom, tmp_path):
 def _write_h5_copy(phantom_root, dst, patients):
     os.makedirs(os.path.join(dst, 'ACDC_training_volumes'))
     for pid in patients:
-        for img_path in sorted(glob.glob(os.path.join(
-                phantom_root, 'training', pid, '*frame??.nii.gz'))):
+        for img_path in sorted(
+                glob.glob(
+                    os.path.join(phantom_root, 'training', pid,
+                                 '*frame??.nii.gz'))):
             img, _ = nib_dhw(img_path)
             gt, _ = nib_dhw(img_path.replace('.nii', '_gt.nii'))
             name = os.path.basename(img_path).replace('.nii.gz', '.h5')
-            with h5py.File(os.path.join(dst, 'ACDC_training_volumes', name),
-                           'w') as f:
+            with h5py.File(
+                    os.path.join(dst, 'ACDC_training_volumes', name),
+                    'w') as f:
                 f['image'] = (img / img.max()).astype(np.float32)
                 f['label'] = gt.astype(np.uint8)
 
@@ -548,12 +604,13 @@ def test_ssl4mis_h5_source(phantom_root, tmp_path, monkeypatch):
     assert len(ds.volumes()) == 6
     for vol in ds.volumes():
         assert vol['spacing'] == (1.0, 1.0, 1.0)
-        assert vol['frame'] == ('ED' if vol['volume_id'].endswith('01')
-                                else 'ES')
+        assert vol['frame'] == ('ED'
+                                if vol['volume_id'].endswith('01') else 'ES')
         nii = os.path.join(phantom_root, 'training', vol['patient_id'],
                            vol['volume_id'] + '_gt.nii.gz')
-        np.testing.assert_array_equal(np.load(vol['seg_map_path']),
-                                      nib_dhw(nii)[0].astype(np.uint8))
+        np.testing.assert_array_equal(
+            np.load(vol['seg_map_path']),
+            nib_dhw(nii)[0].astype(np.uint8))
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # warned once only
         make_ds(root, cfg, tmp_path / 'c2', source='ssl4mis_h5', split='val')
@@ -561,7 +618,10 @@ def test_ssl4mis_h5_source(phantom_root, tmp_path, monkeypatch):
     with h5py.File(bad, 'w') as f:
         f['image'] = np.zeros((3, 8, 8), np.float32)
     with pytest.raises(DataError, match="patient001_frame01.h5.*'label'"):
-        make_ds(root, dict(type='file', path=_one_split(tmp_path)['path']),
-                tmp_path / 'c3', source='ssl4mis_h5')
+        make_ds(
+            root,
+            dict(type='file', path=_one_split(tmp_path)['path']),
+            tmp_path / 'c3',
+            source='ssl4mis_h5')
     with pytest.raises(DataError, match='ACDC_training_volumes'):
         make_ds(phantom_root, cfg, tmp_path / 'c4', source='ssl4mis_h5')

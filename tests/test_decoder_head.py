@@ -1,5 +1,6 @@
-"""UNetDecoderHead over UNetEncoder, ResNetV1c-50 and MiT-B0 feature layouts."""
-import ideal_mm  # noqa: F401  (before mmseg)
+"""UNetDecoderHead over UNetEncoder, ResNetV1c-50 and MiT-B0 feature
+layouts."""
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 import torch.nn as nn
@@ -24,19 +25,32 @@ def one_torch_thread():
 
 def build_head(in_channels, channels, mode='bilinear', **kwargs):
     return MODELS.build(
-        dict(type='UNetDecoderHead', in_channels=in_channels,
-             channels=channels, upsample_mode=mode, num_classes=4,
-             norm_cfg=BN, dropout_ratio=0.0, **kwargs))
+        dict(
+            type='UNetDecoderHead',
+            in_channels=in_channels,
+            channels=channels,
+            upsample_mode=mode,
+            num_classes=4,
+            norm_cfg=BN,
+            dropout_ratio=0.0,
+            **kwargs))
 
 
 @pytest.mark.parametrize('mode', ['bilinear', 'deconv', 'nearest'])
 def test_over_unet_encoder(mode):
-    enc = MODELS.build(dict(type='UNetEncoder', in_channels=1,
-                            base_channels=4, num_stages=4, strides=(1, 1, 1, 1),
-                            enc_num_convs=(2, 2, 2, 2), dec_num_convs=(2, 2, 2),
-                            downsamples=(True, True, True),
-                            enc_dilations=(1, 1, 1, 1),
-                            dec_dilations=(1, 1, 1), norm_cfg=BN))
+    enc = MODELS.build(
+        dict(
+            type='UNetEncoder',
+            in_channels=1,
+            base_channels=4,
+            num_stages=4,
+            strides=(1, 1, 1, 1),
+            enc_num_convs=(2, 2, 2, 2),
+            dec_num_convs=(2, 2, 2),
+            downsamples=(True, True, True),
+            enc_dilations=(1, 1, 1, 1),
+            dec_dilations=(1, 1, 1),
+            norm_cfg=BN))
     head = build_head([4, 8, 16, 32], 4, mode)
     x = torch.randn(2, 1, 32, 32)
     out = head(enc(x))
@@ -60,10 +74,11 @@ def test_over_unet_encoder(mode):
 def test_over_quarter_resolution_encoders(layout, mode):
     channels, _ = layout
     # Features at 1/4 .. 1/32 of a 64x64 input, as these encoders return.
-    feats = [torch.randn(2, c, 16 // 2**i, 16 // 2**i)
-             for i, c in enumerate(channels)]
-    head = build_head(channels, 32, mode,
-                      decoder_channels=[32, 64, 128, 256])
+    feats = [
+        torch.randn(2, c, 16 // 2**i, 16 // 2**i)
+        for i, c in enumerate(channels)
+    ]
+    head = build_head(channels, 32, mode, decoder_channels=[32, 64, 128, 256])
     out = head(feats)
     assert out.shape == (2, 4, 16, 16)  # shallowest level's resolution
     # mmseg's predict_by_feat resizes to the input size.
@@ -72,21 +87,30 @@ def test_over_quarter_resolution_encoders(layout, mode):
 
 
 def test_real_mit_b0_and_odd_sizes():
-    enc = MODELS.build(dict(type='MixVisionTransformer', in_channels=1,
-                            embed_dims=32, num_heads=[1, 2, 5, 8],
-                            num_layers=[1, 1, 1, 1]))
+    enc = MODELS.build(
+        dict(
+            type='MixVisionTransformer',
+            in_channels=1,
+            embed_dims=32,
+            num_heads=[1, 2, 5, 8],
+            num_layers=[1, 1, 1, 1]))
     head = build_head([32, 64, 160, 256], 32, 'deconv')
     out = head(enc(torch.randn(1, 1, 72, 72)))
     assert out.shape == (1, 4, 18, 18)
     # Levels that are not exact halves (odd sizes) are resized to the skip.
-    feats = [torch.randn(1, 4, 15, 15), torch.randn(1, 8, 7, 7),
-             torch.randn(1, 16, 3, 3)]
+    feats = [
+        torch.randn(1, 4, 15, 15),
+        torch.randn(1, 8, 7, 7),
+        torch.randn(1, 16, 3, 3)
+    ]
     assert build_head([4, 8, 16], 4, 'deconv')(feats).shape == (1, 4, 15, 15)
 
 
 def test_in_index_selects_levels():
-    feats = [torch.randn(1, c, 32 // 2**i, 32 // 2**i)
-             for i, c in enumerate([4, 8, 16, 32])]
+    feats = [
+        torch.randn(1, c, 32 // 2**i, 32 // 2**i)
+        for i, c in enumerate([4, 8, 16, 32])
+    ]
     head = build_head([8, 16, 32], 8, in_index=[1, 2, 3])
     assert head(feats).shape == (1, 4, 16, 16)
 
@@ -103,8 +127,12 @@ def test_bad_config():
 def test_conv_seg_keeps_pytorch_initialisation():
     """mmseg's Normal(std=0.01) on conv_seg stalled few-label training."""
     from mmseg.registry import MODELS
-    head = MODELS.build(dict(type='UNetDecoderHead', in_channels=[8, 16],
-                             channels=8, num_classes=4))
+    head = MODELS.build(
+        dict(
+            type='UNetDecoderHead',
+            in_channels=[8, 16],
+            channels=8,
+            num_classes=4))
     assert head.init_cfg is None
     head.init_weights()
     # kaiming_uniform(a=sqrt(5)) with fan_in 8: U(-1/sqrt(8), 1/sqrt(8)),

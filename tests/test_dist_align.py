@@ -1,7 +1,8 @@
-"""The pseudo-label collapse guards: distribution alignment (buffers, the aligned
-probabilities and the pseudo-labels BiConsistencySemiSupModel takes from them)
-and ClassDiceLoss(present_only=True), each against an independent computation."""
-import ideal_mm  # noqa: F401  (before mmseg)
+"""The pseudo-label collapse guards: distribution alignment (buffers, the
+aligned probabilities and the pseudo-labels BiConsistencySemiSupModel takes
+from them) and ClassDiceLoss(present_only=True), each against an independent
+computation."""
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import numpy as np
 import pytest
 import torch
@@ -9,11 +10,11 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+from test_semi_options import batch, build_model, heads_of
 
 from ideal_mm.errors import ConfigError
 from ideal_mm.models.losses import ClassDiceLoss
 from ideal_mm.models.segmentors.dist_align import DistributionAlignment
-from test_semi_options import batch, build_model, heads_of
 
 init_default_scope('mmseg')
 
@@ -31,7 +32,7 @@ def np_dice(prob, target, ignore, classes):
     out = []
     for c in classes:
         inter = (prob[:, c] * g[:, c] * m[:, 0]).sum()
-        den = (prob[:, c] ** 2 * m[:, 0]).sum() + g[:, c].sum()
+        den = (prob[:, c]**2 * m[:, 0]).sum() + g[:, c].sum()
         out.append((2 * inter + 1e-5) / (den + 1e-5))
     return np.array(out)
 
@@ -39,7 +40,7 @@ def np_dice(prob, target, ignore, classes):
 def test_class_dice_present_only_matches_numpy():
     torch.manual_seed(0)
     logits = torch.randn(2, 4, 8, 8, requires_grad=True)
-    target = torch.randint(0, 2, (2, 8, 8))      # classes 2 and 3 absent
+    target = torch.randint(0, 2, (2, 8, 8))  # classes 2 and 3 absent
     target[0, :2] = 255
     target[1, 5, 5] = 3
     target[1, 5, 6] = 255
@@ -55,12 +56,12 @@ def test_class_dice_present_only_matches_numpy():
     assert abs(float(sub) - (1 - np_dice(prob, t, 255, [1, 3]).mean())) < 1e-5
     # an absent class gets no gradient from the present-only loss
     g, = torch.autograd.grad(
-        ClassDiceLoss(present_only=True, classes=[2])(logits, target)
-        + 0 * logits.sum(), logits)
+        ClassDiceLoss(present_only=True, classes=[2])(logits, target) +
+        0 * logits.sum(), logits)
     assert float(g.abs().sum()) == 0
     # all pixels ignored: zero loss, still in the graph
-    empty = ClassDiceLoss(present_only=True)(
-        logits, torch.full_like(target, 255))
+    empty = ClassDiceLoss(present_only=True)(logits,
+                                             torch.full_like(target, 255))
     assert float(empty) == 0 and empty.requires_grad
 
 
@@ -69,16 +70,16 @@ def test_distribution_alignment_buffers_and_align():
     labels = torch.tensor([[[0, 0, 1, 2], [0, 255, 1, 1]]])
     da.update_prior(labels, 255)
     share = np.array([3, 3, 1]) / 7
-    np.testing.assert_allclose(da.prior.numpy(), 0.5 / 3 + 0.5 * share,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        da.prior.numpy(), 0.5 / 3 + 0.5 * share, rtol=1e-6)
     torch.manual_seed(0)
     prob = torch.randn(2, 3, 4, 4).softmax(1)
     valid = torch.ones(2, 4, 4, dtype=torch.bool)
     valid[0, 0] = False
     da.update_marginal(1, prob, valid)
     mean = prob.permute(0, 2, 3, 1)[valid].mean(0).numpy()
-    np.testing.assert_allclose(da.marginal[1].numpy(), 0.5 / 3 + 0.5 * mean,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        da.marginal[1].numpy(), 0.5 / 3 + 0.5 * mean, rtol=1e-5)
     np.testing.assert_allclose(da.marginal[0].numpy(), np.full(3, 1 / 3))
     aligned = da.align(1, prob).numpy()
     ratio = da.prior.numpy() / da.marginal[1].numpy()
@@ -108,8 +109,9 @@ def test_alignment_lifts_a_background_collapse():
 
 
 def test_bi_consistency_pseudo_labels_from_aligned_probabilities():
-    model = build_model(conf_threshold=0.3, filters=[
-        dict(type='DistributionAlignment', momentum=0.0)])
+    model = build_model(
+        conf_threshold=0.3,
+        filters=[dict(type='DistributionAlignment', momentum=0.0)])
     inputs, samples = batch(views=1)
     losses = model.loss(inputs, samples)
     gt = torch.cat([s.gt_sem_seg.data for s in samples[:2]])
@@ -120,8 +122,8 @@ def test_bi_consistency_pseudo_labels_from_aligned_probabilities():
 
         def aligned_labels(z):
             p = z[2:].softmax(1)
-            q = p * (prior / p.permute(0, 2, 3, 1).reshape(-1, 4).mean(0)
-                     ).view(1, 4, 1, 1)
+            q = p * (prior / p.permute(0, 2, 3, 1).reshape(
+                -1, 4).mean(0)).view(1, 4, 1, 1)
             q = q / q.sum(1, keepdim=True)
             y = q.argmax(1)
             y[q.max(1).values < 0.3] = 255
@@ -141,14 +143,14 @@ def test_bi_consistency_pseudo_labels_from_aligned_probabilities():
     assert 'pseudo_label_filters.0.marginal' in model.state_dict()
     # diagnostics are logged, not summed
     total, _ = model.parse_losses(losses)
-    assert torch.allclose(total, sum(v for k, v in losses.items()
-                                     if 'loss' in k))
+    assert torch.allclose(total,
+                          sum(v for k, v in losses.items() if 'loss' in k))
 
 
 @pytest.mark.parametrize('bad,match', [
     (dict(type='DistributionAlignment'), 'must be a list'),
-    ([dict(type='DistributionAlignment', momentum=1.0)],
-     r'DistributionAlignment.momentum must be in \[0, 1\)'),
+    ([dict(type='DistributionAlignment', momentum=1.0)
+      ], r'DistributionAlignment.momentum must be in \[0, 1\)'),
     ([dict(type='ClassDiceLoss')], 'not a pseudo-label filter'),
 ])
 def test_filter_config_errors_name_the_key(bad, match):
@@ -166,11 +168,11 @@ def test_dist_align_filter_default_momentum_and_shape():
 
 
 def test_class_thresholds_keep_a_portion_of_every_class():
-    from ideal_mm.models.segmentors.pseudo_labelling import (
-        class_thresholds, pseudo_labels)
+    from ideal_mm.models.segmentors.pseudo_labelling import (class_thresholds,
+                                                             pseudo_labels)
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 6, 6) * 3
-    logits[:, 0] += 2.0                         # class 0 dominant, confident
+    logits[:, 0] += 2.0  # class 0 dominant, confident
     valid = torch.ones(2, 6, 6, dtype=torch.bool)
     valid[1, :, :2] = False
     prob = logits.softmax(1)

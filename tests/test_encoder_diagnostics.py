@@ -31,7 +31,7 @@ def test_effective_rank_matches_entropy_of_singular_values():
     x = u @ np.diag(s) @ v.T
     x -= x.mean(1, keepdims=True)  # centred already, so s are its values
     s = np.linalg.svd(x, compute_uv=False)
-    p = s ** 2 / (s ** 2).sum()
+    p = s**2 / (s**2).sum()
     expected = float(np.exp(-(p * np.log(p)).sum()))
     assert encoder_stats.effective_rank(torch.from_numpy(x)) == pytest.approx(
         expected, rel=1e-9)
@@ -51,9 +51,10 @@ def test_high_frequency_share_matches_a_numpy_box_filter():
         for dx in range(3):
             low += pad[:, :, dy:dy + 7, dx:dx + 9] / 9
     centred = f - f.mean(axis=(0, 2, 3), keepdims=True)
-    expected = ((f - low) ** 2).sum() / (centred ** 2).sum()
-    assert encoder_stats.high_frequency_share(torch.from_numpy(f)) == pytest.approx(
-        expected, rel=1e-9)
+    expected = ((f - low)**2).sum() / (centred**2).sum()
+    assert encoder_stats.high_frequency_share(
+        torch.from_numpy(f)) == pytest.approx(
+            expected, rel=1e-9)
     smooth = torch.linspace(0, 1, 16).repeat(1, 1, 16, 1)  # a ramp: low-pass
     assert encoder_stats.high_frequency_share(smooth) < 0.01
 
@@ -66,12 +67,13 @@ def test_cli_reports_a_low_pass_first_stage(tmp_path, phantom_root,
 
     from ideal_mm.engine.export_encoder import save_encoder
     config = os.path.join(REPO, 'configs/demo/supervised_unetenc_phantom.py')
-    options = ['--cfg-options',
-               f'test_dataloader.dataset.data_root={phantom_root}',
-               f'test_dataloader.dataset.split_cfg.num_val='
-               f'{phantom_split_cfg["num_val"]}',
-               f'test_dataloader.dataset.split_cfg.num_test='
-               f'{phantom_split_cfg["num_test"]}']
+    options = [
+        '--cfg-options', f'test_dataloader.dataset.data_root={phantom_root}',
+        f'test_dataloader.dataset.split_cfg.num_val='
+        f'{phantom_split_cfg["num_val"]}',
+        f'test_dataloader.dataset.split_cfg.num_test='
+        f'{phantom_split_cfg["num_test"]}'
+    ]
     # an encoder whose first convolution is a 3x3 box filter in every channel
     init_default_scope('mmseg')
     torch.manual_seed(0)
@@ -84,8 +86,8 @@ def test_cli_reports_a_low_pass_first_stage(tmp_path, phantom_root,
     assert diag.main([config, path, '--num-slices', '8'] + options) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    table = lines[next(i for i, line in enumerate(lines)
-                       if line.startswith('encoder ')) + 1:]
+    table = lines[next(
+        i for i, line in enumerate(lines) if line.startswith('encoder ')) + 1:]
     rows = [line.split() for line in table if line.strip()]
     random_l0 = next(r for r in rows if r[0] == 'random')
     low_l0 = next(r for r in rows if r[0].endswith('lowpass.pth'))

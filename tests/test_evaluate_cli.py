@@ -1,4 +1,5 @@
-"""tools/evaluate.py end to end on NIfTI files, and its errors for bad inputs."""
+"""tools/evaluate.py end to end on NIfTI files, and its errors for bad
+inputs."""
 import importlib.util
 import json
 import os
@@ -9,7 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-import ideal_mm  # noqa: F401  (compat layer before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 from medpy.metric import binary as mp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,7 +19,8 @@ ZOOMS = (1.4, 1.6, 8.0)  # (sx, sy, sz) of the NIfTI header
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('ideal_mm_tools_evaluate', TOOL)
+    spec = importlib.util.spec_from_file_location('ideal_mm_tools_evaluate',
+                                                  TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -31,7 +33,8 @@ def save(path, arr, zooms=ZOOMS):
 
 
 def heart(rng, shape=(40, 36, 6)):
-    """(X, Y, Z) label map with LV disc, Myo ring and RV blob, randomly shifted."""
+    """(X, Y, Z) label map with LV disc, Myo ring and RV blob, randomly
+    shifted."""
     x, y = np.mgrid[0:shape[0], 0:shape[1]]
     cx, cy = 20 + rng.integers(-2, 3), 18 + rng.integers(-2, 3)
     r = np.hypot(x - cx, y - cy)
@@ -56,21 +59,33 @@ def test_end_to_end_values_equal_medpy(dirs):
     pred_dir, gt_dir, out = dirs
     rng = np.random.default_rng(0)
     expected = {}
-    for name, pred_name, gt_name in (('patient001_frame01', 'patient001_frame01.nii.gz',
+    for name, pred_name, gt_name in (('patient001_frame01',
+                                      'patient001_frame01.nii.gz',
                                       'patient001_frame01_gt.nii.gz'),
-                                     ('patient002_frame12', 'patient002_frame12_pred.nii.gz',
+                                     ('patient002_frame12',
+                                      'patient002_frame12_pred.nii.gz',
                                       'patient002_frame12.nii.gz')):
         gt = heart(rng)
         pred = heart(rng)
         save(gt_dir / gt_name, gt)
         save(pred_dir / pred_name, pred.astype(np.int16))
-        expected[name] = {c: (mp.dc(pred == v, gt == v),
-                              mp.hd95(pred == v, gt == v, voxelspacing=ZOOMS),
-                              mp.asd(pred == v, gt == v, voxelspacing=ZOOMS))
-                          for c, v in (('RV', 1), ('Myo', 2), ('LV', 3))}
-    proc = subprocess.run([sys.executable, TOOL, '--pred-dir', str(pred_dir), '--gt-dir',
-                           str(gt_dir), '--out', str(out), '--csv', str(out.parent / 'cases.csv')],
-                          capture_output=True, text=True, timeout=120)
+        expected[name] = {
+            c:
+            (mp.dc(pred == v,
+                   gt == v), mp.hd95(pred == v, gt == v, voxelspacing=ZOOMS),
+             mp.asd(pred == v, gt == v, voxelspacing=ZOOMS))
+            for c, v in (('RV', 1), ('Myo', 2), ('LV', 3))
+        }
+    proc = subprocess.run([
+        sys.executable, TOOL, '--pred-dir',
+        str(pred_dir), '--gt-dir',
+        str(gt_dir), '--out',
+        str(out), '--csv',
+        str(out.parent / 'cases.csv')
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'HD95 (mm)' in proc.stdout and '| mean' in proc.stdout
     summary = json.loads(out.read_text())
@@ -98,11 +113,20 @@ def run_bad(tool, capsys, args):
 def test_bad_inputs_exit_nonzero_and_write_nothing(dirs, capsys):
     tool = load_tool()
     pred_dir, gt_dir, out = dirs
-    base = ['--pred-dir', str(pred_dir), '--gt-dir', str(gt_dir), '--out', str(out)]
+    base = [
+        '--pred-dir',
+        str(pred_dir), '--gt-dir',
+        str(gt_dir), '--out',
+        str(out)
+    ]
 
-    err = run_bad(tool, capsys, ['--pred-dir', str(pred_dir / 'nope'), *base[2:]])
+    err = run_bad(
+        tool, capsys,
+        ['--pred-dir', str(pred_dir / 'nope'), *base[2:]])
     assert '--pred-dir' in err and 'nope' in err
-    err = run_bad(tool, capsys, [*base[:2], '--gt-dir', str(gt_dir / 'nope'), *base[4:]])
+    err = run_bad(tool, capsys,
+                  [*base[:2], '--gt-dir',
+                   str(gt_dir / 'nope'), *base[4:]])
     assert '--gt-dir' in err
     err = run_bad(tool, capsys, base)  # empty prediction folder
     assert 'no NIfTI predictions' in err
@@ -113,7 +137,8 @@ def test_bad_inputs_exit_nonzero_and_write_nothing(dirs, capsys):
     save(pred_dir / 'b_pred.nii.gz', vol)
     save(gt_dir / 'a_gt.nii.gz', vol)
     err = run_bad(tool, capsys, base)
-    assert 'b' in err.split(':')[-2] and 'NAME_gt.nii.gz' in err  # lists the orphan name
+    assert 'b' in err.split(
+        ':')[-2] and 'NAME_gt.nii.gz' in err  # lists the orphan name
 
     save(gt_dir / 'b.nii.gz', vol[:, :7])
     err = run_bad(tool, capsys, base)
@@ -141,4 +166,5 @@ def test_bad_inputs_exit_nonzero_and_write_nothing(dirs, capsys):
         tool.run_cli(lambda: tool.main([*base, '--labels', 'LV=3']))
     assert exc.value.code == 0
     summary = json.loads(out.read_text())
-    assert list(summary['per_class']) == ['LV'] and summary['mean']['dice'] == 1.0
+    assert list(summary['per_class']) == ['LV'
+                                          ] and summary['mean']['dice'] == 1.0

@@ -4,7 +4,7 @@ losses; a bad key is refused by the base."""
 import os.path as osp
 import re
 
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,9 +13,9 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 from ideal_mm.errors import ConfigError
-from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 init_default_scope('mmseg')
@@ -32,16 +32,21 @@ def method_cls():
 
 
 def build(**semi):
-    return MODELS.build(dict(
-        type='SelfTrainingSemiSupModel',
-        data_preprocessor=plain_preprocessor(),
-        segmentor=dict(
-            backbone=tiny_unet_encoder(),
-            decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
-                             channels=4, num_classes=4, norm_cfg=BN,
-                             dropout_ratio=0.0,
-                             loss_decode=dict(type='CrossEntropyLoss'))),
-        semi_train_cfg=dict(max_consistency_weight=0.5, **semi)))
+    return MODELS.build(
+        dict(
+            type='SelfTrainingSemiSupModel',
+            data_preprocessor=plain_preprocessor(),
+            segmentor=dict(
+                backbone=tiny_unet_encoder(),
+                decode_head=dict(
+                    type='UNetDecoderHead',
+                    in_channels=[4, 8, 16],
+                    channels=4,
+                    num_classes=4,
+                    norm_cfg=BN,
+                    dropout_ratio=0.0,
+                    loss_decode=dict(type='CrossEntropyLoss'))),
+            semi_train_cfg=dict(max_consistency_weight=0.5, **semi)))
 
 
 def test_documented_method_trains_through_the_base(method_cls):
@@ -51,8 +56,8 @@ def test_documented_method_trains_through_the_base(method_cls):
     inputs = torch.randn(4, 1, 16, 16)
     samples = []
     for i in range(4):
-        s = SegDataSample(metainfo=dict(img_shape=(16, 16),
-                                        ori_shape=(16, 16)))
+        s = SegDataSample(
+            metainfo=dict(img_shape=(16, 16), ori_shape=(16, 16)))
         if i < 2:
             s.gt_sem_seg = PixelData(data=torch.randint(0, 4, (1, 16, 16)))
         samples.append(s)

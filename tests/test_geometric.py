@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
+from mmseg.registry import TRANSFORMS
 
 import ideal_mm  # noqa: F401
 from ideal_mm.datasets.transforms.geometric import RandomAffineResize
 from ideal_mm.errors import ConfigError
-from mmseg.registry import TRANSFORMS
 
 init_default_scope('mmseg')
 
@@ -43,17 +43,24 @@ def expected_source(out_hw, src_hw, angle, scale, flip, shift):
 
 def run(t, imgs, **params):
     x_img, y_img, x_lab, y_lab = imgs
-    res_x = t.apply(dict(img=x_img.copy(), gt_seg_map=x_lab.copy(),
-                         seg_fields=['gt_seg_map']), **params)
-    res_y = t.apply(dict(img=y_img.copy(), gt_seg_map=y_lab.copy(),
-                         seg_fields=['gt_seg_map']), **params)
+    res_x = t.apply(
+        dict(
+            img=x_img.copy(),
+            gt_seg_map=x_lab.copy(),
+            seg_fields=['gt_seg_map']), **params)
+    res_y = t.apply(
+        dict(
+            img=y_img.copy(),
+            gt_seg_map=y_lab.copy(),
+            seg_fields=['gt_seg_map']), **params)
     return res_x, res_y
 
 
 @pytest.mark.parametrize('params', [
     dict(angle=17.0, scale=1.0, flip_direction=None, shift=(0.0, 0.0)),
-    dict(angle=-12.5, scale=1.2, flip_direction='horizontal',
-         shift=(3.0, -2.0)),
+    dict(
+        angle=-12.5, scale=1.2, flip_direction='horizontal',
+        shift=(3.0, -2.0)),
     dict(angle=5.0, scale=0.85, flip_direction='vertical', shift=(0.0, 4.5)),
     dict(angle=0.0, scale=1.1, flip_direction='diagonal', shift=(0.0, 0.0)),
 ])
@@ -61,9 +68,8 @@ def test_warp_matches_independent_coordinates(params):
     src_hw, out_hw = (50, 60), (64, 72)
     t = RandomAffineResize(out_size=out_hw)
     res_x, res_y = run(t, coord_images(*src_hw), **params)
-    ex, ey = expected_source(out_hw, src_hw, params['angle'],
-                             params['scale'], params['flip_direction'],
-                             params['shift'])
+    ex, ey = expected_source(out_hw, src_hw, params['angle'], params['scale'],
+                             params['flip_direction'], params['shift'])
     inside = (ex >= 0) & (ex <= src_hw[1] - 1) & (ey >= 0) & \
         (ey <= src_hw[0] - 1)
     assert inside.mean() > 0.5
@@ -96,16 +102,16 @@ def test_identity_params_equal_plain_resize():
     img = rng.random((40, 30)).astype(np.float32)
     seg = rng.integers(0, 4, (40, 30)).astype(np.uint8)
     t = RandomAffineResize(out_size=(64, 48))
-    res = t.apply(dict(img=img.copy(), gt_seg_map=seg.copy(),
-                       seg_fields=['gt_seg_map']))
+    res = t.apply(
+        dict(img=img.copy(), gt_seg_map=seg.copy(), seg_fields=['gt_seg_map']))
     # independent bilinear resize with pixel centres aligned, edges clamped
     ys = np.clip((np.arange(64) + 0.5) * 40 / 64 - 0.5, 0, 39)
     xs = np.clip((np.arange(48) + 0.5) * 30 / 48 - 0.5, 0, 29)
     y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
     y1, x1 = np.minimum(y0 + 1, 39), np.minimum(x0 + 1, 29)
     fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
-    ref = ((1 - fy) * ((1 - fx) * img[y0][:, x0] + fx * img[y0][:, x1]) +
-           fy * ((1 - fx) * img[y1][:, x0] + fx * img[y1][:, x1]))
+    ref = ((1 - fy) * ((1 - fx) * img[y0][:, x0] + fx * img[y0][:, x1]) + fy *
+           ((1 - fx) * img[y1][:, x0] + fx * img[y1][:, x1]))
     np.testing.assert_allclose(res['img'], ref, atol=2e-3)
     # nearest: the source pixel whose centre is nearest
     ny = np.floor((np.arange(64) + 0.5) * 40 / 64).astype(int)
@@ -124,11 +130,11 @@ def test_flips_equal_np_flip(direction, axes):
     img = rng.random((30, 36)).astype(np.float32)
     seg = rng.integers(0, 4, (30, 36)).astype(np.uint8)
     t = RandomAffineResize(out_size=(48, 40))
-    plain = t.apply(dict(img=img.copy(), gt_seg_map=seg.copy(),
-                         seg_fields=['gt_seg_map']))
-    flipped = t.apply(dict(img=img.copy(), gt_seg_map=seg.copy(),
-                           seg_fields=['gt_seg_map']),
-                      flip_direction=direction)
+    plain = t.apply(
+        dict(img=img.copy(), gt_seg_map=seg.copy(), seg_fields=['gt_seg_map']))
+    flipped = t.apply(
+        dict(img=img.copy(), gt_seg_map=seg.copy(), seg_fields=['gt_seg_map']),
+        flip_direction=direction)
     np.testing.assert_array_equal(flipped['img'], np.flip(plain['img'], axes))
     np.testing.assert_array_equal(flipped['gt_seg_map'],
                                   np.flip(plain['gt_seg_map'], axes))
@@ -140,15 +146,16 @@ def test_quarter_turn_is_a_clockwise_rot90():
     img = rng.random((32, 32)).astype(np.float32)
     seg = rng.integers(0, 4, (32, 32)).astype(np.uint8)
     t = RandomAffineResize(out_size=32)
-    res = t.apply(dict(img=img.copy(), gt_seg_map=seg.copy(),
-                       seg_fields=['gt_seg_map']), angle=90.0)
+    res = t.apply(
+        dict(img=img.copy(), gt_seg_map=seg.copy(), seg_fields=['gt_seg_map']),
+        angle=90.0)
     np.testing.assert_allclose(res['img'], np.rot90(img, -1), atol=1e-6)
     np.testing.assert_array_equal(res['gt_seg_map'], np.rot90(seg, -1))
 
 
 def test_random_draws_follow_the_configured_distribution():
-    t = RandomAffineResize(out_size=8, rotate_prob=0.5, rotate_range=20,
-                           flip_prob=0.5)
+    t = RandomAffineResize(
+        out_size=8, rotate_prob=0.5, rotate_range=20, flip_prob=0.5)
     np.random.seed(0)
     draws = [t.sample_params() for _ in range(4000)]
     angles = np.array([d['angle'] for d in draws])
@@ -161,8 +168,8 @@ def test_random_draws_follow_the_configured_distribution():
     # seeded: the same draws again
     np.random.seed(0)
     assert [t.sample_params() for _ in range(50)] == draws[:50]
-    t2 = RandomAffineResize(out_size=(10, 20), scale_range=(0.8, 1.25),
-                            translate=0.1)
+    t2 = RandomAffineResize(
+        out_size=(10, 20), scale_range=(0.8, 1.25), translate=0.1)
     d2 = [t2.sample_params() for _ in range(500)]
     scales = np.array([d['scale'] for d in d2])
     shifts = np.array([d['shift'] for d in d2])
@@ -172,8 +179,12 @@ def test_random_draws_follow_the_configured_distribution():
 
 
 def test_built_from_config_with_multichannel_image_and_int64_labels():
-    t = TRANSFORMS.build(dict(type='RandomAffineResize', out_size=(16, 12),
-                              rotate_prob=1.0, flip_prob=1.0))
+    t = TRANSFORMS.build(
+        dict(
+            type='RandomAffineResize',
+            out_size=(16, 12),
+            rotate_prob=1.0,
+            flip_prob=1.0))
     rng = np.random.default_rng(3)
     img = rng.random((20, 20, 6)).astype(np.float64)
     seg = rng.integers(0, 4, (20, 20)).astype(np.int64)

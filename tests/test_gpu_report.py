@@ -24,8 +24,11 @@ TOOL = os.path.join('tools', 'analysis', 'gpu_report.py')
 
 def run_tool(*args: str, timeout: float = 500):
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, TOOL, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, TOOL, *args],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout,
                           env=env)
 
 
@@ -48,7 +51,8 @@ def test_dry_run_cpu_every_stage(tmp_path, work_root):
     md = (out / 'gpu_report.md').read_text()
     report = json.loads((out / 'gpu_report.json').read_text())
     rows = {(r['stage'], r['precision']): r for r in report['rows']}
-    assert set(rows) == {(s, p) for s in DEFAULT_STAGES
+    assert set(rows) == {(s, p)
+                         for s in DEFAULT_STAGES
                          for p in ('fp32', 'bf16+cl')}
     for stage in DEFAULT_STAGES:
         row = rows[(stage, 'fp32')]
@@ -114,8 +118,7 @@ def test_loop_rates_against_hand_computation():
     assert res['data_wait'] == pytest.approx((0.2 + 0.1) / 1.6)
     assert res['memory_mib'] == 900  # the peak over the whole run
     assert res['val_s_per_batch'] == 0.7 and res['loss_finite']
-    two = loop_rates(records, batch_size=2, warmup=2, interval=2,
-                     world_size=2)
+    two = loop_rates(records, batch_size=2, warmup=2, interval=2, world_size=2)
     assert two['rate'] == pytest.approx(2 * res['rate'])
     with pytest.raises(ValueError, match='after the 6 warm-up'):
         loop_rates(records, batch_size=2, warmup=6, interval=2)
@@ -151,12 +154,12 @@ def test_settings_and_import_check():
         ReportSettings(loop_warmup=3, log_interval=2).check()
     with pytest.raises(ConfigError, match='divisible by 16'):
         ReportSettings(crop=(250, 256)).check()
-    spec = importlib.util.spec_from_file_location(
-        'gpu_report_tool', os.path.join(REPO, TOOL))
+    spec = importlib.util.spec_from_file_location('gpu_report_tool',
+                                                  os.path.join(REPO, TOOL))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    missing = tool.missing_modules((('json', 'json'),
-                                    ('no_such_mod_26', 'nosuch-dist')))
+    missing = tool.missing_modules(
+        (('json', 'json'), ('no_such_mod_26', 'nosuch-dist')))
     assert len(missing) == 1
     assert missing[0].startswith('no_such_mod_26 (pip: nosuch-dist): '
                                  'ModuleNotFoundError')
@@ -165,12 +168,20 @@ def test_settings_and_import_check():
 def test_device_wrapper_checks_imports_before_installing(tmp_path):
     """gpu_report.sh installs nothing where every module imports, and
     passes its arguments to the tool."""
-    env = dict(os.environ, PYTHON=sys.executable, OUT=str(tmp_path / 'out'),
-               WORK_ROOT=str(tmp_path / 'work'))
-    proc = subprocess.run(
-        ['bash', os.path.join('tools', 'analysis', 'gpu_report.sh'),
-         '--check-imports'], cwd=REPO, capture_output=True, text=True,
-        timeout=300, env=env)
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        OUT=str(tmp_path / 'out'),
+        WORK_ROOT=str(tmp_path / 'work'))
+    proc = subprocess.run([
+        'bash',
+        os.path.join('tools', 'analysis', 'gpu_report.sh'), '--check-imports'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300,
+                          env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'nothing to install' in proc.stdout
     assert 'every required module imports' in proc.stdout

@@ -1,5 +1,6 @@
 """ideal_mm's layers point one way (docs/DESIGN: datasets <- models <-
-engine / evaluation <- apis / analysis <- tools), read from the source with ``ast``.
+engine / evaluation <- apis / analysis <- tools), read from the source with
+``ast``.
 
 Every ``import`` / ``from ... import`` in ideal_mm (module level or inside a
 function) that names another ideal_mm subpackage is an edge. An edge to a
@@ -12,7 +13,6 @@ import os
 import os.path as osp
 from typing import Dict, List, Set, Tuple
 
-
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PACKAGE = osp.join(REPO, 'ideal_mm')
 
@@ -20,14 +20,23 @@ PACKAGE = osp.join(REPO, 'ideal_mm')
 #: lower layer, or sideways (same layer) without a cycle.
 LAYERS: Dict[str, int] = {
     # shared helpers that import no ideal_mm layer
-    'errors': 0, 'version': 0, 'compat': 0, 'geometry': 0,
-    'correspondence': 0, 'visualization': 0, 'nifti_names': 0,
-    'atomic_files': 0, 'progress': 0,
+    'errors': 0,
+    'version': 0,
+    'compat': 0,
+    'geometry': 0,
+    'correspondence': 0,
+    'visualization': 0,
+    'nifti_names': 0,
+    'atomic_files': 0,
+    'progress': 0,
+    'model_config': 0,
     'datasets': 1,
     'models': 2,
-    'engine': 3, 'evaluation': 3,
+    'engine': 3,
+    'evaluation': 3,
     # what users and tools/ call: inference, studies and reports
-    'apis': 4, 'analysis': 4,
+    'apis': 4,
+    'analysis': 4,
     # imports every registering part (configs' custom_imports)
     'registration': 5,
 }
@@ -35,7 +44,6 @@ LAYERS: Dict[str, int] = {
 #: (importing file, imported subpackage) allowed against the layer order, each
 #: with its reason; empty since the NIfTI writer moved to the data layer.
 KNOWN_EXCEPTIONS: Set[Tuple[str, str]] = set()
-
 
 Edge = Tuple[str, str, str, int]  # (from part, to part, file, line)
 
@@ -74,8 +82,8 @@ def import_edges() -> List[Edge]:
                     if node.level:
                         base = package.split('.')
                         base = base[:len(base) - (node.level - 1)]
-                        target = '.'.join(base + ([node.module]
-                                                  if node.module else []))
+                        target = '.'.join(
+                            base + ([node.module] if node.module else []))
                     else:
                         target = node.module or ''
                     targets = [target] if _part(target) else \
@@ -89,8 +97,8 @@ def import_edges() -> List[Edge]:
                         continue
                     dst = _part(target)
                     if dst != src:
-                        edges.append((src, dst, osp.relpath(path, REPO),
-                                      node.lineno))
+                        edges.append(
+                            (src, dst, osp.relpath(path, REPO), node.lineno))
     return edges
 
 
@@ -122,9 +130,11 @@ def _graph(edges: List[Edge]) -> Dict[str, Set[str]]:
 
 
 def test_every_part_has_a_layer():
-    parts = {n[:-3] if n.endswith('.py') else n for n in os.listdir(PACKAGE)
-             if not n.startswith(('_', '.'))
-             and (n.endswith('.py') or osp.isdir(osp.join(PACKAGE, n)))}
+    parts = {
+        n[:-3] if n.endswith('.py') else n
+        for n in os.listdir(PACKAGE) if not n.startswith(('_', '.')) and (
+            n.endswith('.py') or osp.isdir(osp.join(PACKAGE, n)))
+    }
     assert parts - set(LAYERS) == set(), \
         'give the new part of ideal_mm a layer in LAYERS'
 
@@ -132,10 +142,11 @@ def test_every_part_has_a_layer():
 def test_no_import_points_up():
     edges = import_edges()
     assert len(edges) > 10  # the parser sees the imports
-    upward = [f'{path}:{line}: {src} imports {dst}'
-              for src, dst, path, line in edges
-              if LAYERS[dst] > LAYERS[src]
-              and (path.replace(os.sep, '/'), dst) not in KNOWN_EXCEPTIONS]
+    upward = [
+        f'{path}:{line}: {src} imports {dst}' for src, dst, path, line in edges
+        if LAYERS[dst] > LAYERS[src] and (path.replace(os.sep, '/'),
+                                          dst) not in KNOWN_EXCEPTIONS
+    ]
     assert upward == []
 
 

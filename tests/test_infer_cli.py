@@ -1,4 +1,5 @@
-"""tools/infer.py: outputs, headers, overwriting, bad files, patient folders."""
+"""tools/infer.py: outputs, headers, overwriting, bad files, patient
+folders."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,12 +11,10 @@ import sys
 import nibabel as nib
 import numpy as np
 import pytest
+from test_inference import make_nifti, save_tiny_checkpoint, tiny_config
 
 import ideal_mm  # noqa: F401
 from ideal_mm.errors import ConfigError
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_inference import make_nifti, save_tiny_checkpoint, tiny_config  # noqa: E402,E501
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -92,13 +91,16 @@ def test_existing_output_is_kept_unless_overwrite(model_files, tmp_path,
     assert infer.main([cfg_file, ckpt, src, '--out-dir', str(out_dir)]) == 0
     assert 'exists, kept' in capsys.readouterr().out
     assert open(out_file, 'rb').read() == stamp
-    assert infer.main([cfg_file, ckpt, src, '--out-dir', str(out_dir),
-                       '--overwrite']) == 0
+    assert infer.main(
+        [cfg_file, ckpt, src, '--out-dir',
+         str(out_dir), '--overwrite']) == 0
     assert open(out_file, 'rb').read() != stamp
     # an input is never overwritten, even with --overwrite
     with pytest.raises(ConfigError, match='overwrite an input'):
-        infer.main([cfg_file, ckpt, src, '--out-dir', str(tmp_path),
-                    '--name-template', '{name}.nii.gz', '--overwrite'])
+        infer.main([
+            cfg_file, ckpt, src, '--out-dir',
+            str(tmp_path), '--name-template', '{name}.nii.gz', '--overwrite'
+        ])
 
 
 def test_folder_with_corrupt_file_processes_the_others(model_files, tmp_path,
@@ -110,8 +112,9 @@ def test_folder_with_corrupt_file_processes_the_others(model_files, tmp_path,
     make_nifti(str(folder / 'c.nii.gz'), seed=2, shape=(30, 30, 3))
     good = open(folder / 'a.nii.gz', 'rb').read()
     (folder / 'b.nii.gz').write_bytes(good[:len(good) // 2])  # truncated
-    nib.save(nib.Nifti1Image(np.zeros((4, 4, 2), np.uint8), np.eye(4)),
-             str(folder / 'a_gt.nii.gz'))  # ignored as an input
+    nib.save(
+        nib.Nifti1Image(np.zeros((4, 4, 2), np.uint8), np.eye(4)),
+        str(folder / 'a_gt.nii.gz'))  # ignored as an input
     out_dir = tmp_path / 'out'
     code = infer.main([cfg_file, ckpt, str(folder), '--out-dir', str(out_dir)])
     assert code == 1
@@ -128,27 +131,29 @@ def test_data_root_reports_ejection_fractions_and_montages(
     from ideal_mm.evaluation.clinical import cardiac_function, format_function
     cfg_file, ckpt = model_files
     root = str(tmp_path / 'acdc')
-    make_phantom_acdc(root, num_patients=2, size=(40, 40), num_slices=(3, 3),
-                      with_4d=True)
+    make_phantom_acdc(
+        root, num_patients=2, size=(40, 40), num_slices=(3, 3), with_4d=True)
     out_dir, show_dir = tmp_path / 'pred', tmp_path / 'png'
-    code = infer.main([cfg_file, ckpt, root, '--out-dir', str(out_dir),
-                       '--show-dir', str(show_dir), '--tta'])
+    code = infer.main([
+        cfg_file, ckpt, root, '--out-dir',
+        str(out_dir), '--show-dir',
+        str(show_dir), '--tta'
+    ])
     assert code == 0
     text = capsys.readouterr().out
     for pid in ('patient001', 'patient002'):
         folder = os.path.join(root, 'training', pid)
-        info = dict(line.split(': ') for line in
-                    open(os.path.join(folder, 'Info.cfg')).read().split('\n')
-                    if line)
+        info = dict(
+            line.split(': ') for line in open(
+                os.path.join(folder, 'Info.cfg')).read().split('\n') if line)
         stems = [f'{pid}_frame{int(info[k]):02d}' for k in ('ED', 'ES')]
         for stem in stems:
             assert (out_dir / f'{stem}_pred.nii.gz').is_file()
             assert (show_dir / f'{stem}.png').stat().st_size > 0
-        gts = [nib.load(os.path.join(folder, s + '_gt.nii.gz'))
-               for s in stems]
+        gts = [nib.load(os.path.join(folder, s + '_gt.nii.gz')) for s in stems]
         zooms = gts[0].header.get_zooms()
-        expected = cardiac_function(np.asarray(gts[0].dataobj),
-                                    np.asarray(gts[1].dataobj), zooms)
+        expected = cardiac_function(
+            np.asarray(gts[0].dataobj), np.asarray(gts[1].dataobj), zooms)
         assert f'{pid} ground truth: {format_function(expected)}' in text
         assert f'{pid} prediction: LV EDV' in text
     assert not any('_4d' in f for f in os.listdir(out_dir))
@@ -159,11 +164,15 @@ def test_cli_prints_user_error_without_traceback(model_files, tmp_path):
     cfg_file, _ = model_files
     src = str(tmp_path / 'scan.nii.gz')
     make_nifti(src)
-    proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, 'tools', 'infer.py'), cfg_file,
-         str(tmp_path / 'missing.pth'), src, '--out-dir',
-         str(tmp_path / 'out')],
-        capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([
+        sys.executable,
+        os.path.join(REPO, 'tools', 'infer.py'), cfg_file,
+        str(tmp_path / 'missing.pth'), src, '--out-dir',
+        str(tmp_path / 'out')
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode == 1
     assert 'Traceback' not in proc.stderr
     assert 'missing.pth' in proc.stderr and 'does not exist' in proc.stderr

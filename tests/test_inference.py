@@ -15,7 +15,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 from ideal_mm.apis import init_model, segment_volume
 from ideal_mm.apis.inference import build_inference_pipeline
 from ideal_mm.errors import CheckpointError
@@ -28,10 +28,17 @@ META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
 def tiny_config(pretrained: str = None) -> Config:
     """A 3-stage UNet (4 channels) + FCN head config with an ACDC test set."""
     backbone = dict(
-        type='UNet', in_channels=1, base_channels=4, num_stages=3,
-        strides=(1, 1, 1), enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
-        downsamples=(True, True), enc_dilations=(1, 1, 1),
-        dec_dilations=(1, 1), norm_cfg=dict(type='BN'),
+        type='UNet',
+        in_channels=1,
+        base_channels=4,
+        num_stages=3,
+        strides=(1, 1, 1),
+        enc_num_convs=(1, 1, 1),
+        dec_num_convs=(1, 1),
+        downsamples=(True, True),
+        enc_dilations=(1, 1, 1),
+        dec_dilations=(1, 1),
+        norm_cfg=dict(type='BN'),
         upsample_cfg=dict(type='InterpConv'))
     if pretrained:
         backbone['init_cfg'] = dict(type='Pretrained', checkpoint=pretrained)
@@ -40,26 +47,41 @@ def tiny_config(pretrained: str = None) -> Config:
         dict(type='Resize', scale=(32, 32), keep_ratio=False),
         dict(type='PackSegInputs', meta_keys=META_KEYS),
     ]
-    return Config(dict(
-        default_scope='mmseg',
-        model=dict(
-            type='EncoderDecoder',
-            data_preprocessor=dict(type='SegDataPreProcessor', mean=None,
-                                   std=None, bgr_to_rgb=False, pad_val=0,
-                                   seg_pad_val=255),
-            backbone=backbone,
-            decode_head=dict(
-                type='FCNHead', in_channels=4, in_index=2, channels=4,
-                num_convs=1, concat_input=False, num_classes=4,
-                norm_cfg=dict(type='BN'), align_corners=False,
-                loss_decode=dict(type='CrossEntropyLoss')),
-            train_cfg=dict(), test_cfg=dict(mode='whole')),
-        test_pipeline=test_pipeline,
-        test_dataloader=dict(
-            batch_size=4,
-            dataset=dict(type='ACDCDataset', data_root='data/ACDC',
-                          split='test', normalize='minmax',
-                          pipeline=test_pipeline))))
+    return Config(
+        dict(
+            default_scope='mmseg',
+            model=dict(
+                type='EncoderDecoder',
+                data_preprocessor=dict(
+                    type='SegDataPreProcessor',
+                    mean=None,
+                    std=None,
+                    bgr_to_rgb=False,
+                    pad_val=0,
+                    seg_pad_val=255),
+                backbone=backbone,
+                decode_head=dict(
+                    type='FCNHead',
+                    in_channels=4,
+                    in_index=2,
+                    channels=4,
+                    num_convs=1,
+                    concat_input=False,
+                    num_classes=4,
+                    norm_cfg=dict(type='BN'),
+                    align_corners=False,
+                    loss_decode=dict(type='CrossEntropyLoss')),
+                train_cfg=dict(),
+                test_cfg=dict(mode='whole')),
+            test_pipeline=test_pipeline,
+            test_dataloader=dict(
+                batch_size=4,
+                dataset=dict(
+                    type='ACDCDataset',
+                    data_root='data/ACDC',
+                    split='test',
+                    normalize='minmax',
+                    pipeline=test_pipeline))))
 
 
 def save_tiny_checkpoint(path: str, cfg: Config, seed: int = 0) -> str:
@@ -73,23 +95,23 @@ def save_tiny_checkpoint(path: str, cfg: Config, seed: int = 0) -> str:
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.2, 0.2)
                 module.running_var.uniform_(0.5, 1.5)
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {}}, path)
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path
 
 
-def make_nifti(path: str, shape=(40, 36, 5), zooms=(1.4, 1.3, 8.0),
+def make_nifti(path: str,
+               shape=(40, 36, 5),
+               zooms=(1.4, 1.3, 8.0),
                seed: int = 0) -> nib.Nifti1Image:
     """A NIfTI frame with a rotated affine, distinct qform/sform codes."""
     rng = np.random.default_rng(seed)
     data = rng.normal(100, 30, size=shape).astype(np.float32)
-    xx, yy = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]),
-                         indexing='ij')
+    xx, yy = np.meshgrid(
+        np.arange(shape[0]), np.arange(shape[1]), indexing='ij')
     disk = (xx - shape[0] / 2)**2 + (yy - shape[1] / 3)**2 < 60
     data[disk] += 300
     affine = np.array([[0.0, -zooms[1], 0.0, 12.0],
-                       [zooms[0], 0.0, 0.0, -30.0],
-                       [0.0, 0.0, zooms[2], 5.0],
+                       [zooms[0], 0.0, 0.0, -30.0], [0.0, 0.0, zooms[2], 5.0],
                        [0.0, 0.0, 0.0, 1.0]])
     image = nib.Nifti1Image(data, affine)
     image.header.set_xyzt_units('mm', 'sec')
@@ -151,8 +173,8 @@ def test_pipeline_drops_only_loading(tiny_model):
 
 def test_segment_volume_shape_labels_and_probs(tiny_model, volume_file):
     image = nib.load(volume_file)
-    labels, probs = segment_volume(tiny_model, volume_file, batch_size=2,
-                                   return_probs=True)
+    labels, probs = segment_volume(
+        tiny_model, volume_file, batch_size=2, return_probs=True)
     assert labels.dtype == np.uint8
     assert labels.shape == image.shape
     assert set(np.unique(labels)) <= {0, 1, 2, 3}
@@ -173,13 +195,13 @@ def test_segment_volume_matches_slice_by_slice_model(tiny_model, volume_file):
     _, probs = segment_volume(tiny_model, volume_file, return_probs=True)
     import cv2
     for z in range(data.shape[2]):
-        small = cv2.resize(norm[:, :, z], (32, 32),
-                           interpolation=cv2.INTER_LINEAR)
+        small = cv2.resize(
+            norm[:, :, z], (32, 32), interpolation=cv2.INTER_LINEAR)
         x = torch.from_numpy(small)[None, None]
         with torch.no_grad():
             logits = tiny_model.encode_decode(x, [dict(img_shape=(32, 32))])
-        logits = F.interpolate(logits, size=data.shape[:2], mode='bilinear',
-                               align_corners=False)
+        logits = F.interpolate(
+            logits, size=data.shape[:2], mode='bilinear', align_corners=False)
         expected = logits.softmax(dim=1)[0].numpy()
         np.testing.assert_allclose(probs[..., z], expected, atol=1e-4)
 
@@ -190,13 +212,13 @@ def test_tta_is_mean_of_flipped_predictions(tiny_model, volume_file, tmp_path):
     _, p_id = segment_volume(tiny_model, image, return_probs=True)
     flipped = {}
     for axis in (0, 1):  # NIfTI X (slice rows) and Y (slice columns)
-        img = nib.Nifti1Image(np.flip(data, axis=axis).copy(), image.affine,
-                              image.header)
+        img = nib.Nifti1Image(
+            np.flip(data, axis=axis).copy(), image.affine, image.header)
         _, p = segment_volume(tiny_model, img, return_probs=True)
         flipped[axis] = np.flip(p, axis=axis + 1)
     expected = (p_id + flipped[0] + flipped[1]) / 3.0
-    labels, probs = segment_volume(tiny_model, image, tta=True,
-                                   return_probs=True)
+    labels, probs = segment_volume(
+        tiny_model, image, tta=True, return_probs=True)
     np.testing.assert_allclose(probs, expected, atol=1e-5)
     np.testing.assert_array_equal(labels, expected.argmax(axis=0))
     assert not np.allclose(probs, p_id, atol=1e-4)  # flips changed something

@@ -4,10 +4,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from mmseg.registry import TRANSFORMS
 
 import ideal_mm  # noqa: F401
 from ideal_mm.datasets.transforms.intensity import RandomIntensity
-from mmseg.registry import TRANSFORMS
 
 
 def numpy_reference(t: RandomIntensity, img: np.ndarray) -> np.ndarray:
@@ -17,8 +17,8 @@ def numpy_reference(t: RandomIntensity, img: np.ndarray) -> np.ndarray:
         lo, hi = float(img.min()), float(img.max())
         if hi > lo:
             g = np.random.uniform(*t.gamma_range)
-            img = lo + (hi - lo) * np.power((img - lo) / (hi - lo),
-                                            np.float32(g))
+            img = lo + (hi - lo) * np.power(
+                (img - lo) / (hi - lo), np.float32(g))
     if np.random.rand() < t.contrast_prob:
         c = np.float32(np.random.uniform(*t.contrast_range))
         mean = np.float32(img.mean())
@@ -28,16 +28,22 @@ def numpy_reference(t: RandomIntensity, img: np.ndarray) -> np.ndarray:
     assert not np.random.rand() < t.noise_prob  # noise is tested separately
     if np.random.rand() < t.blur_prob:
         sigma = np.random.uniform(*t.blur_sigma_range)
-        img = cv2.GaussianBlur(np.ascontiguousarray(img, np.float32), (0, 0),
-                               sigmaX=sigma, sigmaY=sigma,
-                               borderType=cv2.BORDER_REFLECT_101)
+        img = cv2.GaussianBlur(
+            np.ascontiguousarray(img, np.float32), (0, 0),
+            sigmaX=sigma,
+            sigmaY=sigma,
+            borderType=cv2.BORDER_REFLECT_101)
     return img
 
 
 @pytest.mark.parametrize('probs', [
     dict(noise_prob=0.0),
-    dict(gamma_prob=1.0, contrast_prob=1.0, brightness_prob=1.0,
-         noise_prob=0.0, blur_prob=1.0),
+    dict(
+        gamma_prob=1.0,
+        contrast_prob=1.0,
+        brightness_prob=1.0,
+        noise_prob=0.0,
+        blur_prob=1.0),
 ])
 @pytest.mark.parametrize('shape', [(24, 20), (24, 20, 3)])
 def test_equals_numpy_formulas_without_noise(probs, shape):
@@ -53,9 +59,13 @@ def test_equals_numpy_formulas_without_noise(probs, shape):
 
 
 def test_noise_has_the_drawn_std_and_is_seeded():
-    t = RandomIntensity(gamma_prob=0, contrast_prob=0, brightness_prob=0,
-                            blur_prob=0, noise_prob=1.0,
-                            noise_std_range=(0.05, 0.05))
+    t = RandomIntensity(
+        gamma_prob=0,
+        contrast_prob=0,
+        brightness_prob=0,
+        blur_prob=0,
+        noise_prob=1.0,
+        noise_std_range=(0.05, 0.05))
     zeros = np.zeros((128, 128, 2), np.float32)
     np.random.seed(0)
     a = t(dict(img=zeros.copy()))['img']

@@ -26,10 +26,13 @@ TOOLS = tool_scripts(REPO)
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, '-c', textwrap.dedent(code), *args], cwd=REPO,
-        capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=REPO))
+    return subprocess.run([sys.executable, '-c',
+                           textwrap.dedent(code), *args],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300,
+                          env=dict(os.environ, PYTHONPATH=REPO))
 
 
 RUN_TOOL = """
@@ -122,15 +125,17 @@ print('BUILT', type(model).__name__,
 @pytest.mark.parametrize('first', ['ideal_mm', 'mmengine'])
 @pytest.mark.parametrize('config', [
     'configs/demo/ideal_unet_phantom_finetune.py',
-    'configs/demo/ideal_unet_phantom_pretrain.py'])
+    'configs/demo/ideal_unet_phantom_pretrain.py'
+])
 def test_shipped_config_builds_in_either_import_order(first, config):
     proc = _python(ORDER, first, config)
     assert proc.returncode == 0, proc.stderr[-2000:]
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith('BUILT')]
-    name = ('BiConsistencySemiSupModel' if 'finetune' in config
-            else 'DenseContrastivePretrainer')
+    name = ('BiConsistencySemiSupModel'
+            if 'finetune' in config else 'DenseContrastivePretrainer')
     assert line and line[0].split()[1] == name
     from ideal_mm.compat import mmcv_has_compiled_ops
+
     # the compat layer ran before mmseg's models were imported
     assert line[0].split()[2] == str(not mmcv_has_compiled_ops())
 
@@ -185,8 +190,9 @@ def test_lines_during_a_bar_stay_whole():
     err = proc.stderr
     # what a terminal shows of each line: the text after its last \r
     shown = [ln.rsplit('\r', 1)[-1] for ln in err.split('\n')]
-    assert any(ln.startswith('<string>:') and 'odd header in case 1' in ln
-               for ln in shown), err
+    assert any(
+        ln.startswith('<string>:') and 'odd header in case 1' in ln
+        for ln in shown), err
     assert 'root line' in shown, err
     assert 'bar: 100%' in err
 

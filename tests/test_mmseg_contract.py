@@ -1,4 +1,5 @@
-"""tools/ci/run_mmseg_tests.py: the expected-failure list of ``make test-mmseg``.
+"""tools/ci/run_mmseg_tests.py: the expected-failure list of ``make
+test-mmseg``.
 
 The list is checked against the mmseg tests the installed wheel ships, and the
 plugin that applies it is run on a small generated test tree: known failures
@@ -74,18 +75,24 @@ def test_compiled_op_entries_follow_mmcv():
     """With full mmcv the compiled-op entries are expected to pass."""
     from ideal_mm.compat import mmcv_has_compiled_ops
     root = runner.find_mmseg_tests() or REPO
-    ops = [e for e in runner.EXPECTED_FAILURES
-           if e.needs == (Need(runner.COMPILED_OP), )]
+    ops = [
+        e for e in runner.EXPECTED_FAILURES
+        if e.needs == (Need(runner.COMPILED_OP), )
+    ]
     assert len(ops) == 4
     for entry in ops:
         assert bool(entry.missing(root)) == (not mmcv_has_compiled_ops())
 
 
-def _tree(pytester, known_test_body: str = "raise RuntimeError('xyz missing')",
-          extra: str = '', broken_import: str = 'no_such_pkg_xyz') -> str:
+def _tree(pytester,
+          known_test_body: str = "raise RuntimeError('xyz missing')",
+          extra: str = '',
+          broken_import: str = 'no_such_pkg_xyz') -> str:
     """A test tree like mmseg's; returns its root."""
-    pytester.makepyfile(**{
-        'test_models/test_a': textwrap.dedent(f'''
+    pytester.makepyfile(
+        **{
+            'test_models/test_a':
+            textwrap.dedent(f'''
             def test_ok():
                 pass
 
@@ -96,8 +103,9 @@ def _tree(pytester, known_test_body: str = "raise RuntimeError('xyz missing')",
                 pass
             {textwrap.indent(textwrap.dedent(extra), ' ' * 12).strip()}
             '''),
-        'test_models/test_broken': f'import {broken_import}\n',
-    })
+            'test_models/test_broken':
+            f'import {broken_import}\n',
+        })
     return str(pytester.path / 'test_models')
 
 
@@ -125,12 +133,16 @@ def test_known_failures_pass_the_run(pytester):
     result = _run(pytester, root)
     result.assert_outcomes(passed=2, xfailed=1, skipped=1)
     assert result.ret == 0
-    result.stdout.fnmatch_lines(['*3 of 4 entries expected to fail here*',
-                                 '*expected to pass: test_a.py::test_needs_met'])
+    result.stdout.fnmatch_lines([
+        '*3 of 4 entries expected to fail here*',
+        '*expected to pass: test_a.py::test_needs_met'
+    ])
 
 
 def test_an_unexpected_failure_fails_the_run(pytester):
-    root = _tree(pytester, extra='''
+    root = _tree(
+        pytester,
+        extra='''
         def test_new_failure():
             assert 1 == 2
         ''')
@@ -142,17 +154,20 @@ def test_an_unexpected_failure_fails_the_run(pytester):
 
 def test_an_unexpected_collection_error_fails_the_run(pytester):
     root = _tree(pytester)
-    pytester.makepyfile(**{'test_models/test_other': 'import no_such_pkg_abc\n'})
+    pytester.makepyfile(
+        **{'test_models/test_other': 'import no_such_pkg_abc\n'})
     result = _run(pytester, root)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(['ERROR *test_other.py*'])
     result.assert_outcomes(passed=2, xfailed=1, skipped=1, errors=1)
 
 
-@pytest.mark.parametrize('body, shown', [
-    ("raise RuntimeError('something else')", 'something else'),  # message
-    ("raise ValueError('xyz missing')", 'ValueError'),  # type
-])
+@pytest.mark.parametrize(
+    'body, shown',
+    [
+        ("raise RuntimeError('something else')", 'something else'),  # message
+        ("raise ValueError('xyz missing')", 'ValueError'),  # type
+    ])
 def test_a_known_test_failing_otherwise_fails_the_run(pytester, body, shown):
     root = _tree(pytester, known_test_body=body)
     result = _run(pytester, root)
@@ -184,6 +199,7 @@ def test_a_stale_entry_fails_the_run(pytester):
     result = _run(pytester, root, stale)
     result.assert_outcomes(passed=2, xfailed=1, skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(
-        ['ERROR test_a.py::test_renamed: listed as an expected failure but no '
-         'such test was collected*'])
+    result.stdout.fnmatch_lines([
+        'ERROR test_a.py::test_renamed: listed as an expected failure but no '
+        'such test was collected*'
+    ])

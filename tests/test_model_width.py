@@ -9,17 +9,21 @@ import torch
 from ideal_mm.engine.model_width import fit_size_divisor, scale_model_width
 from ideal_mm.errors import ConfigError
 
-ARMS = ['configs/demo/supervised_unetenc_phantom.py',
-        'configs/demo/ideal_unet_phantom_finetune.py',
-        'configs/demo/ideal_unet_phantom_pretrain.py',
-        'configs/demo/cps_unet_phantom.py',
-        'configs/demo/ideal_bcp_unet_phantom.py',
-        'configs/demo/unimatch_unet_phantom.py']
+ARMS = [
+    'configs/demo/supervised_unetenc_phantom.py',
+    'configs/demo/ideal_unet_phantom_finetune.py',
+    'configs/demo/ideal_unet_phantom_pretrain.py',
+    'configs/demo/cps_unet_phantom.py',
+    'configs/demo/ideal_bcp_unet_phantom.py',
+    'configs/demo/unimatch_unet_phantom.py'
+]
 
 
 def _convs(model):
-    return {n: m.weight.shape for n, m in model.named_modules()
-            if isinstance(m, torch.nn.Conv2d)}
+    return {
+        n: m.weight.shape
+        for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)
+    }
 
 
 @pytest.mark.parametrize('config', ARMS)
@@ -64,9 +68,9 @@ def test_scale_errors_name_the_key():
     two = dict(a=dict(base_channels=16), b=dict(base_channels=32))
     with pytest.raises(ConfigError, match='different widths'):
         scale_model_width(two, 8)
-    odd = dict(backbone=dict(base_channels=16),
-               decode_head=dict(in_channels=[16, 24], num_classes=4,
-                                channels=16))
+    odd = dict(
+        backbone=dict(base_channels=16),
+        decode_head=dict(in_channels=[16, 24], num_classes=4, channels=16))
     with pytest.raises(ConfigError, match=r'decode_head.in_channels'):
         scale_model_width(odd, 5)
 

@@ -35,8 +35,8 @@ def _tool(name):
 
 def _run(args):
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    return subprocess.run(args, cwd=REPO, capture_output=True, text=True,
-                          timeout=900, env=env)
+    return subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
 
 
 def _tiny_config(tmp_path, data_root, split_cfg) -> str:
@@ -86,8 +86,10 @@ def test_train_test_infer_evaluate_on_eight_classes(whs_root, whs_split_cfg,
     # tools/test.py: per-volume metrics with the data set's class names
     preds = tmp_path / 'preds'
     test_dir = str(tmp_path / 'test')
-    res = _run([PY, 'tools/test.py', cfg, ckpt, '--work-dir', test_dir,
-                '--out', str(preds)])
+    res = _run([
+        PY, 'tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--out',
+        str(preds)
+    ])
     assert res.returncode == 0, res.stderr[-3000:]
     with open(osp.join(test_dir, 'summary.json')) as f:
         summary = json.load(f)
@@ -100,9 +102,12 @@ def test_train_test_infer_evaluate_on_eight_classes(whs_root, whs_split_cfg,
     # classes from dataset.json: the same values as the test run's metric
     evaluate = _tool('evaluate')
     out_json = str(tmp_path / 'eval.json')
-    assert evaluate.main(['--pred-dir', str(preds), '--gt-dir',
-                          osp.join(whs_root, 'labelsTr'), '--out', out_json,
-                          '--dataset-json', whs_root]) == 0
+    assert evaluate.main([
+        '--pred-dir',
+        str(preds), '--gt-dir',
+        osp.join(whs_root, 'labelsTr'), '--out', out_json, '--dataset-json',
+        whs_root
+    ]) == 0
     with open(out_json) as f:
         evaluated = json.load(f)
     for a, b in zip(summary['cases'], evaluated['cases']):
@@ -115,10 +120,11 @@ def test_train_test_infer_evaluate_on_eight_classes(whs_root, whs_split_cfg,
     # tools/infer.py on a folder of nnU-Net images (imagesTs: no labels)
     infer = _tool('infer')
     out_dir = str(tmp_path / 'infer')
-    assert infer.main([cfg, ckpt, osp.join(whs_root, 'imagesTs'),
-                       '--out-dir', out_dir]) == 0
-    assert sorted(os.listdir(out_dir)) == ['whs_009_pred.nii.gz',
-                                           'whs_010_pred.nii.gz']
+    assert infer.main(
+        [cfg, ckpt,
+         osp.join(whs_root, 'imagesTs'), '--out-dir', out_dir]) == 0
+    assert sorted(
+        os.listdir(out_dir)) == ['whs_009_pred.nii.gz', 'whs_010_pred.nii.gz']
     src = nib.load(osp.join(whs_root, 'imagesTs', 'whs_009_0000.nii.gz'))
     pred = nib.load(osp.join(out_dir, 'whs_009_pred.nii.gz'))
     assert pred.shape == src.shape
@@ -129,9 +135,11 @@ def test_train_test_infer_evaluate_on_eight_classes(whs_root, whs_split_cfg,
     two = tmp_path / 'two'
     two.mkdir()
     for c in ('0000', '0001'):
-        shutil.copy(osp.join(whs_root, 'imagesTs', 'whs_009_0000.nii.gz'),
-                    two / f'whs_009_{c}.nii.gz')
-    assert infer.main([cfg, ckpt, str(two), '--out-dir',
+        shutil.copy(
+            osp.join(whs_root, 'imagesTs', 'whs_009_0000.nii.gz'),
+            two / f'whs_009_{c}.nii.gz')
+    assert infer.main([cfg, ckpt,
+                       str(two), '--out-dir',
                        str(tmp_path / 'o2')]) == 1
     assert not osp.exists(tmp_path / 'o2' / 'whs_009_pred.nii.gz')
 
@@ -152,9 +160,12 @@ def test_metric_takes_classes_from_dataset_meta_and_equals_medpy(
         whs_root, whs_split_cfg, tmp_path):
     medpy = pytest.importorskip('medpy.metric.binary')
     from ideal_mm.evaluation import ACDCVolumeMetric
-    ds = NnUNetDataset(data_root=whs_root, split='test',
-                       split_cfg=whs_split_cfg, progress=False,
-                       cache_dir=str(tmp_path / 'c'))
+    ds = NnUNetDataset(
+        data_root=whs_root,
+        split='test',
+        split_cfg=whs_split_cfg,
+        progress=False,
+        cache_dir=str(tmp_path / 'c'))
     metric = ACDCVolumeMetric()
     assert metric.class_names == ('RV', 'Myo', 'LV')  # no dataset: ACDC's
     metric.dataset_meta = ds.metainfo
@@ -165,11 +176,15 @@ def test_metric_takes_classes_from_dataset_meta_and_equals_medpy(
         pred = np.roll(gt, 1, axis=1)
         preds[vol['volume_id']] = (pred, gt, vol['spacing'])
         for k in range(gt.shape[0]):
-            metric.process(None, [dict(
-                pred_sem_seg=dict(data=pred[k][None]),
-                volume_id=vol['volume_id'], slice_idx=k,
-                num_slices=gt.shape[0], spacing=vol['spacing'],
-                seg_map_path=vol['seg_map_path'])])
+            metric.process(None, [
+                dict(
+                    pred_sem_seg=dict(data=pred[k][None]),
+                    volume_id=vol['volume_id'],
+                    slice_idx=k,
+                    num_slices=gt.shape[0],
+                    spacing=vol['spacing'],
+                    seg_map_path=vol['seg_map_path'])
+            ])
     result = metric.compute_metrics(metric.results)
     assert set(result) >= {f'{c}_Dice' for c in MMWHS_CLASSES[1:]}
     for idx, name in enumerate(MMWHS_CLASSES[1:], 1):
@@ -191,7 +206,7 @@ def test_montage_in_eight_colours(tmp_path):
     rgb = overlay_labels(gray, labels, palette, alpha=1.0)
     for value in range(1, 8):
         assert tuple(rgb[labels == value][0]) == tuple(palette[value])
-    out = save_volume_montage(str(tmp_path / 'm.png'),
-                              np.random.rand(2, 6, 4), labels[None].repeat(
-                                  2, 0), palette, MMWHS_CLASSES)
+    out = save_volume_montage(
+        str(tmp_path / 'm.png'), np.random.rand(2, 6, 4),
+        labels[None].repeat(2, 0), palette, MMWHS_CLASSES)
     assert osp.getsize(out) > 0

@@ -44,7 +44,9 @@ def test_layout_and_info(phantom_root):
     for i, pid in enumerate(patients):
         folder = os.path.join(phantom_root, 'training', pid)
         info = parse_info_cfg(os.path.join(folder, 'Info.cfg'))
-        assert set(info) == {'ED', 'ES', 'Group', 'Height', 'NbFrame', 'Weight'}
+        assert set(info) == {
+            'ED', 'ES', 'Group', 'Height', 'NbFrame', 'Weight'
+        }
         ed, es, nb = int(info['ED']), int(info['ES']), int(info['NbFrame'])
         assert ed == 1 and 8 <= es <= 14 and 20 <= nb <= 30
         assert info['Group'] == GROUPS[i % 5]
@@ -60,7 +62,7 @@ def test_anatomy(phantom_root):
     for pid in ('patient001', 'patient002', 'patient003', 'patient004',
                 'patient005'):
         info, frames = _frames(phantom_root, pid)
-        (img_ed, gt_ed), (img_es, gt_es) = frames['ED'], frames['ES']
+        (img_ed, gt_ed), (_, gt_es) = frames['ED'], frames['ES']
         d, h, w = gt_ed.shape
         assert 6 <= d <= 8 and 64 <= h <= 80 and 64 <= w <= 80
         lv_ed, lv_es = (gt_ed == 3).sum(), (gt_es == 3).sum()
@@ -86,8 +88,8 @@ def test_spacing_in_header(phantom_root):
     img = nib.load(path)
     sx, sy, sz = (float(z) for z in img.header.get_zooms())
     assert sx == pytest.approx(sy) and 1.3 <= sx <= 1.8 and 5 <= sz <= 10
-    np.testing.assert_allclose(np.diag(img.affine)[:3], (sx, sy, sz),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        np.diag(img.affine)[:3], (sx, sy, sz), rtol=1e-6)
     assert int(img.header['qform_code']) == 1
     assert int(img.header['sform_code']) == 1
     np.testing.assert_allclose(img.get_qform(), img.affine, rtol=1e-6)
@@ -119,11 +121,16 @@ def test_deterministic_and_independent_of_count(phantom_root, tmp_path):
 
 def test_with_4d_and_start_id(tmp_path):
     root = str(tmp_path / 'p')
-    make_phantom_acdc(root, num_patients=1, start_id=42, with_4d=True,
-                      size=(64, 64), num_slices=(6, 6))
+    make_phantom_acdc(
+        root,
+        num_patients=1,
+        start_id=42,
+        with_4d=True,
+        size=(64, 64),
+        num_slices=(6, 6))
     info, frames = _frames(root, 'patient042')
-    cine = nib.load(os.path.join(root, 'training', 'patient042',
-                                 'patient042_4d.nii.gz'))
+    cine = nib.load(
+        os.path.join(root, 'training', 'patient042', 'patient042_4d.nii.gz'))
     assert cine.shape == (64, 64, 6, int(info['NbFrame']))
     data = np.asarray(cine.dataobj)
     es = int(info['ES'])
@@ -138,8 +145,8 @@ def test_overwrite_rules(tmp_path):
     make_phantom_acdc(root, num_patients=2, size=(48, 48), num_slices=(2, 2))
     with pytest.raises(DataError, match='--overwrite'):
         make_phantom_acdc(root, num_patients=1, size=(48, 48))
-    make_phantom_acdc(root, num_patients=1, size=(48, 48), num_slices=(2, 2),
-                      overwrite=True)
+    make_phantom_acdc(
+        root, num_patients=1, size=(48, 48), num_slices=(2, 2), overwrite=True)
     assert os.listdir(os.path.join(root, 'training')) == ['patient001']
     other = tmp_path / 'real'
     (other / 'training' / 'patient001').mkdir(parents=True)
@@ -157,11 +164,17 @@ def test_cli_bad_out(tmp_path):
     not_a_dir.write_text('x')
     tool = os.path.join(REPO, 'tools', 'data', 'make_phantom_acdc.py')
     bad = subprocess.run(
-        [sys.executable, tool, '--out', str(not_a_dir), '--patients', '1'],
-        capture_output=True, text=True, cwd=str(tmp_path), timeout=120)
+        [sys.executable, tool, '--out',
+         str(not_a_dir), '--patients', '1'],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        timeout=120)
     assert bad.returncode == 1
-    err = [line for line in bad.stderr.splitlines()
-           if line.strip() and 'phantom ACDC' not in line]
+    err = [
+        line for line in bad.stderr.splitlines()
+        if line.strip() and 'phantom ACDC' not in line
+    ]
     assert len(err) == 1 and err[0].startswith('error: ')
     assert str(not_a_dir) in err[0] and 'Traceback' not in bad.stderr
 
@@ -170,16 +183,20 @@ def test_high_variability_phantom(tmp_path):
     """--variability high: deterministic, spread of contrast and heart size
     across patients well beyond the standard phantom's, standard unchanged."""
     import nibabel as nib
+
     from ideal_mm.datasets.phantom import make_phantom_acdc
 
     def stats(root):
         ratios, areas = [], []
         for pid in range(1, 9):
             folder = os.path.join(root, 'training', f'patient{pid:03d}')
-            img = nib.load(os.path.join(
-                folder, f'patient{pid:03d}_frame01.nii.gz')).get_fdata()
-            gt = nib.load(os.path.join(
-                folder, f'patient{pid:03d}_frame01_gt.nii.gz')).get_fdata()
+            img = nib.load(
+                os.path.join(folder,
+                             f'patient{pid:03d}_frame01.nii.gz')).get_fdata()
+            gt = nib.load(
+                os.path.join(
+                    folder,
+                    f'patient{pid:03d}_frame01_gt.nii.gz')).get_fdata()
             ratios.append(np.median(img[gt == 2]) / np.median(img[gt == 3]))
             areas.append((gt == 3).sum() / gt.shape[2])
         return np.array(ratios), np.array(areas)
@@ -201,9 +218,9 @@ def test_high_variability_phantom(tmp_path):
     make_phantom_acdc(again, variability='high', **kw)
     for name in ('patient003_frame01.nii.gz', 'patient003_frame01_gt.nii.gz'):
         with open(os.path.join(hi_root, 'training', 'patient003', name),
-                  'rb') as a, open(os.path.join(again, 'training',
-                                                'patient003', name),
-                                   'rb') as b:
+                  'rb') as a, open(
+                      os.path.join(again, 'training', 'patient003', name),
+                      'rb') as b:
             assert a.read() == b.read()
     with pytest.raises(ConfigError, match='variability'):
         make_phantom_acdc(str(tmp_path / 'bad'), variability='extreme', **kw)

@@ -3,7 +3,7 @@ data, reduced crop and batch) and the ExportEncoderHook writes encoder.pth."""
 import glob
 import os.path as osp
 
-import ideal_mm  # noqa: F401  (import before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 from mmengine.config import Config
@@ -23,14 +23,15 @@ def cache_dir(tmp_path_factory):
 
 def test_all_pretraining_configs_are_covered():
     names = {osp.basename(p) for p in CONFIGS}
-    assert {'unet_acdc_pretrain.py', 'resnet50_acdc_pretrain.py',
-            'mitb0_acdc_pretrain.py',
-            'ideal_unet_phantom_pretrain.py'} <= names
+    assert {
+        'unet_acdc_pretrain.py', 'resnet50_acdc_pretrain.py',
+        'mitb0_acdc_pretrain.py', 'ideal_unet_phantom_pretrain.py'
+    } <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_runs_one_iteration_and_exports_encoder(
-        path, request, cache_dir, tmp_path):
+def test_config_runs_one_iteration_and_exports_encoder(path, request,
+                                                       cache_dir, tmp_path):
     from conftest import data_for
     cfg = Config.fromfile(path)
     # phantom ACDC, or the whole-heart nnU-Net phantom for the MMWHS configs
@@ -50,8 +51,11 @@ def test_config_runs_one_iteration_and_exports_encoder(
     ds.cache_dir = cache_dir
     ds.progress = False
     ds.pipeline[1].out_size = (64, 64)
-    cfg.train_dataloader.update(batch_size=2, num_workers=0,
-                                persistent_workers=False, pin_memory=False)
+    cfg.train_dataloader.update(
+        batch_size=2,
+        num_workers=0,
+        persistent_workers=False,
+        pin_memory=False)
     cfg.train_cfg.max_iters = 1
     cfg.param_scheduler = []
     cfg.default_hooks.logger.interval = 1
@@ -75,18 +79,24 @@ def test_config_runs_one_iteration_and_exports_encoder(
     # warm-up; other backbones export the whole encoder
     legacy = path.endswith('_legacy.py')
     unet = cfg.model.backbone.type == 'UNetEncoder'
-    assert excluded == (('encoder.0.',) if unet else ())
+    assert excluded == (('encoder.0.', ) if unet else ())
     if cfg.model.backbone.type == 'UNetEncoder' and not legacy:
         keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
         assert keys['backbone.encoder.0.'] == dict(lr_mult=0.1)
         base = cfg.optim_wrapper.optimizer.lr
-        lrs = sorted({round(g['lr'] / base, 6)
-                      for g in runner.optim_wrapper.param_groups})
+        lrs = sorted({
+            round(g['lr'] / base, 6)
+            for g in runner.optim_wrapper.param_groups
+        })
         assert lrs == [0.1, 1.0]
-    backbone = {k: v for k, v in runner.model.backbone.state_dict().items()
-                if not k.startswith(excluded or ('\0',))}
-    assert backbone and set(enc['state_dict']) == {
-        'backbone.' + k for k in backbone}
+    backbone = {
+        k: v
+        for k, v in runner.model.backbone.state_dict().items()
+        if not k.startswith(excluded or ('\0', ))
+    }
+    assert backbone and set(
+        enc['state_dict']) == {'backbone.' + k
+                               for k in backbone}
     for k, v in backbone.items():
         assert torch.equal(enc['state_dict']['backbone.' + k], v)
     assert enc['meta']['iter'] == 1

@@ -1,7 +1,8 @@
-"""DenseContrastiveLoss / GlobalContrastiveLoss values and the projection heads."""
+"""DenseContrastiveLoss / GlobalContrastiveLoss values and the projection
+heads."""
 import math
 
-import ideal_mm  # noqa: F401  (import before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,7 +13,8 @@ init_default_scope('mmseg')
 
 
 def identity_corr(b, h, w):
-    """Normalised coords of every cell centre of an (h, w) grid (align_corners=False)."""
+    """Normalised coords of every cell centre of an (h, w) grid
+    (align_corners=False)."""
     ys = (torch.arange(h) + 0.5) / h * 2 - 1
     xs = (torch.arange(w) + 0.5) / w * 2 - 1
     gy, gx = torch.meshgrid(ys, xs, indexing='ij')
@@ -30,10 +32,14 @@ def orthogonal_embeddings(b, c, h, w):
 def test_identical_views_orthogonal_embeddings_give_near_zero_infonce():
     b, h, w, c = 2, 4, 4, 32
     q = orthogonal_embeddings(b, c, h, w)
-    loss = MODELS.build(dict(type='DenseContrastiveLoss', tau=0.1,
-                             num_samples=256))
-    parts = loss(q, q.clone(), identity_corr(b, h, w),
-                 torch.ones(b, h, w, dtype=torch.bool), return_components=True)
+    loss = MODELS.build(
+        dict(type='DenseContrastiveLoss', tau=0.1, num_samples=256))
+    parts = loss(
+        q,
+        q.clone(),
+        identity_corr(b, h, w),
+        torch.ones(b, h, w, dtype=torch.bool),
+        return_components=True)
     n = b * h * w
     assert parts['num_pairs'].item() == n
     # exact value: -log(e^10 / (e^10 + (n - 1) e^0))
@@ -49,10 +55,18 @@ def test_random_embeddings_give_log_number_of_candidates():
     b, h, w, c = 4, 8, 8, 4096
     q = F.normalize(torch.randn(b, c, h, w), dim=1)
     k = F.normalize(torch.randn(b, c, h, w), dim=1)
-    loss = MODELS.build(dict(type='DenseContrastiveLoss', tau=0.1,
-                             num_samples=32, infonce_weight=1.0))
-    parts = loss(q, k, identity_corr(b, h, w),
-                 torch.ones(b, h, w, dtype=torch.bool), return_components=True)
+    loss = MODELS.build(
+        dict(
+            type='DenseContrastiveLoss',
+            tau=0.1,
+            num_samples=32,
+            infonce_weight=1.0))
+    parts = loss(
+        q,
+        k,
+        identity_corr(b, h, w),
+        torch.ones(b, h, w, dtype=torch.bool),
+        return_components=True)
     n = b * 32  # num_samples per image caps the candidates
     assert parts['num_pairs'].item() == n
     # logits have std 1 / (tau sqrt(C)) ~ 0.16, so E[L] ~ log n + var / 2
@@ -77,9 +91,15 @@ def test_metric_term_formula_and_margin():
     assert parts['pos'].item() == pytest.approx(
         (1 - sim.diagonal()).mean().item(), abs=1e-6)
     # with a margin below some negatives the hinge equals an independent sum
-    low = MODELS.build(dict(type='DenseContrastiveLoss', margin=-0.6,
-                            tau=0.5, infonce_weight=0.3, metric_weight=2.0,
-                            loss_weight=1.5, symmetric=False))
+    low = MODELS.build(
+        dict(
+            type='DenseContrastiveLoss',
+            margin=-0.6,
+            tau=0.5,
+            infonce_weight=0.3,
+            metric_weight=2.0,
+            loss_weight=1.5,
+            symmetric=False))
     parts = low(q, k, corr, valid, return_components=True)
     off = sim[~torch.eye(3, dtype=torch.bool)]
     neg = (off + 0.6).clamp(min=0).mean()
@@ -90,7 +110,8 @@ def test_metric_term_formula_and_margin():
     assert parts['loss'].item() == pytest.approx(total.item(), abs=1e-5)
 
 
-def test_invalid_locations_never_contribute_and_empty_batch_is_zero_with_grad():
+def test_invalid_locations_never_contribute_and_empty_batch_is_zero_with_grad(
+):
     torch.manual_seed(1)
     b, c, h, w = 2, 16, 4, 4
     q = F.normalize(torch.randn(b, c, h, w), dim=1).requires_grad_()
@@ -102,13 +123,15 @@ def test_invalid_locations_never_contribute_and_empty_batch_is_zero_with_grad():
     assert zero.item() == 0.0 and zero.grad_fn is not None
     zero.backward()
     assert torch.count_nonzero(q.grad) == 0
-    # only cell (0, 0, 0) and (1, 3, 3) valid: garbage elsewhere changes nothing
+    # only cell (0, 0, 0) and (1, 3, 3) valid: garbage elsewhere changes
+    # nothing
     valid[0, 0, 0] = valid[1, 3, 3] = True
     ref = loss(q, k, corr, valid)
     q2, k2 = q.detach().clone(), k.clone()
     q2[:, :, 1:3] = F.normalize(torch.randn(b, c, 2, w), dim=1)
     k2[:, :, 1:3] = F.normalize(torch.randn(b, c, 2, w), dim=1)
-    assert loss(q2, k2, corr, valid).item() == pytest.approx(ref.item(), abs=1e-6)
+    assert loss(q2, k2, corr, valid).item() == pytest.approx(
+        ref.item(), abs=1e-6)
 
 
 @pytest.mark.parametrize('same_image, min_dist', [(False, 0.0), (True, 0.3)])
@@ -117,11 +140,20 @@ def test_restricted_negatives_match_a_loop_over_pairs(same_image, min_dist):
     b, c, h, w = 2, 8, 3, 4
     q = F.normalize(torch.randn(b, c, h, w), dim=1)
     k = F.normalize(torch.randn(b, c, h, w), dim=1)
-    loss = MODELS.build(dict(
-        type='DenseContrastiveLoss', tau=0.2, margin=0.1, num_samples=64,
-        same_image_negatives=same_image, neg_min_dist=min_dist))
-    parts = loss(q, k, identity_corr(b, h, w),
-                 torch.ones(b, h, w, dtype=torch.bool), return_components=True)
+    loss = MODELS.build(
+        dict(
+            type='DenseContrastiveLoss',
+            tau=0.2,
+            margin=0.1,
+            num_samples=64,
+            same_image_negatives=same_image,
+            neg_min_dist=min_dist))
+    parts = loss(
+        q,
+        k,
+        identity_corr(b, h, w),
+        torch.ones(b, h, w, dtype=torch.bool),
+        return_components=True)
     # independent computation: rows in (image, y, x) order (all cells sampled,
     # the loss is invariant to the row order)
     rows = [(i, y, x) for i in range(b) for y in range(h) for x in range(w)]
@@ -147,10 +179,10 @@ def test_restricted_negatives_match_a_loop_over_pairs(same_image, min_dist):
     for a in range(n):
         negs = [j for j in range(n) if is_neg(a, j)]
         pos = math.exp(s(a, a) / 0.2)
-        nce_qk -= math.log(pos / (pos + sum(math.exp(s(a, j) / 0.2)
-                                            for j in negs)))
-        nce_kq -= math.log(pos / (pos + sum(math.exp(s(j, a) / 0.2)
-                                            for j in negs)))
+        nce_qk -= math.log(pos /
+                           (pos + sum(math.exp(s(a, j) / 0.2) for j in negs)))
+        nce_kq -= math.log(pos /
+                           (pos + sum(math.exp(s(j, a) / 0.2) for j in negs)))
         hinge += sum(max(0.0, s(a, j) - 0.1) for j in negs)
         num_neg += len(negs)
     assert 0 < num_neg < n * (n - 1)  # some same-image pairs were dropped
@@ -172,28 +204,38 @@ def test_global_contrastive_loss_matches_cross_entropy():
     loss = MODELS.build(dict(type='GlobalContrastiveLoss', tau=0.2))
     logits = q @ k.t() / 0.2
     t = torch.arange(5)
-    expected = 0.5 * (F.cross_entropy(logits, t) + F.cross_entropy(logits.t(), t))
+    expected = 0.5 * (
+        F.cross_entropy(logits, t) + F.cross_entropy(logits.t(), t))
     assert loss(q, k).item() == pytest.approx(expected.item(), abs=1e-6)
     assert loss.loss_name == 'loss_global'
 
 
 def test_dense_proj_head_levels_fusion_and_normalisation():
-    feats = [torch.randn(2, 8, 16, 16), torch.randn(2, 16, 8, 8),
-             torch.randn(2, 32, 4, 4)]
-    head = MODELS.build(dict(type='DenseConvProjHead', in_channels=32,
-                             channels=12))
+    feats = [
+        torch.randn(2, 8, 16, 16),
+        torch.randn(2, 16, 8, 8),
+        torch.randn(2, 32, 4, 4)
+    ]
+    head = MODELS.build(
+        dict(type='DenseConvProjHead', in_channels=32, channels=12))
     out = head(feats)
     assert out.shape == (2, 12, 4, 4)
     assert torch.allclose(out.norm(dim=1), torch.ones(2, 4, 4), atol=1e-5)
-    fused = MODELS.build(dict(type='DenseConvProjHead', in_channels=48,
-                              in_index=[1, 2], channels=12, hidden_channels=20))
+    fused = MODELS.build(
+        dict(
+            type='DenseConvProjHead',
+            in_channels=48,
+            in_index=[1, 2],
+            channels=12,
+            hidden_channels=20))
     out = fused(feats)
     assert out.shape == (2, 12, 8, 8)  # finest chosen level
     assert fused.proj[0].in_channels == 48 and fused.proj[0].out_channels == 20
     wrong = MODELS.build(dict(type='DenseConvProjHead', in_channels=30))
     with pytest.raises(ideal_mm.errors.ConfigError, match='in_channels'):
         wrong(feats)
-    glob = MODELS.build(dict(type='GlobalProjHead', in_channels=32, channels=6))
+    glob = MODELS.build(
+        dict(type='GlobalProjHead', in_channels=32, channels=6))
     g = glob(feats)
     assert g.shape == (2, 6)
     assert torch.allclose(g.norm(dim=1), torch.ones(2), atol=1e-5)

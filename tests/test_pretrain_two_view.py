@@ -1,6 +1,6 @@
 """DenseContrastiveTwoView: the recorded correspondence is exact for every
 geometric augmentation, and the packed batch reaches the model's format."""
-import ideal_mm  # noqa: F401  (import before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import numpy as np
 import pytest
 import torch
@@ -15,18 +15,29 @@ init_default_scope('mmseg')
 
 SRC_H, SRC_W = 45, 60
 OUT = (48, 64)
-NO_GEOMETRY = dict(flip_prob=0.0, rotate_prob=0.0, scale_range=None,
-                   translate=0.0)
+NO_GEOMETRY = dict(
+    flip_prob=0.0, rotate_prob=0.0, scale_range=None, translate=0.0)
 KINDS = {
     'resize_only': {},
-    'hflip': dict(flip_prob=1.0, flip_direction=('horizontal', )),
-    'vflip': dict(flip_prob=1.0, flip_direction=('vertical', )),
-    'rotation': dict(rotate_prob=1.0, rotate_range=(-90, 90)),
-    'scale': dict(scale_range=(0.6, 1.6)),
-    'crop_shift': dict(scale_range=(1.3, 1.3), translate=0.3),
-    'keep_ratio': dict(keep_ratio=True, scale_range=(0.7, 1.4)),
-    'all': dict(flip_prob=0.5, rotate_prob=1.0, rotate_range=45,
-                scale_range=(0.7, 1.4), translate=0.2),
+    'hflip':
+    dict(flip_prob=1.0, flip_direction=('horizontal', )),
+    'vflip':
+    dict(flip_prob=1.0, flip_direction=('vertical', )),
+    'rotation':
+    dict(rotate_prob=1.0, rotate_range=(-90, 90)),
+    'scale':
+    dict(scale_range=(0.6, 1.6)),
+    'crop_shift':
+    dict(scale_range=(1.3, 1.3), translate=0.3),
+    'keep_ratio':
+    dict(keep_ratio=True, scale_range=(0.7, 1.4)),
+    'all':
+    dict(
+        flip_prob=0.5,
+        rotate_prob=1.0,
+        rotate_range=45,
+        scale_range=(0.7, 1.4),
+        translate=0.2),
 }
 
 
@@ -38,8 +49,9 @@ def run_transform(cfg, img, seed):
 def sample(view, xy_norm):
     """Bilinear sample of an (h, w) view at normalised (x, y) points (N, 2)."""
     grid = xy_norm.reshape(1, 1, -1, 2).float()
-    return F.grid_sample(view[None, None], grid, mode='bilinear',
-                         align_corners=False).reshape(-1)
+    return F.grid_sample(
+        view[None, None], grid, mode='bilinear',
+        align_corners=False).reshape(-1)
 
 
 @pytest.mark.parametrize('kind', sorted(KINDS))
@@ -49,8 +61,14 @@ def test_coordinate_images_land_where_the_correspondence_says(kind, grid):
     is exact) are carried through the transform with the same random draws;
     at each query grid cell centre the query view names a source pixel, and
     the key view at the corresponding key location names the same one."""
-    cfg = dict(type='DenseContrastiveTwoView', out_size=OUT, view_pipeline=[],
-               **{**NO_GEOMETRY, **KINDS[kind]})
+    cfg = dict(
+        type='DenseContrastiveTwoView',
+        out_size=OUT,
+        view_pipeline=[],
+        **{
+            **NO_GEOMETRY,
+            **KINDS[kind]
+        })
     ys, xs = np.mgrid[0:SRC_H, 0:SRC_W].astype(np.float32)
     checked = 0
     for seed in range(4):
@@ -96,15 +114,21 @@ def test_coordinate_images_land_where_the_correspondence_says(kind, grid):
 
 
 def test_views_differ_and_invalid_cells_are_outside():
-    cfg = dict(type='DenseContrastiveTwoView', out_size=OUT, view_pipeline=[],
-               rotate_prob=1.0, rotate_range=(60, 60), scale_range=(0.5, 0.5),
-               flip_prob=0.0, translate=0.0)
+    cfg = dict(
+        type='DenseContrastiveTwoView',
+        out_size=OUT,
+        view_pipeline=[],
+        rotate_prob=1.0,
+        rotate_range=(60, 60),
+        scale_range=(0.5, 0.5),
+        flip_prob=0.0,
+        translate=0.0)
     img = np.random.RandomState(0).rand(SRC_H, SRC_W).astype(np.float32)
     r = run_transform(cfg, img, 0)
     corr, valid = dense_correspondence(
         torch.as_tensor(r['affine_q'])[None],
-        torch.as_tensor(r['affine_k'])[None],
-        torch.tensor([[SRC_H, SRC_W]]), OUT, OUT)
+        torch.as_tensor(r['affine_k'])[None], torch.tensor([[SRC_H, SRC_W]]),
+        OUT, OUT)
     # zoomed out by 2: the slice covers about a quarter of the view, the
     # padding outside it is never valid
     frac = valid.float().mean().item()
@@ -120,8 +144,11 @@ def test_pack_collate_and_preprocessor_produce_model_inputs():
     ]
     batch = []
     for i in range(3):
-        results = dict(img=np.random.rand(40, 30).astype(np.float32),
-                       img_path=f'p{i}.npy', slice_idx=i, volume_id='v')
+        results = dict(
+            img=np.random.rand(40, 30).astype(np.float32),
+            img_path=f'p{i}.npy',
+            slice_idx=i,
+            volume_id='v')
         for t in pipeline:
             results = t(results)
         batch.append(results)
@@ -138,4 +165,5 @@ def test_pack_collate_and_preprocessor_produce_model_inputs():
     assert sample0.src_shape.tolist() == [40, 30]
     assert sample0.slice_idx == 0 and sample0.img_path == 'p0.npy'
     with pytest.raises(ValueError, match='DenseContrastiveTwoView'):
-        TRANSFORMS.build(dict(type='PackTwoViewInputs'))(dict(img=np.zeros((2, 4, 4))))
+        TRANSFORMS.build(dict(type='PackTwoViewInputs'))(
+            dict(img=np.zeros((2, 4, 4))))

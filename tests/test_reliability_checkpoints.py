@@ -13,7 +13,6 @@ import os.path as osp
 
 import pytest
 import torch
-
 from reliability_helpers import (assert_one_line_error, evil_checkpoint,
                                  run_tool_inprocess, tiny_checkpoint)
 from test_train_tools import PY, run, write_tiny_config
@@ -30,8 +29,8 @@ def tiny_cfg(tmp_path, phantom_root, phantom_split_cfg) -> str:
 def evil(tmp_path):
     """(checkpoint path, marker path) with a real-looking state dict."""
     marker = str(tmp_path / 'PWNED')
-    path = evil_checkpoint(str(tmp_path / 'evil.pth'), marker,
-                           {'backbone.w': torch.zeros(2)})
+    path = evil_checkpoint(
+        str(tmp_path / 'evil.pth'), marker, {'backbone.w': torch.zeros(2)})
     return path, marker
 
 
@@ -46,6 +45,7 @@ def test_the_payload_really_runs_without_weights_only(tmp_path):
 @pytest.mark.parametrize('via', ['system', 'touch'])
 def test_mmengine_loaders_refuse(tmp_path, via):
     from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
+
     from ideal_mm.errors import CheckpointError
     marker = str(tmp_path / 'PWNED')
     path = evil_checkpoint(str(tmp_path / 'evil.pth'), marker, via=via)
@@ -61,13 +61,17 @@ def test_mmengine_loaders_refuse(tmp_path, via):
 def test_pretrained_init_cfg_refuses(tmp_path, evil):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
     from ideal_mm.errors import CheckpointError
     path, marker = evil
     init_default_scope('mmseg')
-    model = MODELS.build(dict(
-        type='UNetEncoder', in_channels=1, base_channels=8,
-        init_cfg=dict(type='Pretrained', checkpoint=path,
-                      prefix='backbone.')))
+    model = MODELS.build(
+        dict(
+            type='UNetEncoder',
+            in_channels=1,
+            base_channels=8,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=path, prefix='backbone.')))
     with pytest.raises(CheckpointError, match=REFUSED):
         model.init_weights()
     assert not osp.exists(marker)
@@ -78,8 +82,10 @@ def test_resume_refuses_latest_checkpoint(tmp_path, tiny_cfg, evil):
     work_dir = tmp_path / 'work'
     work_dir.mkdir()
     (work_dir / 'last_checkpoint').write_text(path)
-    res = run([PY, 'tools/train.py', tiny_cfg, '--work-dir', str(work_dir),
-               '--resume'])
+    res = run([
+        PY, 'tools/train.py', tiny_cfg, '--work-dir',
+        str(work_dir), '--resume'
+    ])
     line = assert_one_line_error(res.returncode, res.stderr)
     assert REFUSED in line and path in line
     assert not osp.exists(marker)
@@ -90,7 +96,9 @@ def test_pretrained_through_train_refuses(tmp_path, tiny_cfg, evil,
                                           phantom_root, phantom_split_cfg):
     path, marker = evil
     cfg = write_tiny_config(
-        tmp_path, phantom_root, phantom_split_cfg,
+        tmp_path,
+        phantom_root,
+        phantom_split_cfg,
         extra=f"model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
         f"checkpoint={path!r}, prefix='backbone.')))\n")
     res = run([PY, 'tools/train.py', cfg, '--work-dir', str(tmp_path / 'w')])
@@ -101,10 +109,10 @@ def test_pretrained_through_train_refuses(tmp_path, tiny_cfg, evil,
 
 def test_load_from_refuses(tmp_path, tiny_cfg, evil, capsys, monkeypatch):
     path, marker = evil
-    code, err = run_tool_inprocess(
-        'tools/train.py', [tiny_cfg, '--work-dir', str(tmp_path / 'w'),
-                           '--cfg-options', f'load_from={path}'],
-        capsys, monkeypatch)
+    code, err = run_tool_inprocess('tools/train.py', [
+        tiny_cfg, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', f'load_from={path}'
+    ], capsys, monkeypatch)
     line = assert_one_line_error(code, err)
     assert REFUSED in line and path in line
     assert not osp.exists(marker)
@@ -114,8 +122,8 @@ def test_load_from_refuses(tmp_path, tiny_cfg, evil, capsys, monkeypatch):
 def test_test_tool_refuses(tmp_path, tiny_cfg, evil, capsys, monkeypatch):
     path, marker = evil
     code, err = run_tool_inprocess(
-        'tools/test.py', [tiny_cfg, path, '--work-dir', str(tmp_path / 't')],
-        capsys, monkeypatch)
+        'tools/test.py', [tiny_cfg, path, '--work-dir',
+                          str(tmp_path / 't')], capsys, monkeypatch)
     assert REFUSED in assert_one_line_error(code, err)
     assert not osp.exists(marker)
     assert not (tmp_path / 't').exists()
@@ -125,12 +133,14 @@ def test_infer_tool_refuses(tmp_path, tiny_cfg, evil, phantom_root, capsys,
                             monkeypatch):
     path, marker = evil
     patient = osp.join(phantom_root, 'training', 'patient001')
-    volume = sorted(f for f in os.listdir(patient)
-                    if f.endswith('frame01.nii.gz'))[0]
+    volume = sorted(
+        f for f in os.listdir(patient) if f.endswith('frame01.nii.gz'))[0]
     out_dir = tmp_path / 'pred'
     code, err = run_tool_inprocess(
-        'tools/infer.py', [tiny_cfg, path, osp.join(patient, volume),
-                           '--out-dir', str(out_dir)], capsys, monkeypatch)
+        'tools/infer.py',
+        [tiny_cfg, path,
+         osp.join(patient, volume), '--out-dir',
+         str(out_dir)], capsys, monkeypatch)
     assert REFUSED in assert_one_line_error(code, err)
     assert not osp.exists(marker)
     assert not out_dir.exists()
@@ -139,8 +149,8 @@ def test_infer_tool_refuses(tmp_path, tiny_cfg, evil, phantom_root, capsys,
 def test_export_encoder_tool_refuses(tmp_path, evil, capsys, monkeypatch):
     path, marker = evil
     out = tmp_path / 'encoder.pth'
-    code, err = run_tool_inprocess(
-        'tools/export_encoder.py', [path, str(out)], capsys, monkeypatch)
+    code, err = run_tool_inprocess('tools/export_encoder.py',
+                                   [path, str(out)], capsys, monkeypatch)
     assert REFUSED in assert_one_line_error(code, err)
     assert not osp.exists(marker)
     assert not out.exists()
@@ -149,12 +159,15 @@ def test_export_encoder_tool_refuses(tmp_path, evil, capsys, monkeypatch):
 def test_genuine_checkpoint_still_loads_and_corrupt_one_is_explained(
         tmp_path, tiny_cfg):
     from mmengine.runner.checkpoint import _load_checkpoint
+
     from ideal_mm.errors import CheckpointError
     good = tiny_checkpoint(str(tmp_path / 'good.pth'), tiny_cfg)
     assert 'state_dict' in _load_checkpoint(good, map_location='cpu')
     data = open(good, 'rb').read()
     cut = tmp_path / 'cut.pth'
     cut.write_bytes(data[:len(data) // 2])
-    with pytest.raises(CheckpointError, match='cannot read .*cut.pth.*'
-                       'truncated, corrupt or not a checkpoint'):
+    with pytest.raises(
+            CheckpointError,
+            match='cannot read .*cut.pth.*'
+            'truncated, corrupt or not a checkpoint'):
         _load_checkpoint(str(cut), map_location='cpu')

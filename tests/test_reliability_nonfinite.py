@@ -5,7 +5,6 @@ import os.path as osp
 
 import pytest
 import torch
-
 from reliability_helpers import REPO, assert_one_line_error
 from test_train_tools import PY, run, write_tiny_config
 
@@ -27,7 +26,8 @@ default_hooks = dict(logger=dict(interval=1),
 '''
     cfg = write_tiny_config(tmp_path, phantom_root, phantom_split_cfg, extra)
     work_dir = tmp_path / 'work'
-    res = run([PY, 'tools/train.py', cfg, '--work-dir', str(work_dir)],
+    res = run([PY, 'tools/train.py', cfg, '--work-dir',
+               str(work_dir)],
               env={'PYTHONPATH': f'{REPO}:{osp.join(REPO, "tests")}'})
     line = assert_one_line_error(res.returncode, res.stderr)
     assert 'non-finite loss at iteration 4: decode.loss_nanprobe=nan' in line
@@ -40,20 +40,23 @@ default_hooks = dict(logger=dict(interval=1),
     assert (work_dir / 'last_checkpoint').read_text().strip() == good
     state = torch.load(good, weights_only=True)
     assert state['meta']['iter'] == 2
-    assert all(torch.isfinite(v).all() for v in state['state_dict'].values()
-               if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all() for v in state['state_dict'].values()
+        if v.is_floating_point())
     assert 'Iter(train) [3/6]' in res.stdout + res.stderr
 
 
 def test_hook_unit_names_terms_and_ignores_non_loss_keys(tmp_path):
     from types import SimpleNamespace
+
     from ideal_mm.engine.nonfinite import (NonFiniteLossError,
-                                           NonFiniteLossHook,
-                                           non_finite_terms)
-    outputs = {'loss': torch.tensor(float('inf')),
-               's1.decode.loss_ce': torch.tensor(1.0),
-               's2.decode.loss_dice': torch.tensor(float('inf')),
-               'acc_seg': torch.tensor(float('nan'))}
+                                           NonFiniteLossHook, non_finite_terms)
+    outputs = {
+        'loss': torch.tensor(float('inf')),
+        's1.decode.loss_ce': torch.tensor(1.0),
+        's2.decode.loss_dice': torch.tensor(float('inf')),
+        'acc_seg': torch.tensor(float('nan'))
+    }
     assert list(non_finite_terms(outputs)) == ['loss', 's2.decode.loss_dice']
     runner = SimpleNamespace(iter=6, work_dir=str(tmp_path))
     hook = NonFiniteLossHook()
@@ -77,6 +80,6 @@ def test_configs_that_replace_custom_hooks_keep_the_hook():
     assert [h['type'] for h in cfg.custom_hooks] == ['SemiSupSamplerHook']
     assert cfg.default_hooks.nonfinite.type == 'NonFiniteLossHook'
     prepared = prepare_train_config(
-        path, cfg_options={'model.backbone.init_cfg': None})
+        path, cfg_options={'model.segmentor.backbone.init_cfg': None})
     assert prepared.custom_hooks == cfg.custom_hooks
     assert prepared.default_hooks.to_dict() == cfg.default_hooks.to_dict()

@@ -6,7 +6,6 @@ import os.path as osp
 import signal
 
 import torch
-
 from reliability_helpers import REPO
 from test_train_tools import PY, run, write_tiny_config
 
@@ -31,8 +30,10 @@ def _config(tmp_path, phantom_root, split, deterministic=True):
 
 def _train(cfg, work_dir, *extra, kill_at=None):
     env = dict(ENV, IDEAL_MM_TEST_KILL_AT=str(kill_at or ''))
-    return run([PY, 'tools/train.py', cfg, '--work-dir', str(work_dir),
-                *extra], env=env)
+    return run(
+        [PY, 'tools/train.py', cfg, '--work-dir',
+         str(work_dir), *extra],
+        env=env)
 
 
 def _weights(path):
@@ -76,8 +77,8 @@ def test_without_reseeding_resume_differs(tmp_path, phantom_root,
                                           phantom_split_cfg):
     """The equality above is not vacuous: without IterSeedHook (no
     deterministic flag) dropout after --resume draws other numbers."""
-    cfg = _config(tmp_path, phantom_root, phantom_split_cfg,
-                  deterministic=False)
+    cfg = _config(
+        tmp_path, phantom_root, phantom_split_cfg, deterministic=False)
     whole, broken = tmp_path / 'whole', tmp_path / 'broken'
     assert _train(cfg, whole).returncode == 0
     assert _train(cfg, broken, kill_at=5).returncode == -signal.SIGKILL
@@ -98,8 +99,9 @@ meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'slice_idx', 'num_slices', 'spacing', 'labelled')
 enc = [8, 16, 32, 64, 128]
 model = dict(
-    backbone=dict(init_cfg=None, base_channels=8),
-    decode_head_1=dict(in_channels=enc, channels=8),
+    segmentor=dict(
+        backbone=dict(init_cfg=None, base_channels=8),
+        decode_head=dict(in_channels=enc, channels=8)),
     decode_head_2=dict(in_channels=enc, channels=8))
 train_pipeline = [
     dict(type='LoadACDCSlice', with_label=True),
@@ -139,8 +141,8 @@ def test_semi_supervised_sigkill_then_resume_gives_the_same_weights(
     augmentation and a validation in between resumes bit-exactly too."""
     base = osp.join(REPO, 'configs', 'demo', 'ideal_unet_phantom_finetune.py')
     cfg = tmp_path / 'semi.py'
-    cfg.write_text(SEMI.format(base=base, root=phantom_root,
-                               split=phantom_split_cfg))
+    cfg.write_text(
+        SEMI.format(base=base, root=phantom_root, split=phantom_split_cfg))
     whole, broken = tmp_path / 'whole', tmp_path / 'broken'
     res = _train(str(cfg), whole)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -14,6 +14,7 @@ from mmengine.config import Config
 import ideal_mm  # noqa: F401  (registers the hooks)
 from ideal_mm.engine.config_edits import ensure_required_hooks
 from ideal_mm.engine.resume import IterSeedHook
+from ideal_mm.model_config import encoder_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -28,7 +29,7 @@ def _runner_hooks(cfg: Config, work_dir) -> list:
     from mmengine.runner import Runner
     cfg.work_dir = str(work_dir)
     cfg.launcher = 'none'
-    cfg.model.get('backbone', {}).pop('init_cfg', None)  # no encoder.pth
+    (encoder_config(cfg.model) or {}).pop('init_cfg', None)  # no encoder
     runner = Runner.from_cfg(cfg)
     return [(type(h).__name__, h.priority) for h in runner.hooks]
 
@@ -63,8 +64,8 @@ def test_child_with_its_own_custom_hooks_keeps_both_hooks(tmp_path):
     ('demo/ideal_unet_phantom_pretrain.py', 'ExportEncoderHook'),
     ('ideal/unet_acdc.py', 'SemiSupSamplerHook'),
 ])
-def test_repository_configs_that_set_custom_hooks_keep_both(tmp_path, config,
-                                                            own):
+def test_repository_configs_that_set_custom_hooks_keep_both(
+        tmp_path, config, own):
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
     hooks = _runner_hooks(cfg, tmp_path / 'work')
     _check_required(hooks)
@@ -84,8 +85,8 @@ def test_fallback_for_configs_without_the_runtime():
 
 
 def test_fallback_keeps_a_hook_the_user_listed_and_opt_outs():
-    listed = Config(dict(custom_hooks=[dict(type='NonFiniteLossHook',
-                                            interval=5)]))
+    listed = Config(
+        dict(custom_hooks=[dict(type='NonFiniteLossHook', interval=5)]))
     ensure_required_hooks(listed)
     assert 'nonfinite' not in listed.default_hooks
     assert 'iter_seed' in listed.default_hooks
@@ -105,6 +106,7 @@ def test_fallback_changes_nothing_in_repository_configs():
 
 
 class _Loop:
+
     def __init__(self):
         self.dataloader_iterator = iter(range(3))
 
@@ -117,11 +119,11 @@ class _Loop:
 ])
 def test_iter_seed_hook_reseeds_only_deterministic_runs(randomness, wraps):
     loop = _Loop()
-    runner = SimpleNamespace(train_loop=loop, seed=3,
-                             cfg=Config(dict(randomness=randomness)))
+    runner = SimpleNamespace(
+        train_loop=loop, seed=3, cfg=Config(dict(randomness=randomness)))
     IterSeedHook(deterministic_only=True).before_train(runner)
-    assert (type(loop.dataloader_iterator).__name__ ==
-            '_ReseedingIterator') is wraps
+    assert (type(
+        loop.dataloader_iterator).__name__ == '_ReseedingIterator') is wraps
     loop = _Loop()
     runner.train_loop = loop
     IterSeedHook().before_train(runner)  # listed by hand: always reseeds

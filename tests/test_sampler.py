@@ -1,7 +1,7 @@
 """SemiSupMultiSourceSampler: batch composition, rank sharding, resume."""
 import itertools
 
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import pytest
 import torch
 from mmengine.model import BaseModel
@@ -25,9 +25,8 @@ def take(sampler, n):
 
 def test_every_batch_has_the_ratio_in_order():
     data = concat(10, 37)  # labelled 0..9, unlabelled 10..46
-    sampler = SemiSupMultiSourceSampler(data, batch_size=8,
-                                        source_ratio=[3, 5], seed=1,
-                                        rank=0, world_size=1)
+    sampler = SemiSupMultiSourceSampler(
+        data, batch_size=8, source_ratio=[3, 5], seed=1, rank=0, world_size=1)
     assert sampler.num_per_source == [3, 5]
     flat = take(sampler, 8 * 40)
     for b in range(40):
@@ -54,16 +53,17 @@ def test_default_ssl4mis_split_and_rounding():
 
 def test_two_ranks_see_disjoint_streams():
     data = concat(12, 40)
-    samplers = [SemiSupMultiSourceSampler(data, 4, [1, 1], seed=3, rank=r,
-                                          world_size=2) for r in range(2)]
+    samplers = [
+        SemiSupMultiSourceSampler(
+            data, 4, [1, 1], seed=3, rank=r, world_size=2) for r in range(2)
+    ]
     # one pass over the labelled source: 12 samples = 3 batches x 2 x 2 ranks
     streams = [take(s, 4 * 3) for s in samplers]
     lab = [[i for i in st if i < 12] for st in streams]
     assert set(lab[0]).isdisjoint(lab[1])
     assert sorted(lab[0] + lab[1]) == list(range(12))
     # per-position: the ranks interleave one shared permutation
-    full = list(itertools.islice(
-        samplers[0]._infinite_indices(12, 3), 12))
+    full = list(itertools.islice(samplers[0]._infinite_indices(12, 3), 12))
     assert lab[0] == full[0::2] and lab[1] == full[1::2]
     unl = [[i for i in st if i >= 12] for st in streams]
     assert set(unl[0]).isdisjoint(unl[1])
@@ -71,12 +71,12 @@ def test_two_ranks_see_disjoint_streams():
 
 def test_deterministic_resume_and_seed():
     data = concat(7, 11)
-    a = SemiSupMultiSourceSampler(data, 6, [1, 2], seed=5, rank=0,
-                                  world_size=1)
-    b = SemiSupMultiSourceSampler(data, 6, [1, 2], seed=5, rank=0,
-                                  world_size=1)
-    c = SemiSupMultiSourceSampler(data, 6, [1, 2], seed=6, rank=0,
-                                  world_size=1)
+    a = SemiSupMultiSourceSampler(
+        data, 6, [1, 2], seed=5, rank=0, world_size=1)
+    b = SemiSupMultiSourceSampler(
+        data, 6, [1, 2], seed=5, rank=0, world_size=1)
+    c = SemiSupMultiSourceSampler(
+        data, 6, [1, 2], seed=6, rank=0, world_size=1)
     full = take(a, 6 * 20)
     assert full == take(b, 6 * 20)
     assert full != take(c, 6 * 20)
@@ -131,14 +131,18 @@ def _runner(tmp_path, resume):
         model=_Recorder(),
         work_dir=str(tmp_path),
         train_dataloader=dict(
-            dataset=data, batch_size=5, num_workers=0,
-            sampler=dict(type='SemiSupMultiSourceSampler', batch_size=5,
-                         source_ratio=[2, 3])),
+            dataset=data,
+            batch_size=5,
+            num_workers=0,
+            sampler=dict(
+                type='SemiSupMultiSourceSampler',
+                batch_size=5,
+                source_ratio=[2, 3])),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         train_cfg=dict(by_epoch=False, max_iters=6),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=3, by_epoch=False),
-                           logger=dict(type='LoggerHook', interval=100)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=3, by_epoch=False),
+            logger=dict(type='LoggerHook', interval=100)),
         custom_hooks=[dict(type='SemiSupSamplerHook')],
         randomness=dict(seed=None),  # a new seed per run
         resume=resume,
@@ -179,8 +183,8 @@ class _Flagged:
 
 def test_group_by_labelled_flag():
     flags = [i % 5 == 0 for i in range(40)]  # 8 labelled, 32 unlabelled
-    sampler = SemiSupMultiSourceSampler(_Flagged(flags), 6, [2, 4], seed=0,
-                                        rank=0, world_size=1)
+    sampler = SemiSupMultiSourceSampler(
+        _Flagged(flags), 6, [2, 4], seed=0, rank=0, world_size=1)
     assert sampler.source_indices[0] == list(range(0, 40, 5))
     flat = take(sampler, 6 * 30)
     for b in range(30):

@@ -2,7 +2,6 @@
 ramp-up, confidence threshold, prediction."""
 import math
 
-import ideal_mm  # noqa: F401  (before mmseg)
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,15 +10,18 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
+import ideal_mm  # noqa: F401  (before mmseg)
 from ideal_mm.errors import ConfigError
 from ideal_mm.models.segmentors.pseudo_labelling import pseudo_labels
 from ideal_mm.models.segmentors.ramps import consistency_weight, sigmoid_rampup
-from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
-LOSSES = [dict(type='CrossEntropyLoss', loss_weight=1.0),
-          dict(type='ClassDiceLoss', loss_weight=1.0)]
+LOSSES = [
+    dict(type='CrossEntropyLoss', loss_weight=1.0),
+    dict(type='ClassDiceLoss', loss_weight=1.0)
+]
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -33,21 +35,28 @@ def one_torch_thread():
 
 
 def head(mode):
-    return dict(type='UNetDecoderHead', in_channels=[4, 8, 16], channels=4,
-                upsample_mode=mode, num_classes=4, norm_cfg=BN,
-                dropout_ratio=0.0, loss_decode=LOSSES)
+    return dict(
+        type='UNetDecoderHead',
+        in_channels=[4, 8, 16],
+        channels=4,
+        upsample_mode=mode,
+        num_classes=4,
+        norm_cfg=BN,
+        dropout_ratio=0.0,
+        loss_decode=LOSSES)
 
 
 def build_model(**semi_train_cfg):
     cfg = dict(rampup_iters=0, max_consistency_weight=0.5)
     cfg.update(semi_train_cfg)
-    return MODELS.build(dict(
-        type='BiConsistencySemiSupModel',
-        data_preprocessor=plain_preprocessor(size=(16, 16)),
-        backbone=tiny_unet_encoder(),
-        decode_head_1=head('bilinear'),
-        decode_head_2=head('deconv'),
-        semi_train_cfg=cfg))
+    return MODELS.build(
+        dict(
+            type='BiConsistencySemiSupModel',
+            data_preprocessor=plain_preprocessor(size=(16, 16)),
+            segmentor=dict(
+                backbone=tiny_unet_encoder(), decode_head=head('bilinear')),
+            decode_head_2=head('deconv'),
+            semi_train_cfg=cfg))
 
 
 def batch(n_lab=2, n_unl=2, size=16, padding=None):
@@ -55,12 +64,13 @@ def batch(n_lab=2, n_unl=2, size=16, padding=None):
     inputs = torch.randn(n_lab + n_unl, 1, size, size)
     samples = []
     for i in range(n_lab + n_unl):
-        s = SegDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            padding_size=padding or [0, 0, 0, 0]))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                padding_size=padding or [0, 0, 0, 0]))
         if i < n_lab:
-            s.gt_sem_seg = PixelData(
-                data=torch.randint(0, 4, (1, size, size)))
+            s.gt_sem_seg = PixelData(data=torch.randint(0, 4, (1, size, size)))
         samples.append(s)
     return inputs, samples
 
@@ -70,8 +80,8 @@ def params(module):
 
 
 def grads(loss, module):
-    gs = torch.autograd.grad(loss, params(module), retain_graph=True,
-                             allow_unused=True)
+    gs = torch.autograd.grad(
+        loss, params(module), retain_graph=True, allow_unused=True)
     return sum(float(g.abs().sum()) for g in gs if g is not None)
 
 
@@ -121,8 +131,10 @@ def test_losses_against_independent_computation():
     expected = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.allclose(total, expected)
     assert math.isclose(float(log_vars['unsup.weight']), 0.7, rel_tol=1e-6)
-    assert {'sup.s1.loss_ce', 'sup.s1.loss_dice', 'sup.s2.loss_ce',
-            'sup.s2.loss_dice', 'sup.s1.acc_seg'} <= set(log_vars)
+    assert {
+        'sup.s1.loss_ce', 'sup.s1.loss_dice', 'sup.s2.loss_ce',
+        'sup.s2.loss_dice', 'sup.s1.acc_seg'
+    } <= set(log_vars)
 
 
 def test_unsup_on_all_uses_every_sample():
@@ -137,13 +149,14 @@ def test_unsup_on_all_uses_every_sample():
     assert 'unsup.s2.loss_cps' not in build_model().loss(inputs, samples)
 
 
-@pytest.mark.parametrize('t,expected', [
-    (0, math.exp(-5)), (25, math.exp(-5 * 0.75**2)), (50, math.exp(-1.25)),
-    (100, 1.0), (250, 1.0)])
+@pytest.mark.parametrize('t,expected', [(0, math.exp(-5)),
+                                        (25, math.exp(-5 * 0.75**2)),
+                                        (50, math.exp(-1.25)), (100, 1.0),
+                                        (250, 1.0)])
 def test_rampup_values(t, expected):
     assert math.isclose(sigmoid_rampup(t, 100), expected, rel_tol=1e-9)
-    assert math.isclose(consistency_weight(t, 0.1, 100), 0.1 * expected,
-                        rel_tol=1e-9)
+    assert math.isclose(
+        consistency_weight(t, 0.1, 100), 0.1 * expected, rel_tol=1e-9)
 
 
 def test_rampup_zero_length_and_message_hub():
@@ -152,15 +165,15 @@ def test_rampup_zero_length_and_message_hub():
     inputs, samples = batch()
     MessageHub.get_current_instance().update_info('iter', 50)
     losses = model.loss(inputs, samples)
-    assert math.isclose(float(losses['unsup.weight']),
-                        2.0 * math.exp(-1.25), rel_tol=1e-6)
+    assert math.isclose(
+        float(losses['unsup.weight']), 2.0 * math.exp(-1.25), rel_tol=1e-6)
 
 
 def test_threshold_masking():
     logits = torch.zeros(1, 4, 1, 3)
-    logits[0, 2, 0, 0] = 5.0   # confident class 2
-    logits[0, 1, 0, 1] = 0.5   # unsure class 1 (p ~ 0.35)
-    logits[0, 3, 0, 2] = 5.0   # confident, but padding
+    logits[0, 2, 0, 0] = 5.0  # confident class 2
+    logits[0, 1, 0, 1] = 0.5  # unsure class 1 (p ~ 0.35)
+    logits[0, 3, 0, 2] = 5.0  # confident, but padding
     valid = torch.tensor([[[True, True, False]]])
     labels, kept = pseudo_labels(logits, 0.9, 255, valid)
     assert labels.tolist() == [[[2, 255, 255]]]
@@ -205,24 +218,26 @@ def test_predict(on):
     with torch.no_grad():
         out = model.predict(inputs, samples)
         z1, z2 = model._forward(inputs)
-    expected = {'s1': z1, 's2': z2,
-                'mean': (z1.softmax(1) + z2.softmax(1)) / 2}[on]
+    expected = {
+        's1': z1,
+        's2': z2,
+        'mean': (z1.softmax(1) + z2.softmax(1)) / 2
+    }[on]
     expected = F.interpolate(expected, size=(20, 24), mode='bilinear')
     for i, sample in enumerate(out):
         assert sample.pred_sem_seg.data.shape == (1, 20, 24)
         assert sample.seg_logits.data.shape == (4, 20, 24)
         assert torch.allclose(sample.seg_logits.data, expected[i], atol=1e-5)
-        assert torch.equal(sample.pred_sem_seg.data[0],
-                           expected[i].argmax(0))
-    assert model.decode_head is (model.decode_head_2 if on == 's2'
-                                 else model.decode_head_1)
+        assert torch.equal(sample.pred_sem_seg.data[0], expected[i].argmax(0))
+    assert model.decode_head is (model.decode_head_2
+                                 if on == 's2' else model.decode_head_1)
 
 
 def test_train_step_through_preprocessor():
     model = build_model()
     _, samples = batch(n_lab=2, n_unl=2)
-    data = dict(inputs=[torch.rand(1, 16, 16) for _ in range(4)],
-                data_samples=samples)
+    data = dict(
+        inputs=[torch.rand(1, 16, 16) for _ in range(4)], data_samples=samples)
     from mmengine.optim import OptimWrapper
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     before = [p.detach().clone() for p in model.decode_head_2.parameters()]
@@ -239,3 +254,75 @@ def test_bad_semi_cfg():
         build_model(conf_threshold=1.5)
     with pytest.raises(ConfigError, match='unsup_on'):
         build_model(unsup_on='labelled')
+
+
+def test_flat_keys_name_the_student_form():
+    """A config written for the flat form (model.backbone, decode_head_1)
+    gets a ConfigError that says where each key moved."""
+    flat = dict(
+        type='BiConsistencySemiSupModel',
+        data_preprocessor=plain_preprocessor(size=(16, 16)),
+        backbone=tiny_unet_encoder(),
+        decode_head_1=head('bilinear'),
+        decode_head_2=head('deconv'))
+    with pytest.raises(ConfigError) as err:
+        MODELS.build(flat)
+    msg = str(err.value)
+    assert 'model.segmentor=dict(' in msg
+    assert 'model.backbone -> model.segmentor.backbone' in msg
+    assert 'model.decode_head_1 -> model.segmentor.decode_head' in msg
+    with pytest.raises(ConfigError, match='model.decode_head_2'):
+        MODELS.build(
+            dict(
+                type='BiConsistencySemiSupModel',
+                segmentor=dict(
+                    backbone=tiny_unet_encoder(),
+                    decode_head=head('bilinear'))))
+    with pytest.raises(ConfigError, match=r"unknown .*'decoder_3'"):
+        MODELS.build(
+            dict(
+                type='BiConsistencySemiSupModel',
+                segmentor=dict(
+                    backbone=tiny_unet_encoder(),
+                    decode_head=head('bilinear')),
+                decode_head_2=head('deconv'),
+                decoder_3=head('deconv')))
+
+
+def test_classes_differ_between_streams():
+    with pytest.raises(
+            ConfigError,
+            match='model.segmentor.decode_head and '
+            'model.decode_head_2'):
+        MODELS.build(
+            dict(
+                type='BiConsistencySemiSupModel',
+                segmentor=dict(
+                    backbone=tiny_unet_encoder(),
+                    decode_head=head('bilinear')),
+                decode_head_2=dict(head('deconv'), num_classes=3)))
+
+
+def test_export_encoder_of_a_two_stream_checkpoint(tmp_path):
+    """tools/export_encoder.py takes the student's encoder
+    (student.backbone.*) of a two-stream checkpoint; it loads back into a
+    bare encoder exactly."""
+    from ideal_mm.engine.export_encoder import export_encoder
+    model = build_model()
+    state = model.state_dict()
+    assert any(k.startswith('student.backbone.') for k in state)
+    assert not any(k.startswith('backbone.') for k in state)
+    ckpt, out = str(tmp_path / 'iter_1.pth'), str(tmp_path / 'encoder.pth')
+    torch.save(dict(state_dict=state, meta=dict(iter=1)), ckpt)
+    meta = export_encoder(ckpt, out)
+    encoder = model.student.backbone
+    assert meta['num_tensors'] == len(encoder.state_dict())
+    fresh = MODELS.build(tiny_unet_encoder())
+    written = torch.load(out)['state_dict']
+    assert set(written) == {f'backbone.{k}' for k in encoder.state_dict()}
+    fresh.load_state_dict({
+        k[len('backbone.'):]: v
+        for k, v in written.items()
+    })
+    for k, v in encoder.state_dict().items():
+        assert torch.equal(fresh.state_dict()[k], v), k

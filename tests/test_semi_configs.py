@@ -2,16 +2,15 @@
 iteration on CPU with phantom data (tiny crops, batch 2 + 2).
 
 Covers configs/ideal/*.py except the pre-training configs, the CPS,
-mean-teacher and UniMatch baselines and the semi-supervised demo configs. A backbone with a
-``Pretrained`` init_cfg loads a generated ``encoder.pth`` (keys prefixed
-``backbone.``, the stage-1 export format), and the test checks the weights
-arrived.
+mean-teacher and UniMatch baselines and the semi-supervised demo configs. A
+backbone with a ``Pretrained`` init_cfg loads a generated ``encoder.pth`` (keys
+prefixed ``backbone.``, the stage-1 export format), and the test checks the
+weights arrived.
 """
+import copy
 import glob
-import os
 import os.path as osp
 
-import ideal_mm  # noqa: F401  (before mmseg)
 import pytest
 import torch
 from mmengine.config import Config
@@ -19,18 +18,21 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
+import ideal_mm  # noqa: F401  (before mmseg)
 from ideal_mm.engine.config_checks import check_pretrained_files
 from ideal_mm.errors import ConfigError
+from ideal_mm.model_config import encoder_config
 
 init_default_scope('mmseg')
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
-    [p for p in glob.glob(osp.join(REPO, 'configs/ideal/*.py'))
-     if 'pretrain' not in osp.basename(p)] +
-    glob.glob(osp.join(REPO, 'configs/baselines/cps_*.py')) +
+    [
+        p for p in glob.glob(osp.join(REPO, 'configs/ideal/*.py'))
+        if 'pretrain' not in osp.basename(p)
+    ] + glob.glob(osp.join(REPO, 'configs/baselines/cps_*.py')) +
     glob.glob(osp.join(REPO, 'configs/baselines/mean_teacher_*.py')) +
-    glob.glob(osp.join(REPO, 'configs/baselines/unimatch_*.py')) +
-    glob.glob(osp.join(REPO, 'configs/demo/unimatch_*.py')) +
+    glob.glob(osp.join(REPO, 'configs/baselines/unimatch*.py')) +
+    glob.glob(osp.join(REPO, 'configs/demo/unimatch*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/ideal_*finetune*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/cps_*.py')) +
     glob.glob(osp.join(REPO, 'configs/demo/*semi*.py')) +
@@ -66,14 +68,18 @@ def _tiny(cfg, data_root, split_cfg, cache_dir, work_dir):
         loader = cfg[name]
         loader.num_workers = 0
         loader.persistent_workers = False
-        loader.dataset.update(data_root=data_root, split_cfg=split_cfg,
-                              cache_dir=cache_dir, progress=False)
+        loader.dataset.update(
+            data_root=data_root,
+            split_cfg=split_cfg,
+            cache_dir=cache_dir,
+            progress=False)
 
     def small(d):
         if d.get('type') == 'Resize':
             d['scale'] = CROP
         if d.get('type') == 'SyncBN':
             d['type'] = 'BN'  # single CPU process (tools/train.py does too)
+
     _walk(cfg._cfg_dict, small)
     train = cfg.train_dataloader
     train.batch_size = 4
@@ -87,13 +93,13 @@ def _tiny(cfg, data_root, split_cfg, cache_dir, work_dir):
 def _fake_encoder(cfg, path):
     """Write a stage-1 style encoder.pth for cfg's backbone; return a tensor
     of it to compare after init."""
-    model_cfg = cfg.model.copy()
-    model_cfg.backbone = model_cfg.backbone.copy()
-    model_cfg.backbone.init_cfg = None
-    backbone = MODELS.build(model_cfg).backbone if 'backbone' in model_cfg \
-        else None
-    state = {f'backbone.{k}': torch.randn_like(v) if v.is_floating_point()
-             else v for k, v in backbone.state_dict().items()}
+    model_cfg = copy.deepcopy(cfg.model)
+    encoder_config(model_cfg).init_cfg = None
+    backbone = MODELS.build(model_cfg).backbone
+    state = {
+        f'backbone.{k}': torch.randn_like(v) if v.is_floating_point() else v
+        for k, v in backbone.state_dict().items()
+    }
     torch.save(dict(state_dict=state), path)
     key = next(k for k, v in state.items() if v.dim() == 4)
     return key[len('backbone.'):], state[key]
@@ -104,25 +110,25 @@ def cache_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp('acdc_cache'))
 
 
-@pytest.mark.parametrize('config', CONFIGS,
-                         ids=[osp.relpath(c, REPO) for c in CONFIGS])
+@pytest.mark.parametrize(
+    'config', CONFIGS, ids=[osp.relpath(c, REPO) for c in CONFIGS])
 def test_config_trains_one_iteration(config, request, cache_dir, tmp_path):
     from conftest import data_for
     cfg = Config.fromfile(config)
     # phantom ACDC, or the whole-heart nnU-Net phantom for the MMWHS configs
-    data_root, split_cfg = data_for(cfg.train_dataloader.dataset.type,
-                                    request)
+    data_root, split_cfg = data_for(cfg.train_dataloader.dataset.type, request)
     _tiny(cfg, data_root, split_cfg, cache_dir, str(tmp_path))
-    init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
+    encoder = encoder_config(cfg.model)
+    init_cfg = encoder.get('init_cfg')
     expected = None
     if init_cfg:
         assert init_cfg.type == 'Pretrained'
         assert init_cfg.prefix == 'backbone.'
-    if init_cfg and cfg.model.backbone.type == 'ResNetV1c':
+    if init_cfg and encoder.type == 'ResNetV1c':
         # writing and reading a random 48M-parameter encoder costs ~30 s on a
         # shared machine; the prefix contract is checked with the other
         # encoders, so ResNet-50 trains from scratch here.
-        cfg.model.backbone.init_cfg = None
+        encoder.init_cfg = None
     elif init_cfg:
         path = str(tmp_path / 'encoder.pth')
         expected = _fake_encoder(cfg, path)
@@ -145,10 +151,11 @@ def test_config_trains_one_iteration(config, request, cache_dir, tmp_path):
 
 def test_missing_encoder_fails_at_startup_with_the_command(tmp_path):
     cfg = Config.fromfile(osp.join(REPO, 'configs/ideal/unet_acdc.py'))
-    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'nope.pth')
+    cfg.model.segmentor.backbone.init_cfg.checkpoint = str(tmp_path /
+                                                           'nope.pth')
     with pytest.raises(ConfigError) as err:
         check_pretrained_files(cfg)
     assert 'python tools/train.py configs/ideal/unet_acdc_pretrain.py' in \
         str(err.value)
-    cfg.model.backbone.init_cfg = None  # from scratch: nothing to check
+    cfg.model.segmentor.backbone.init_cfg = None  # from scratch
     check_pretrained_files(cfg)

@@ -2,16 +2,15 @@
 import math
 from types import SimpleNamespace
 
-import ideal_mm  # noqa: F401  (before mmseg)
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import HOOKS, MODELS
 from mmseg.structures import SegDataSample
 
+import ideal_mm  # noqa: F401  (before mmseg)
 from ideal_mm.errors import ConfigError
 
 init_default_scope('mmseg')
@@ -29,20 +28,34 @@ def one_torch_thread():
 
 
 def model_cfg(**semi_train_cfg):
-    cfg = dict(rampup_iters=0, max_consistency_weight=0.5, ema_momentum=0.25,
-               noise_std=0.0)
+    cfg = dict(
+        rampup_iters=0,
+        max_consistency_weight=0.5,
+        ema_momentum=0.25,
+        noise_std=0.0)
     cfg.update(semi_train_cfg)
     return dict(
         type='MeanTeacherSemiSupModel',
         segmentor=dict(
-            backbone=dict(type='UNetEncoder', in_channels=1,
-                          base_channels=4, num_stages=3, strides=(1, 1, 1),
-                          enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
-                          downsamples=(True, True), enc_dilations=(1, 1, 1),
-                          dec_dilations=(1, 1), norm_cfg=BN),
-            decode_head=dict(type='UNetDecoderHead', in_channels=[4, 8, 16],
-                             channels=4, num_classes=4, norm_cfg=BN,
-                             dropout_ratio=0.0)),
+            backbone=dict(
+                type='UNetEncoder',
+                in_channels=1,
+                base_channels=4,
+                num_stages=3,
+                strides=(1, 1, 1),
+                enc_num_convs=(1, 1, 1),
+                dec_num_convs=(1, 1),
+                downsamples=(True, True),
+                enc_dilations=(1, 1, 1),
+                dec_dilations=(1, 1),
+                norm_cfg=BN),
+            decode_head=dict(
+                type='UNetDecoderHead',
+                in_channels=[4, 8, 16],
+                channels=4,
+                num_classes=4,
+                norm_cfg=BN,
+                dropout_ratio=0.0)),
         semi_train_cfg=cfg)
 
 
@@ -56,8 +69,8 @@ def batch(n_lab=2, n_unl=2, size=16):
     torch.manual_seed(0)
     samples = []
     for i in range(n_lab + n_unl):
-        s = SegDataSample(metainfo=dict(img_shape=(size, size),
-                                        ori_shape=(size, size)))
+        s = SegDataSample(
+            metainfo=dict(img_shape=(size, size), ori_shape=(size, size)))
         if i < n_lab:
             s.gt_sem_seg = PixelData(data=torch.randint(0, 4, (1, size, size)))
         samples.append(s)
@@ -103,8 +116,8 @@ def test_consistency_loss_and_gradients():
         expected = 0.5 * ((p_s - p_t)**2).mean()
     assert torch.allclose(losses['unsup.loss_mse'], expected, atol=1e-6)
     grads = torch.autograd.grad(
-        losses['unsup.loss_mse'],
-        [p for p in model.student.parameters()], allow_unused=True)
+        losses['unsup.loss_mse'], [p for p in model.student.parameters()],
+        allow_unused=True)
     assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0
     assert float(losses['unsup.weight']) == 0.5
     assert 'sup.loss_ce' in losses and 'sup.acc_seg' in losses
@@ -118,8 +131,8 @@ def test_rampup_weight_and_missing_hook_error():
         model.loss(inputs, samples)
     model.update_teacher()
     losses = model.loss(inputs, samples)
-    assert math.isclose(float(losses['unsup.weight']),
-                        0.1 * math.exp(-5 * 0.25), rel_tol=1e-6)
+    assert math.isclose(
+        float(losses['unsup.weight']), 0.1 * math.exp(-5 * 0.25), rel_tol=1e-6)
 
 
 def test_hook_updates_teacher_of_wrapped_model():
@@ -134,9 +147,10 @@ def test_hook_updates_teacher_of_wrapped_model():
     with pytest.raises(ConfigError, match='needs a model with an EMA'):
         hook.before_train(SimpleNamespace(model=torch.nn.Linear(1, 1)))
     # a semi-supervised model without ema_momentum has no teacher either
-    no_teacher = MODELS.build(dict(
-        type='UniMatchSemiSupModel',
-        segmentor=dict(model_cfg()['segmentor'])))
+    no_teacher = MODELS.build(
+        dict(
+            type='UniMatchStyleSemiSupModel',
+            segmentor=dict(model_cfg()['segmentor'])))
     assert no_teacher.teacher is None
     with pytest.raises(ConfigError, match='needs a model with an EMA'):
         hook.before_train(SimpleNamespace(model=no_teacher))

@@ -1,9 +1,9 @@
-"""BiConsistencySemiSupModel's unlabelled-signal options, each pinned against an
-independent computation on a tiny batch: strong views (which stream's weak
+"""BiConsistencySemiSupModel's unlabelled-signal options, each pinned against
+an independent computation on a tiny batch: strong views (which stream's weak
 pseudo-label supervises which strong prediction, the confidence mask), CutMix,
 the feature-dropout branch, bidirectional copy-paste (the mixed label), the
 diagnostics, and that pseudo-labels carry no gradient."""
-import ideal_mm  # noqa: F401  (before mmseg)
+import ideal_mm  # noqa: F401  # isort: skip  (compat before mmseg)
 import numpy as np
 import pytest
 import torch
@@ -14,10 +14,10 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
+from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 from ideal_mm.errors import ConfigError
 from ideal_mm.models.segmentors import unsup_branches
-from semi_helpers import BN, plain_preprocessor, tiny_unet_encoder
 
 init_default_scope('mmseg')
 LOSSES = [dict(type='CrossEntropyLoss', loss_weight=1.0)]
@@ -39,9 +39,15 @@ def reset_iter():
 
 
 def head(mode):
-    return dict(type='UNetDecoderHead', in_channels=[4, 8, 16], channels=4,
-                upsample_mode=mode, num_classes=4, norm_cfg=BN,
-                dropout_ratio=0.0, loss_decode=LOSSES)
+    return dict(
+        type='UNetDecoderHead',
+        in_channels=[4, 8, 16],
+        channels=4,
+        upsample_mode=mode,
+        num_classes=4,
+        norm_cfg=BN,
+        dropout_ratio=0.0,
+        loss_decode=LOSSES)
 
 
 WEAK = dict(type='WeakViewPseudoLabel')
@@ -49,8 +55,8 @@ BCP = dict(type='BidirectionalCopyPaste', prob=1.0, ratio=0.5)
 
 
 def strong_branch(n=1, cutmix_prob=0.0):
-    return dict(type='StrongViewPseudoLabel', num_views=n,
-                cutmix_prob=cutmix_prob)
+    return dict(
+        type='StrongViewPseudoLabel', num_views=n, cutmix_prob=cutmix_prob)
 
 
 def build_model(branches=None, filters=None, **semi_train_cfg):
@@ -60,8 +66,8 @@ def build_model(branches=None, filters=None, **semi_train_cfg):
     model = dict(
         type='BiConsistencySemiSupModel',
         data_preprocessor=plain_preprocessor(),
-        backbone=tiny_unet_encoder(),
-        decode_head_1=head('bilinear'),
+        segmentor=dict(
+            backbone=tiny_unet_encoder(), decode_head=head('bilinear')),
         decode_head_2=head('deconv'),
         semi_train_cfg=cfg)
     if branches is not None:
@@ -76,8 +82,9 @@ def batch(n_lab=2, n_unl=3, views=2, oracle=False):
     inputs = torch.randn(n_lab + n_unl, views, S, S)
     samples = []
     for i in range(n_lab + n_unl):
-        s = SegDataSample(metainfo=dict(img_shape=(S, S), ori_shape=(S, S),
-                                        padding_size=[0, 0, 0, 0]))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(S, S), ori_shape=(S, S), padding_size=[0, 0, 0, 0]))
         label = PixelData(data=torch.randint(0, 4, (1, S, S)))
         if i < n_lab:
             s.gt_sem_seg = label
@@ -100,8 +107,10 @@ def pseudo(z, thr=None):
 
 
 def grad_sum(loss, module):
-    gs = torch.autograd.grad(loss, [p for p in module.parameters()],
-                             retain_graph=True, allow_unused=True)
+    gs = torch.autograd.grad(
+        loss, [p for p in module.parameters()],
+        retain_graph=True,
+        allow_unused=True)
     return sum(float(g.abs().sum()) for g in gs if g is not None)
 
 
@@ -116,8 +125,8 @@ def test_strong_views_cross_terms_and_mask():
         z1s, z2s = heads_of(model, model.extract_feat(strong[2:]))
         exp2 = 0.5 * F.cross_entropy(z2s, y1, ignore_index=255)
         exp1 = 0.5 * F.cross_entropy(z1s, y2, ignore_index=255)
-        sup1 = F.cross_entropy(z1w[:2], torch.cat(
-            [s.gt_sem_seg.data for s in samples[:2]]))
+        sup1 = F.cross_entropy(
+            z1w[:2], torch.cat([s.gt_sem_seg.data for s in samples[:2]]))
     assert torch.allclose(losses['unsup.s2.loss_cps'], exp2, atol=1e-5)
     assert torch.allclose(losses['unsup.s1.loss_cps'], exp1, atol=1e-5)
     # labelled samples are supervised on their weak view
@@ -139,8 +148,7 @@ def test_cutmix_mixes_images_and_targets_alike(monkeypatch):
     box = torch.zeros(3, S, S, dtype=torch.bool)
     box[:, 2:9, 4:12] = True
     box[1] = False  # sample 1 not mixed
-    monkeypatch.setattr(unsup_branches, 'random_boxes',
-                        lambda *a, **k: box)
+    monkeypatch.setattr(unsup_branches, 'random_boxes', lambda *a, **k: box)
     inputs, samples = batch()
     losses = model.loss(inputs, samples)
     with torch.no_grad():
@@ -190,8 +198,7 @@ def test_copy_paste_labels_and_loss(monkeypatch):
     model = build_model([WEAK, BCP])
     box = torch.zeros(2, S, S, dtype=torch.bool)
     box[:, 4:12, 4:12] = True
-    monkeypatch.setattr(unsup_branches, 'random_boxes',
-                        lambda *a, **k: box)
+    monkeypatch.setattr(unsup_branches, 'random_boxes', lambda *a, **k: box)
     inputs, samples = batch(n_lab=2, n_unl=3, views=1)
     losses = model.loss(inputs, samples)
     gt = torch.cat([s.gt_sem_seg.data for s in samples[:2]])
@@ -199,16 +206,18 @@ def test_copy_paste_labels_and_loss(monkeypatch):
         z1, z2 = heads_of(model, model.extract_feat(inputs))
         y1, y2 = pseudo(z1[2:4]), pseudo(z2[2:4])
         a, u = inputs[:2], inputs[2:4]
-        x_in = torch.where(box[:, None], u, a)   # unlabelled patch inside
+        x_in = torch.where(box[:, None], u, a)  # unlabelled patch inside
         x_out = torch.where(box[:, None], a, u)  # labelled patch inside
         # the label follows the pixels: gt where a's pixels are, the other
         # stream's pseudo-label where u's are
-        t_from_1 = torch.cat([torch.where(box, y1, gt),
-                              torch.where(box, gt, y1)])
-        t_from_2 = torch.cat([torch.where(box, y2, gt),
-                              torch.where(box, gt, y2)])
-        z1m, z2m = heads_of(model, model.extract_feat(torch.cat([x_in,
-                                                                 x_out])))
+        t_from_1 = torch.cat(
+            [torch.where(box, y1, gt),
+             torch.where(box, gt, y1)])
+        t_from_2 = torch.cat(
+            [torch.where(box, y2, gt),
+             torch.where(box, gt, y2)])
+        z1m, z2m = heads_of(model,
+                            model.extract_feat(torch.cat([x_in, x_out])))
         exp2 = 0.5 * F.cross_entropy(z2m, t_from_1)
         exp1 = 0.5 * F.cross_entropy(z1m, t_from_2)
     assert torch.allclose(losses['unsup.s2.loss_bcp'], exp2, atol=1e-5)
@@ -231,13 +240,14 @@ def test_oracle_figures_match_independent_computation():
         acc = (pred == gt)[kept].float().mean()
         dice = np.mean([
             2 * float(((pred == c) & (gt == c)).sum()) /
-            float((pred == c).sum() + (gt == c).sum()) for c in (1, 2, 3)])
+            float((pred == c).sum() + (gt == c).sum()) for c in (1, 2, 3)
+        ])
     assert abs(float(losses['oracle.s1.pl_acc']) - float(acc)) < 1e-6
     assert abs(float(losses['oracle.s1.pl_fg_dice']) - dice) < 1e-6
     # oracle keys are logs: parse_losses does not add them to the loss
     total, _ = model.parse_losses(losses)
-    assert torch.allclose(total, sum(v for k, v in losses.items()
-                                     if 'loss' in k))
+    assert torch.allclose(total,
+                          sum(v for k, v in losses.items() if 'loss' in k))
 
 
 def test_no_oracle_keys_without_hidden_labels():
@@ -284,11 +294,11 @@ def test_weak_strong_views_transform_and_oracle_packing():
     # labelled slices get copies (their strong views are never used)
     lab = t.transform(dict(img=img.copy(), gt_seg_map=np.zeros((S, S))))
     assert np.array_equal(lab['img'][..., 2], img)
-    pack = TRANSFORMS.build(dict(type='PackSemiSegInputs',
-                                 meta_keys=('img_shape',)))
+    pack = TRANSFORMS.build(
+        dict(type='PackSemiSegInputs', meta_keys=('img_shape', )))
     oracle = rng.integers(0, 4, (S, S)).astype(np.uint8)
-    packed = pack.transform(dict(img=out['img'], img_shape=(S, S),
-                                 oracle_seg_map=oracle))
+    packed = pack.transform(
+        dict(img=out['img'], img_shape=(S, S), oracle_seg_map=oracle))
     assert packed['inputs'].shape == (3, S, S)
     sample = packed['data_samples']
     assert 'gt_sem_seg' not in sample
@@ -300,11 +310,15 @@ def test_weak_strong_views_transform_and_oracle_packing():
 
 def test_dataset_oracle_labels(phantom_root, phantom_split_cfg, tmp_path):
     from ideal_mm.datasets import ACDCDataset
-    ds = ACDCDataset(data_root=phantom_root, split_cfg=phantom_split_cfg,
-                     label_budget=2, oracle_labels=True, progress=False,
-                     cache_dir=str(tmp_path / 'cache'), pipeline=[
-                         dict(type='LoadACDCSlice'),
-                         dict(type='PackSemiSegInputs')])
+    ds = ACDCDataset(
+        data_root=phantom_root,
+        split_cfg=phantom_split_cfg,
+        label_budget=2,
+        oracle_labels=True,
+        progress=False,
+        cache_dir=str(tmp_path / 'cache'),
+        pipeline=[dict(type='LoadACDCSlice'),
+                  dict(type='PackSemiSegInputs')])
     infos = [ds.get_data_info(i) for i in range(len(ds))]
     labelled = [d for d in infos if d['labelled']]
     unlabelled = [d for d in infos if not d['labelled']]
@@ -315,9 +329,8 @@ def test_dataset_oracle_labels(phantom_root, phantom_split_cfg, tmp_path):
     item = ds[infos.index(unlabelled[0])]
     assert 'gt_sem_seg' not in item['data_samples']
     vol = np.load(unlabelled[0]['oracle_seg_map_path'])
-    assert np.array_equal(
-        item['data_samples'].oracle_sem_seg.data[0].numpy(),
-        vol[unlabelled[0]['slice_idx']])
+    assert np.array_equal(item['data_samples'].oracle_sem_seg.data[0].numpy(),
+                          vol[unlabelled[0]['slice_idx']])
 
 
 def test_unsup_loss_list_is_summed():
@@ -330,8 +343,9 @@ def test_unsup_loss_list_is_summed():
     with torch.no_grad():
         z1, z2 = heads_of(model, model.extract_feat(inputs))
         y1 = pseudo(z1[2:], 0.3)
-        expected = 0.5 * (ce_m(z2[2:], y1, ignore_index=255) +
-                          dice_m(z2[2:], y1, ignore_index=255))
+        expected = 0.5 * (
+            ce_m(z2[2:], y1, ignore_index=255) +
+            dice_m(z2[2:], y1, ignore_index=255))
         # the Dice term is per-class soft Dice (squared p in the
         # denominator) over the confident pixels only
         p = z2[2:].softmax(1)
@@ -343,15 +357,19 @@ def test_unsup_loss_list_is_summed():
             terms.append(1 - (2 * (pc * gc).sum() + 1e-5) /
                          ((pc * pc).sum() + gc.sum() + 1e-5))
     assert torch.allclose(losses['unsup.s2.loss_cps'], expected, atol=1e-5)
-    assert torch.allclose(dice_m(z2[2:], y1, ignore_index=255),
-                          torch.stack(terms).mean(), atol=1e-3)
+    assert torch.allclose(
+        dice_m(z2[2:], y1, ignore_index=255),
+        torch.stack(terms).mean(),
+        atol=1e-3)
 
 
 def test_copy_paste_refuses_unsup_on_all():
     # with 'all' the labelled slices are also pseudo-labelled and would be
     # pasted into themselves
-    with pytest.raises(ConfigError, match="BidirectionalCopyPaste needs "
-                       "model.semi_train_cfg.unsup_on='unlabelled'"):
+    with pytest.raises(
+            ConfigError,
+            match="BidirectionalCopyPaste needs "
+            "model.semi_train_cfg.unsup_on='unlabelled'"):
         build_model([WEAK, BCP], unsup_on='all')
     model = build_model([WEAK, BCP])
     assert model.unsup_branches[1].ratio == 0.5

@@ -21,7 +21,8 @@ def test_paired_bootstrap_against_direct_computation():
     st = paired_bootstrap(b + 0.1, b, num=2000)
     assert st['mean'] == pytest.approx(0.1)
     assert st['low'] == pytest.approx(0.1) and st['high'] == pytest.approx(0.1)
-    assert st['p_below_zero'] == 0.0 and (st['seeds'], st['volumes']) == (5, 20)
+    assert st['p_below_zero'] == 0.0 and (st['seeds'], st['volumes']) == (5,
+                                                                          20)
     # zero-mean noise: the interval covers 0 and its width follows the
     # standard error of a mean of 100 values of std 0.1 (about 0.02)
     d = rng.normal(0, 0.1, (5, 20))
@@ -44,10 +45,15 @@ def test_seed_level_noise_widens_the_interval():
 
 def test_case_scores_mean_over_classes_skips_nan():
     summary = dict(cases=[
-        dict(case='a', RV=dict(dice=0.5, hd95=float('nan')),
-             LV=dict(dice=1.0, hd95=4.0)),
-        dict(case='b', RV=dict(dice=0.0, hd95=None), LV=dict(dice=0.2,
-                                                             hd95=None))])
+        dict(
+            case='a',
+            RV=dict(dice=0.5, hd95=float('nan')),
+            LV=dict(dice=1.0, hd95=4.0)),
+        dict(
+            case='b',
+            RV=dict(dice=0.0, hd95=None),
+            LV=dict(dice=0.2, hd95=None))
+    ])
     assert case_scores(summary, 'dice') == {'a': 0.75, 'b': 0.1}
     hd = case_scores(summary, 'hd95')
     assert hd['a'] == 4.0 and np.isnan(hd['b'])
@@ -64,10 +70,14 @@ compare = [('semi', 'sup')]
 
 
 def _summary(scores):
-    return dict(mean=dict(dice=float(np.mean(scores))), cases=[
-        dict(case=f'v{i}', RV=dict(dice=s, hd95=1.0), LV=dict(dice=s,
-                                                              hd95=3.0))
-        for i, s in enumerate(scores)])
+    return dict(
+        mean=dict(dice=float(np.mean(scores))),
+        cases=[
+            dict(
+                case=f'v{i}',
+                RV=dict(dice=s, hd95=1.0),
+                LV=dict(dice=s, hd95=3.0)) for i, s in enumerate(scores)
+        ])
 
 
 def test_study_report_and_resume(tmp_path):
@@ -82,15 +92,18 @@ def test_study_report_and_resume(tmp_path):
             wd.mkdir(parents=True)
             (wd / 'summary.json').write_text(
                 json.dumps(_summary(list(base[seed] + shift))))
-    cmd = [sys.executable, 'tools/analysis/study.py', str(spec), '--out',
-           str(out)]
+    cmd = [
+        sys.executable, 'tools/analysis/study.py',
+        str(spec), '--out',
+        str(out)
+    ]
     # every run has its summary: nothing starts (a dry run lists nothing)
-    res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
-                         text=True)
+    res = subprocess.run(
+        cmd + ['--dry-run'], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert 'start' not in res.stdout
-    res = subprocess.run(cmd + ['--report-only'], cwd=REPO,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        cmd + ['--report-only'], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     md = (out / 'study.md').read_text()
     sup_mean = base.mean(1)
@@ -104,28 +117,34 @@ def test_study_report_and_resume(tmp_path):
     assert len(rows) == 7
     # a missing run is listed for starting; a bad spec names the key
     os.remove(out / 'runs' / 'semi' / '1pat' / 'seed2' / 'summary.json')
-    res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
-                         text=True)
+    res = subprocess.run(
+        cmd + ['--dry-run'], cwd=REPO, capture_output=True, text=True)
     assert '[6/6] semi 1pat seed 2: start' in res.stdout
     assert res.stdout.count('start') == 1
-    spec.write_text(SPEC.replace("compare = [('semi', 'sup')]",
-                                 "compare = [('semi', 'nope')]"))
-    res = subprocess.run(cmd + ['--dry-run'], cwd=REPO, capture_output=True,
-                         text=True)
+    spec.write_text(
+        SPEC.replace("compare = [('semi', 'sup')]",
+                     "compare = [('semi', 'nope')]"))
+    res = subprocess.run(
+        cmd + ['--dry-run'], cwd=REPO, capture_output=True, text=True)
     assert res.returncode != 0 and "compare names 'nope'" in res.stderr
 
 
-@pytest.mark.parametrize('spec', ['configs/studies/phantom_hard.py',
-                                  'configs/studies/phantom_hard_long.py',
-                                  'configs/studies/acdc.py'])
+@pytest.mark.parametrize('spec', [
+    'configs/studies/phantom_hard.py', 'configs/studies/phantom_hard_long.py',
+    'configs/studies/acdc.py'
+])
 def test_shipped_study_specs_list_their_runs(spec, tmp_path):
-    res = subprocess.run(
-        [sys.executable, 'tools/analysis/study.py', spec, '--out',
-         str(tmp_path / 'out'), '--dry-run', '--seeds', '0'], cwd=REPO,
-        capture_output=True, text=True)
+    res = subprocess.run([
+        sys.executable, 'tools/analysis/study.py', spec, '--out',
+        str(tmp_path / 'out'), '--dry-run', '--seeds', '0'
+    ],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 0, res.stderr
-    starts = [line for line in res.stdout.splitlines()
-              if line.endswith(': start')]
+    starts = [
+        line for line in res.stdout.splitlines() if line.endswith(': start')
+    ]
     assert starts and all('seed 0' in line for line in starts)
     assert any('pre-training' in line for line in res.stdout.splitlines())
 
@@ -152,9 +171,11 @@ methods = dict(
     wd = study.pretrain_dir('part')
     assert wd == study.pretrain_dir('whole')  # one stage-1 run for both
     os.makedirs(wd)
-    state = {'backbone.encoder.0.w': torch.ones(2),
-             'backbone.encoder.1.w': torch.full((2, ), 2.0),
-             'head.w': torch.zeros(1)}
+    state = {
+        'backbone.encoder.0.w': torch.ones(2),
+        'backbone.encoder.1.w': torch.full((2, ), 2.0),
+        'head.w': torch.zeros(1)
+    }
     ckpt = osp.join(wd, 'iter_4.pth')
     torch.save(dict(state_dict=state, meta=dict()), ckpt)
     with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
@@ -165,8 +186,11 @@ methods = dict(
     study.methods['whole']['pretrain_exclude'] = []
     full = runner.excluded_encoder('whole', enc)
     assert full == osp.join(wd, 'encoder_excl-none.pth')
-    assert sorted(torch.load(full, map_location='cpu', weights_only=False)[
-        'state_dict']) == ['backbone.encoder.0.w', 'backbone.encoder.1.w']
+    assert sorted(
+        torch.load(full, map_location='cpu',
+                   weights_only=False)['state_dict']) == [
+                       'backbone.encoder.0.w', 'backbone.encoder.1.w'
+                   ]
     out = runner.excluded_encoder('part', enc)
     assert out == osp.join(wd, 'encoder_excl-encoder.0.pth')
     saved = torch.load(out, map_location='cpu', weights_only=False)
@@ -184,10 +208,12 @@ methods = dict(
 def _write_scalars(path, points, extra=()):
     """A fake mmengine scalars.json: training lines and mDice lines."""
     path.parent.mkdir(parents=True)
-    lines = [json.dumps(dict(loss=0.5, lr=0.01, iter=i, step=i))
-             for i in extra]
-    lines += [json.dumps(dict(mDice=v, RV_Dice=0.1, step=s))
-              for s, v in points]
+    lines = [
+        json.dumps(dict(loss=0.5, lr=0.01, iter=i, step=i)) for i in extra
+    ]
+    lines += [
+        json.dumps(dict(mDice=v, RV_Dice=0.1, step=s)) for s, v in points
+    ]
     path.write_text('\n'.join(lines) + '\n')
 
 
@@ -216,18 +242,23 @@ curves_reference = 'all'
                 v = rng.random(4)
                 vals[method, seed] = v
                 # a resumed run: the second folder re-logs iteration 200
-                _write_scalars(wd / '20260101_000000' / 'vis_data' /
-                               'scalars.json',
-                               [(100, v[0]), (200, 0.999)], extra=[50, 100])
-                _write_scalars(wd / '20260101_010000' / 'vis_data' /
-                               'scalars.json',
-                               [(200, v[1]), (300, v[2]), (400, v[3])])
-                (wd / 'summary.json').write_text(json.dumps(_summary(
-                    [0.4 + 0.1 * (method == 'semi') + 0.4 * (
-                        method == 'all')] * 4)))
+                _write_scalars(
+                    wd / '20260101_000000' / 'vis_data' / 'scalars.json',
+                    [(100, v[0]), (200, 0.999)],
+                    extra=[50, 100])
+                _write_scalars(
+                    wd / '20260101_010000' / 'vis_data' / 'scalars.json',
+                    [(200, v[1]), (300, v[2]), (400, v[3])])
+                (wd / 'summary.json').write_text(
+                    json.dumps(
+                        _summary([
+                            0.4 + 0.1 * (method == 'semi') + 0.4 *
+                            (method == 'all')
+                        ] * 4)))
     # an unfinished run (no summary.json) is not part of the curves
-    _write_scalars(out / 'runs' / 'semi' / '1pat' / 'seed9' / 't' /
-                   'vis_data' / 'scalars.json', [(100, 1.0)])
+    _write_scalars(
+        out / 'runs' / 'semi' / '1pat' / 'seed9' / 't' / 'vis_data' /
+        'scalars.json', [(100, 1.0)])
     wd0 = str(out / 'runs' / 'sup' / '1pat' / 'seed0')
     xs, ys = run_curve(wd0)
     assert xs == iters and np.allclose(ys, vals['sup', 0])
@@ -238,8 +269,8 @@ curves_reference = 'all'
     assert np.allclose(saved['values'], vals['sup', 0])
     study = Study(str(spec), str(out))
     arms = arm_curves(study, '1pat')
-    assert sorted(arms) == ['semi', 'sup'] and sorted(arms['semi']) == [0, 1,
-                                                                        2]
+    assert sorted(arms) == ['semi', 'sup'] and sorted(
+        arms['semi']) == [0, 1, 2]
     x, mean, lo, hi = mean_band(arms['semi'])
     stack = np.stack([vals['semi', s] for s in range(3)])
     assert x.tolist() == iters
@@ -250,8 +281,8 @@ curves_reference = 'all'
     assert '![validation curves](curves.png)' in md
     row = next(line for line in md.splitlines()
                if line.startswith('| semi (3) |'))
-    assert row == '| semi (3) | ' + ' | '.join(
-        f'{m:.3f}' for m in stack.mean(0)) + ' |'
+    assert row == '| semi (3) | ' + ' | '.join(f'{m:.3f}'
+                                               for m in stack.mean(0)) + ' |'
     # the reference arm is a level, not a curve; the gap shares are
     # (D - D_sup) / (D_all - D_sup) = (0.5 - 0.4) / (0.8 - 0.4)
     assert not any(line.startswith('| all (') for line in md.splitlines())
@@ -278,10 +309,15 @@ def test_input_size_writes_resized_configs(tmp_path):
     train = cfg.train_dataloader.dataset.pipeline
     assert [t['out_size'] for t in train if 'out_size' in t] == [(48, 48)]
     for key in ('val_dataloader', 'test_dataloader'):
-        sizes = [t['scale'] for t in cfg[key].dataset.pipeline
-                 if t['type'] == 'Resize']
+        sizes = [
+            t['scale'] for t in cfg[key].dataset.pipeline
+            if t['type'] == 'Resize'
+        ]
         assert sizes == [(48, 48)]
-    # only the sizes change
+    # only the sizes change, and the padding multiple (32 would pad 48
+    # back up to 64)
+    assert cfg.model.data_preprocessor.size_divisor == 16
+    cfg.model.data_preprocessor.size_divisor = 32
     assert cfg.model == ref.model and cfg.train_cfg == ref.train_cfg
     assert cfg.train_dataloader.sampler == ref.train_dataloader.sampler
     # written once, reused
@@ -294,3 +330,105 @@ def test_input_size_writes_resized_configs(tmp_path):
         runner.config(str(bad))
     study.spec.input_size = None
     assert runner.config(src) == src
+
+
+FIRST_SPEC = """
+budgets = [1]
+seeds = [0]
+cfg_options = {'train_cfg.val_interval': 600}
+methods = dict(
+    bcp=dict(config='configs/demo/bcp_unet_phantom.py',
+             first=dict(config='configs/demo/bcp_labelled_unet_phantom.py',
+                        cfg_options={'train_cfg.val_interval': 100})))
+"""
+
+
+def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path, monkeypatch):
+    """A `first` stage trains in <run>/first with the study's options, then
+    its own, seed and budget; the run starts from its best checkpoint; a
+    finished first stage is not trained again, an interrupted one resumes."""
+    from ideal_mm.analysis import study_runner
+    from ideal_mm.analysis.study_runner import FIRST_DONE, StudyRunner
+    from ideal_mm.analysis.study_spec import Study
+    from ideal_mm.errors import ConfigError
+    spec = tmp_path / 'spec.py'
+    spec.write_text(FIRST_SPEC)
+    study = Study(str(spec), str(tmp_path / 'out'))
+    calls = []
+    best_name = ['best_mDice_iter_100.pth']
+
+    def fake_run(cmd, log, threads, repo):
+        calls.append(cmd)
+        wd = cmd[cmd.index('--work-dir') + 1]
+        if cmd[1] == 'tools/train.py' and wd.endswith('first'):
+            if best_name[0]:
+                open(osp.join(wd, best_name[0]), 'w').close()
+        elif cmd[1] == 'tools/train.py':
+            ckpt = osp.join(wd, 'iter_600.pth')
+            open(ckpt, 'w').close()
+            with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
+                f.write(ckpt)
+        else:
+            with open(osp.join(wd, 'summary.json'), 'w') as f:
+                json.dump(_summary([0.5, 0.7]), f)
+        return 0
+
+    monkeypatch.setattr(study_runner, '_run', fake_run)
+    monkeypatch.setattr(study_runner, 'save_val_curve', lambda wd: None)
+    runner = StudyRunner(study, jobs=1, dry_run=False)
+    runner.run_all(study.runs())
+    assert not runner.failed
+    first_wd = study.first_dir('bcp', 1, 0)
+    assert first_wd == osp.join(study.run_dir('bcp', 1, 0), 'first')
+    best = osp.join(first_wd, 'best_mDice_iter_100.pth')
+    first, train, test = calls
+    assert first[2] == 'configs/demo/bcp_labelled_unet_phantom.py'
+    assert first[first.index('--work-dir') + 1] == first_wd
+    opts = first[first.index('--cfg-options') + 1:]
+    # the first stage's own option overrides the study's
+    assert opts == [
+        'train_cfg.val_interval=100', 'randomness.seed=0',
+        'train_dataloader.dataset.label_budget=1'
+    ]
+    assert '--resume' not in first
+    assert train[2] == 'configs/demo/bcp_unet_phantom.py'
+    assert f'model.segmentor.init_cfg.checkpoint={best}' in train
+    assert 'train_cfg.val_interval=600' in train
+    assert f'model.segmentor.init_cfg.checkpoint={best}' in test
+    with open(osp.join(first_wd, FIRST_DONE)) as f:
+        assert json.load(f)['best'] == best
+    with open(osp.join(study.run_dir('bcp', 1, 0), 'run_info.json')) as f:
+        assert json.load(f)['first_stage'] == best
+    # the run without its summary: the finished first stage is reused
+    os.remove(osp.join(study.run_dir('bcp', 1, 0), 'summary.json'))
+    calls.clear()
+    runner.run_all(study.runs())
+    assert [c[2] for c in calls] == ['configs/demo/bcp_unet_phantom.py'] * 2
+    # an interrupted first stage resumes; one without a best checkpoint
+    # fails the run, naming the folder, and phase 2 does not start
+    os.remove(osp.join(study.run_dir('bcp', 1, 0), 'summary.json'))
+    os.remove(osp.join(first_wd, FIRST_DONE))
+    os.remove(best)
+    ckpt = osp.join(first_wd, 'iter_50.pth')
+    open(ckpt, 'w').close()
+    with open(osp.join(first_wd, 'last_checkpoint'), 'w') as f:
+        f.write(ckpt)
+    calls.clear()
+    best_name[0] = None
+    runner.run_all(study.runs())
+    assert len(calls) == 1 and '--resume' in calls[0]
+    assert runner.failed == ['[1/1] bcp 1pat seed 0 (first stage)']
+    # bad specs name the key
+    for bad, match in (
+        ("first=dict(config='nope.py')",
+         'first.config'), ("first=dict(cfg='x')", 'must be dict'),
+        ("first=dict(config='configs/demo/bcp_labelled_unet_phantom.py',"
+         " seeds=[1])", 'unknown keys'),
+        ("pretrain='configs/demo/ideal_unet_phantom_pretrain.py', "
+         "first=dict(config='configs/demo/bcp_labelled_unet_phantom.py')",
+         'not both')):
+        spec.write_text(
+            "budgets = [1]\nseeds = [0]\nmethods = dict(bcp=dict("
+            f"config='configs/demo/bcp_unet_phantom.py', {bad}))\n")
+        with pytest.raises(ConfigError, match=match):
+            Study(str(spec), str(tmp_path / 'out'))

@@ -3,7 +3,6 @@ against a direct computation from the written curves."""
 import json
 
 import numpy as np
-
 from test_study import SPEC, _summary, _write_scalars
 
 

@@ -1,4 +1,5 @@
-"""tools/train.py, tools/test.py and tools/dist_train.sh as a user runs them."""
+"""tools/train.py, tools/test.py and tools/dist_train.sh as a user runs
+them."""
 import glob
 import json
 import os
@@ -12,7 +13,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PY = sys.executable
 
 
-def write_tiny_config(tmp_path, data_root: str, split_cfg: dict,
+def write_tiny_config(tmp_path,
+                      data_root: str,
+                      split_cfg: dict,
                       extra: str = '') -> str:
     """A tiny supervised config on phantom data: 32x32 slices, batch 2."""
     base = osp.join(REPO, 'configs', 'demo', 'supervised_unet_phantom.py')
@@ -56,8 +59,13 @@ default_hooks = dict(logger=dict(interval=1),
 def run(args, cwd=REPO, timeout=300, env=None):
     full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     full_env.update(env or {})
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env)
 
 
 @pytest.fixture
@@ -104,8 +112,12 @@ def test_train_test_and_resume(tmp_path, tiny_cfg):
 
 def test_dist_train_two_cpu_processes(tmp_path, tiny_cfg):
     work_dir = str(tmp_path / 'dist')
-    res = run(['bash', 'tools/dist_train.sh', tiny_cfg, '2', '--work-dir',
-               work_dir], env={'PYTHON': PY, 'PORT': '29517'})
+    res = run(
+        ['bash', 'tools/dist_train.sh', tiny_cfg, '2', '--work-dir', work_dir],
+        env={
+            'PYTHON': PY,
+            'PORT': '29517'
+        })
     assert res.returncode == 0, res.stderr[-3000:]
     logs = glob.glob(osp.join(work_dir, '*', '*.log'))
     assert logs, 'no log written'
@@ -119,8 +131,8 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_cfg):
 def _one_line_error(res):
     assert res.returncode != 0
     assert 'Traceback' not in res.stderr
-    lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
-    assert 1 <= len([l for l in lines if l.startswith('error:')]) <= 1
+    lines = [line for line in res.stderr.strip().splitlines() if line.strip()]
+    assert 1 <= len([line for line in lines if line.startswith('error:')]) <= 1
     return res.stderr
 
 
@@ -134,7 +146,9 @@ def test_train_reports_missing_pretrained_encoder(tmp_path, phantom_root,
                                                   phantom_split_cfg):
     missing = str(tmp_path / 'encoder.pth')
     cfg = write_tiny_config(
-        tmp_path, phantom_root, phantom_split_cfg,
+        tmp_path,
+        phantom_root,
+        phantom_split_cfg,
         extra=f"pretrain_config = 'configs/ideal/unet_acdc_pretrain.py'\n"
         f"model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
         f"checkpoint={missing!r}, prefix='backbone.')))\n")
@@ -156,15 +170,20 @@ def test_test_reports_missing_checkpoint(tmp_path, tiny_cfg):
 def test_test_out_writes_prediction_volumes(tmp_path, tiny_cfg, phantom_root):
     import nibabel as nib
     work_dir = str(tmp_path / 'work')
-    res = run([PY, 'tools/train.py', tiny_cfg, '--work-dir', work_dir,
-               '--cfg-options', 'train_cfg.max_iters=2',
-               'param_scheduler.0.end=2'])
+    res = run([
+        PY, 'tools/train.py', tiny_cfg, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_iters=2', 'param_scheduler.0.end=2'
+    ])
     assert res.returncode == 0, res.stderr[-3000:]
     out = tmp_path / 'preds'
     show = tmp_path / 'show'
-    res = run([PY, 'tools/test.py', tiny_cfg, osp.join(work_dir, 'iter_2.pth'),
-               '--work-dir', str(tmp_path / 'test'), '--out', str(out),
-               '--show-dir', str(show)])
+    res = run([
+        PY, 'tools/test.py', tiny_cfg,
+        osp.join(work_dir, 'iter_2.pth'), '--work-dir',
+        str(tmp_path / 'test'), '--out',
+        str(out), '--show-dir',
+        str(show)
+    ])
     assert res.returncode == 0, res.stderr[-3000:]
     preds = sorted(os.listdir(out))
     assert len(preds) == 4 and all(p.endswith('.nii.gz') for p in preds)
@@ -182,8 +201,10 @@ def test_test_out_writes_prediction_volumes(tmp_path, tiny_cfg, phantom_root):
 @pytest.mark.skipif(
     __import__('torch').cuda.is_available(), reason='checks the CPU refusal')
 def test_amp_on_cpu_is_refused_clearly(tmp_path, tiny_cfg):
-    res = run([PY, 'tools/train.py', tiny_cfg, '--amp', '--work-dir',
-               str(tmp_path / 'w')])
+    res = run([
+        PY, 'tools/train.py', tiny_cfg, '--amp', '--work-dir',
+        str(tmp_path / 'w')
+    ])
     err = _one_line_error(res)
     assert '--amp' in err and 'GPU' in err
     assert not (tmp_path / 'w').exists()

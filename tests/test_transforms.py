@@ -1,4 +1,5 @@
-"""LoadACDCSlice, RandomIntensity, and mmseg's geometric transforms on float slices."""
+"""LoadACDCSlice, RandomIntensity, and mmseg's geometric transforms on float
+slices."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import torch
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmseg.registry import TRANSFORMS
 
 import ideal_mm  # noqa: F401
 from ideal_mm.datasets.acdc import ACDCDataset
@@ -18,7 +20,6 @@ from ideal_mm.datasets.transforms import loading
 from ideal_mm.datasets.transforms.intensity import RandomIntensity
 from ideal_mm.datasets.transforms.loading import LoadACDCSlice
 from ideal_mm.errors import ConfigError, DataError
-from mmseg.registry import TRANSFORMS
 
 init_default_scope('mmseg')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +33,8 @@ def volumes(tmp_path):
     rng = np.random.default_rng(0)
     img = rng.random((4, 10, 12), dtype=np.float32)
     gt = rng.integers(0, 4, (4, 10, 12)).astype(np.uint8)
-    paths = dict(img=str(tmp_path / 'v_img.npy'), gt=str(tmp_path / 'v_gt.npy'))
+    paths = dict(
+        img=str(tmp_path / 'v_img.npy'), gt=str(tmp_path / 'v_gt.npy'))
     np.save(paths['img'], img)
     np.save(paths['gt'], gt)
     return img, gt, paths
@@ -53,8 +55,12 @@ def _spy_np_load(monkeypatch):
 def test_load_slice_copies_one_slice(volumes):
     img, gt, paths = volumes
     t = TRANSFORMS.build(dict(type='LoadACDCSlice'))
-    res = t(dict(img_path=paths['img'], seg_map_path=paths['gt'], slice_idx=2,
-                 seg_fields=[]))
+    res = t(
+        dict(
+            img_path=paths['img'],
+            seg_map_path=paths['gt'],
+            slice_idx=2,
+            seg_fields=[]))
     assert res['img'].dtype == np.float32 and res['img'].shape == (10, 12)
     np.testing.assert_array_equal(res['img'], img[2])
     np.testing.assert_array_equal(res['gt_seg_map'], gt[2])
@@ -69,8 +75,12 @@ def test_load_slice_copies_one_slice(volumes):
 def test_unlabelled_never_opens_labels(volumes, monkeypatch):
     _, _, paths = volumes
     opened = _spy_np_load(monkeypatch)
-    res = LoadACDCSlice()(dict(img_path=paths['img'], seg_map_path=None,
-                               slice_idx=0, seg_fields=[]))
+    res = LoadACDCSlice()(
+        dict(
+            img_path=paths['img'],
+            seg_map_path=None,
+            slice_idx=0,
+            seg_fields=[]))
     assert 'gt_seg_map' not in res and res['seg_fields'] == []
     res = LoadACDCSlice(with_label=False)(
         dict(img_path=paths['img'], seg_map_path=paths['gt'], slice_idx=1))
@@ -108,8 +118,12 @@ def test_load_slice_errors(volumes, tmp_path):
 
 
 def _only(**kwargs):
-    probs = dict(gamma_prob=0, contrast_prob=0, brightness_prob=0,
-                 noise_prob=0, blur_prob=0)
+    probs = dict(
+        gamma_prob=0,
+        contrast_prob=0,
+        brightness_prob=0,
+        noise_prob=0,
+        blur_prob=0)
     probs.update(kwargs)
     return RandomIntensity(**probs)
 
@@ -121,23 +135,27 @@ def test_random_intensity_each_step():
     out = _only()(dict(img=img.copy()))['img']
     np.testing.assert_array_equal(out, img)
     out = _only(gamma_prob=1, gamma_range=(2, 2))(dict(img=img.copy()))['img']
-    np.testing.assert_allclose(out, lo + (hi - lo) * ((img - lo) / (hi - lo))**2,
-                               atol=1e-6)
-    out = _only(contrast_prob=1, contrast_range=(1.5, 1.5))(
-        dict(img=img.copy()))['img']
-    np.testing.assert_allclose(out, img.mean() + 1.5 * (img - img.mean()),
-                               atol=1e-6)
-    out = _only(brightness_prob=1, brightness_range=(0.2, 0.2))(
-        dict(img=img.copy()))['img']
-    np.testing.assert_allclose(out, img + 0.2, atol=1e-6)
-    out = _only(blur_prob=1, blur_sigma_range=(1.0, 1.0))(
-        dict(img=img.copy()))['img']
     np.testing.assert_allclose(
-        out, cv2.GaussianBlur(img, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT_101),
+        out, lo + (hi - lo) * ((img - lo) / (hi - lo))**2, atol=1e-6)
+    out = _only(
+        contrast_prob=1,
+        contrast_range=(1.5, 1.5))(dict(img=img.copy()))['img']
+    np.testing.assert_allclose(
+        out, img.mean() + 1.5 * (img - img.mean()), atol=1e-6)
+    out = _only(
+        brightness_prob=1,
+        brightness_range=(0.2, 0.2))(dict(img=img.copy()))['img']
+    np.testing.assert_allclose(out, img + 0.2, atol=1e-6)
+    out = _only(
+        blur_prob=1, blur_sigma_range=(1.0, 1.0))(dict(img=img.copy()))['img']
+    np.testing.assert_allclose(
+        out,
+        cv2.GaussianBlur(img, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT_101),
         atol=1e-6)
     np.random.seed(0)
     big = np.full((200, 200), 0.5, np.float32)
-    out = _only(noise_prob=1, noise_std_range=(0.05, 0.05))(dict(img=big))['img']
+    out = _only(
+        noise_prob=1, noise_std_range=(0.05, 0.05))(dict(img=big))['img']
     assert abs(float((out - 0.5).std()) - 0.05) < 0.003
     for step in (dict(), dict(gamma_prob=1), dict(noise_prob=1, blur_prob=1)):
         assert _only(**step)(dict(img=img.copy()))['img'].dtype == np.float32
@@ -162,7 +180,10 @@ def test_mmseg_geometry_and_packing_on_float_slices():
 
     def run(cfg):
         return TRANSFORMS.build(cfg)(
-            dict(img=img.copy(), gt_seg_map=gt.copy(), seg_fields=['gt_seg_map']))
+            dict(
+                img=img.copy(),
+                gt_seg_map=gt.copy(),
+                seg_fields=['gt_seg_map']))
 
     res = run(dict(type='Resize', scale=(16, 12), keep_ratio=False))
     assert res['img'].dtype == np.float32 and res['img'].shape == (12, 16)
@@ -170,8 +191,13 @@ def test_mmseg_geometry_and_packing_on_float_slices():
     assert set(np.unique(res['gt_seg_map'])) <= {0, 1, 2, 3}  # nearest
     assert img.min() - 1e-6 <= res['img'].min() <= res['img'].max() <= \
         img.max() + 1e-6
-    res = run(dict(type='RandomRotate', prob=1., degree=(90, 90), pad_val=0,
-                   seg_pad_val=0))
+    res = run(
+        dict(
+            type='RandomRotate',
+            prob=1.,
+            degree=(90, 90),
+            pad_val=0,
+            seg_pad_val=0))
     assert res['img'].dtype == np.float32
     k = 1 if np.allclose(res['img'], np.rot90(img, 1)) else -1
     np.testing.assert_allclose(res['img'], np.rot90(img, k), atol=1e-6)
@@ -195,10 +221,15 @@ def test_config_pipelines_end_to_end(phantom_root, phantom_split_cfg,
                                      tmp_path):
     cfg = _load_cfg('configs/_base_/datasets/acdc_phantom.py')
     h, w = cfg.crop_size
-    common = dict(data_root=phantom_root, split_cfg=phantom_split_cfg,
-                  cache_dir=str(tmp_path / 'c'), progress=False)
+    common = dict(
+        data_root=phantom_root,
+        split_cfg=phantom_split_cfg,
+        cache_dir=str(tmp_path / 'c'),
+        progress=False)
     labelled = ACDCDataset(
-        **common, subset='labelled', label_budget=2,
+        **common,
+        subset='labelled',
+        label_budget=2,
         pipeline=cfg.train_pipeline)
     np.random.seed(0)
     sample = labelled[0]
@@ -209,13 +240,15 @@ def test_config_pipelines_end_to_end(phantom_root, phantom_split_cfg,
     assert set(ds.metainfo) == set(META_KEYS)
     assert ds.metainfo['labelled'] is True and ds.metainfo['slice_idx'] == 0
     unlabelled = ACDCDataset(
-        **common, subset='unlabelled', label_budget=2,
+        **common,
+        subset='unlabelled',
+        label_budget=2,
         pipeline=cfg.unlabelled_pipeline)
     sample = unlabelled[3]
     assert 'gt_sem_seg' not in sample['data_samples']
     assert sample['data_samples'].metainfo['labelled'] is False
-    test = ACDCDataset(**common, split='test', test_mode=True,
-                       pipeline=cfg.test_pipeline)
+    test = ACDCDataset(
+        **common, split='test', test_mode=True, pipeline=cfg.test_pipeline)
     sample = test[1]
     info = test.get_data_info(1)
     assert tuple(sample['inputs'].shape) == (1, h, w)

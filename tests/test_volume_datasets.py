@@ -16,7 +16,7 @@ from ideal_mm.datasets import (ACDCDataset, MSDDataset, NnUNetDataset,
 from ideal_mm.datasets.convert import (MMWHS_CLASSES, MMWHS_LABEL_MAP,
                                        acdc_to_nnunet, convert_mmwhs)
 from ideal_mm.datasets.nnunet import read_dataset_json
-from ideal_mm.datasets.phantom import make_phantom_whs, nifti_bytes
+from ideal_mm.datasets.phantom import make_phantom_whs
 from ideal_mm.errors import ConfigError, DataError
 from ideal_mm.evaluation.functional import volume_metrics
 
@@ -31,8 +31,11 @@ def _nib_dhw(path: str) -> np.ndarray:
 
 def _ds(cls, root, tmp_path, **kw):
     kw.setdefault('split_cfg', SPLIT)
-    return cls(data_root=root, cache_dir=str(tmp_path / 'cache'),
-               progress=False, **kw)
+    return cls(
+        data_root=root,
+        cache_dir=str(tmp_path / 'cache'),
+        progress=False,
+        **kw)
 
 
 # ---------------------------------------------------------------------------
@@ -56,18 +59,23 @@ def test_default_palette_extends_acdc_and_is_distinct():
 
 def test_acdc_cache_layout_is_unchanged(phantom_root, phantom_split_cfg,
                                         tmp_path):
-    ds = ACDCDataset(data_root=phantom_root, split='val',
-                     split_cfg=phantom_split_cfg, progress=False,
-                     cache_dir=str(tmp_path / 'c'))
+    ds = ACDCDataset(
+        data_root=phantom_root,
+        split='val',
+        split_cfg=phantom_split_cfg,
+        progress=False,
+        cache_dir=str(tmp_path / 'c'))
     vol = ds.volumes()[0]
-    assert set(vol) == {'volume_id', 'patient_id', 'frame', 'img_path',
-                        'seg_map_path', 'spacing', 'shape', 'labelled',
-                        'img_source', 'gt_source'}
+    assert set(vol) == {
+        'volume_id', 'patient_id', 'frame', 'img_path', 'seg_map_path',
+        'spacing', 'shape', 'labelled', 'img_source', 'gt_source'
+    }
     with open(os.path.join(ds.cache_dir, vol['volume_id'] + '.json')) as f:
         meta = json.load(f)
-    assert set(meta) == {'version', 'volume_id', 'patient_id', 'frame',
-                         'frame_number', 'shape', 'spacing', 'normalize',
-                         'has_gt', 'kind', 'sources'}
+    assert set(meta) == {
+        'version', 'volume_id', 'patient_id', 'frame', 'frame_number', 'shape',
+        'spacing', 'normalize', 'has_gt', 'kind', 'sources'
+    }
     assert meta['normalize'] == 'minmax' and meta['frame'] in ('ED', 'ES')
     assert ds.cache_tag() == ('raw', 'minmax')
 
@@ -76,9 +84,14 @@ def test_acdc_cache_layout_is_unchanged(phantom_root, phantom_split_cfg,
 # nnU-Net / MSD
 # ---------------------------------------------------------------------------
 def test_nnunet_classes_splits_and_cached_volumes(whs_root, tmp_path):
-    lab = _ds(NnUNetDataset, whs_root, tmp_path, subset='labelled',
-              label_budget=2, normalize='window',
-              intensity_window=(-200, 800))
+    lab = _ds(
+        NnUNetDataset,
+        whs_root,
+        tmp_path,
+        subset='labelled',
+        label_budget=2,
+        normalize='window',
+        intensity_window=(-200, 800))
     assert lab.metainfo['classes'] == MMWHS_CLASSES
     assert len(lab.metainfo['palette']) == 8
     split = lab.patient_split
@@ -93,19 +106,25 @@ def test_nnunet_classes_splits_and_cached_volumes(whs_root, tmp_path):
                                 vol['volume_id'] + '.nii.gz')
         raw = _nib_dhw(img_file).astype(np.float32)
         expected = (np.clip(raw, -200, 800) + 200) / 1000
-        np.testing.assert_allclose(np.load(vol['img_path']), expected,
-                                   atol=1e-6)
-        np.testing.assert_array_equal(np.load(vol['seg_map_path']),
-                                      _nib_dhw(lab_file))
+        np.testing.assert_allclose(
+            np.load(vol['img_path']), expected, atol=1e-6)
+        np.testing.assert_array_equal(
+            np.load(vol['seg_map_path']), _nib_dhw(lab_file))
         zooms = nib.load(img_file).header.get_zooms()
         assert vol['spacing'] == pytest.approx((zooms[2], zooms[0], zooms[1]))
     assert len(lab) == sum(v['shape'][0] for v in lab.volumes())
 
-    unl = _ds(NnUNetDataset, whs_root, tmp_path, subset='unlabelled',
-              label_budget=2, normalize='window', intensity_window=(-200, 800))
+    unl = _ds(
+        NnUNetDataset,
+        whs_root,
+        tmp_path,
+        subset='unlabelled',
+        label_budget=2,
+        normalize='window',
+        intensity_window=(-200, 800))
     ids = {v['patient_id'] for v in unl.volumes()}
-    assert ids == (set(split['train']) - set(lab.labelled_patients)) | {
-        'whs_009', 'whs_010'}
+    assert ids == (set(split['train']) -
+                   set(lab.labelled_patients)) | {'whs_009', 'whs_010'}
     assert all(e['seg_map_path'] is None for e in unl)
     test = _ds(NnUNetDataset, whs_root, tmp_path, split='test')
     assert {v['patient_id'] for v in test.volumes()} == set(split['test'])
@@ -114,21 +133,27 @@ def test_nnunet_classes_splits_and_cached_volumes(whs_root, tmp_path):
 
 def test_msd_two_channels_stacked_per_channel_minmax(tmp_path):
     root = str(tmp_path / 'msd')
-    make_phantom_whs(root, num_cases=5, num_test=1, size=(40, 40),
-                     num_slices=(5, 6), layout='msd', num_channels=2)
+    make_phantom_whs(
+        root,
+        num_cases=5,
+        num_test=1,
+        size=(40, 40),
+        num_slices=(5, 6),
+        layout='msd',
+        num_channels=2)
     ds = _ds(MSDDataset, root, tmp_path, split='val')
     assert ds.num_channels == 2 and ds.metainfo['classes'] == MMWHS_CLASSES
     vol = ds.volumes()[0]
-    raw = _nib_dhw(os.path.join(root, 'imagesTr',
-                                vol['volume_id'] + '.nii.gz')).astype(
-                                    np.float32)
+    raw = _nib_dhw(
+        os.path.join(root, 'imagesTr',
+                     vol['volume_id'] + '.nii.gz')).astype(np.float32)
     assert raw.shape[-1] == 2 and vol['num_channels'] == 2
     expected = np.stack([(raw[..., c] - raw[..., c].min()) /
                          (raw[..., c].max() - raw[..., c].min())
                          for c in range(2)], -1)
     np.testing.assert_allclose(np.load(vol['img_path']), expected, atol=1e-6)
-    train = _ds(MSDDataset, root, tmp_path, subset='unlabelled',
-                label_budget=1)
+    train = _ds(
+        MSDDataset, root, tmp_path, subset='unlabelled', label_budget=1)
     assert 'whs_006' in {v['volume_id'] for v in train.volumes()}
 
 
@@ -161,12 +186,12 @@ def _raw_label_copy(whs_root, tmp_path, extra_value=None) -> str:
 
 def test_label_map_remaps_raw_values(whs_root, tmp_path):
     root = _raw_label_copy(whs_root, tmp_path)
-    mapped = _ds(NnUNetDataset, root, tmp_path, split='test',
-                 label_map=MMWHS_LABEL_MAP)
+    mapped = _ds(
+        NnUNetDataset, root, tmp_path, split='test', label_map=MMWHS_LABEL_MAP)
     ref = _ds(NnUNetDataset, whs_root, tmp_path / 'ref', split='test')
     for a, b in zip(mapped.volumes(), ref.volumes()):
-        np.testing.assert_array_equal(np.load(a['seg_map_path']),
-                                      np.load(b['seg_map_path']))
+        np.testing.assert_array_equal(
+            np.load(a['seg_map_path']), np.load(b['seg_map_path']))
     assert '-map' in mapped.cache_tag()[1]  # its own cache entries
     with pytest.raises(DataError) as err:
         _ds(NnUNetDataset, root, tmp_path / 'nomap', split='test')
@@ -176,14 +201,18 @@ def test_label_map_remaps_raw_values(whs_root, tmp_path):
 def test_label_outside_the_map_names_file_and_value(whs_root, tmp_path):
     root = _raw_label_copy(whs_root, tmp_path, extra_value=421)
     with pytest.raises(DataError) as err:
-        _ds(NnUNetDataset, root, tmp_path, split='train',
+        _ds(NnUNetDataset,
+            root,
+            tmp_path,
+            split='train',
             label_map=MMWHS_LABEL_MAP)
     msg = str(err.value)
     assert 'whs_001.nii.gz' in msg and '421' in msg and 'label_map' in msg
     bad = os.path.join(str(tmp_path / 'cache'), 'whs_001.json')
     assert not os.path.exists(bad)  # nothing half-written
-    assert not [n for n in os.listdir(str(tmp_path / 'cache'))
-                if n.endswith('.tmp')]
+    assert not [
+        n for n in os.listdir(str(tmp_path / 'cache')) if n.endswith('.tmp')
+    ]
     with pytest.raises(ConfigError, match='label_map'):
         _ds(NnUNetDataset, root, tmp_path, label_map={205: 'x'})
 
@@ -194,8 +223,8 @@ def test_label_outside_the_map_names_file_and_value(whs_root, tmp_path):
 @pytest.fixture
 def whs_copy(whs_root, tmp_path):
     root = str(tmp_path / 'copy')
-    shutil.copytree(whs_root, root, ignore=shutil.ignore_patterns(
-        '.ideal_mm_cache'))
+    shutil.copytree(
+        whs_root, root, ignore=shutil.ignore_patterns('.ideal_mm_cache'))
     return root
 
 
@@ -256,8 +285,10 @@ def test_shape_and_affine_mismatch(whs_copy, tmp_path):
     lab = os.path.join(whs_copy, 'labelsTr', 'whs_003.nii.gz')
     _rewrite(lab, lambda a: a[:-1])
     with pytest.raises(DataError) as err:
-        _ds(NnUNetDataset, whs_copy, tmp_path, split_cfg=dict(
-            type='seeded', seed=0, num_val=0, num_test=0))
+        _ds(NnUNetDataset,
+            whs_copy,
+            tmp_path,
+            split_cfg=dict(type='seeded', seed=0, num_val=0, num_test=0))
     assert lab in str(err.value) and 'shape' in str(err.value)
     img = nib.load(os.path.join(whs_copy, 'imagesTr', 'whs_004_0000.nii.gz'))
     lab4 = os.path.join(whs_copy, 'labelsTr', 'whs_004.nii.gz')
@@ -266,8 +297,10 @@ def test_shape_and_affine_mismatch(whs_copy, tmp_path):
     _rewrite(lab4, lambda a: a, affine=shifted)
     _rewrite(lab, lambda a: np.concatenate([a, a[-1:]]))  # shape fixed
     with pytest.raises(DataError) as err:
-        _ds(NnUNetDataset, whs_copy, tmp_path / 'b', split_cfg=dict(
-            type='seeded', seed=0, num_val=0, num_test=0))
+        _ds(NnUNetDataset,
+            whs_copy,
+            tmp_path / 'b',
+            split_cfg=dict(type='seeded', seed=0, num_val=0, num_test=0))
     assert lab4 in str(err.value) and 'affine' in str(err.value)
 
 
@@ -275,8 +308,10 @@ def test_label_values_outside_labels(whs_copy, tmp_path):
     lab = os.path.join(whs_copy, 'labelsTr', 'whs_005.nii.gz')
     _rewrite(lab, lambda a: np.where(a == 3, 9, a).astype(np.uint8))
     with pytest.raises(DataError) as err:
-        _ds(NnUNetDataset, whs_copy, tmp_path, split_cfg=dict(
-            type='seeded', seed=0, num_val=0, num_test=0))
+        _ds(NnUNetDataset,
+            whs_copy,
+            tmp_path,
+            split_cfg=dict(type='seeded', seed=0, num_val=0, num_test=0))
     assert lab in str(err.value) and '[9]' in str(err.value)
 
 
@@ -285,26 +320,31 @@ def test_spacing_zero_or_nan(whs_copy, tmp_path, zoom):
     img = os.path.join(whs_copy, 'imagesTr', 'whs_006_0000.nii.gz')
     _rewrite(img, lambda a: a, zooms=(1.0, zoom, 2.0))
     with pytest.raises(DataError) as err:
-        _ds(NnUNetDataset, whs_copy, tmp_path, split_cfg=dict(
-            type='seeded', seed=0, num_val=0, num_test=0))
+        _ds(NnUNetDataset,
+            whs_copy,
+            tmp_path,
+            split_cfg=dict(type='seeded', seed=0, num_val=0, num_test=0))
     assert img in str(err.value) and 'spacing' in str(err.value)
 
 
-@pytest.mark.parametrize('fn', [lambda a: a[:, :, 0],
-                                lambda a: a[..., None, None]],
-                         ids=['2D', '5D'])
+@pytest.mark.parametrize(
+    'fn', [lambda a: a[:, :, 0], lambda a: a[..., None, None]],
+    ids=['2D', '5D'])
 def test_2d_or_5d_volume(whs_copy, tmp_path, fn):
     img = os.path.join(whs_copy, 'imagesTr', 'whs_007_0000.nii.gz')
     _rewrite(img, fn)
     with pytest.raises(DataError) as err:
-        _ds(NnUNetDataset, whs_copy, tmp_path, split_cfg=dict(
-            type='seeded', seed=0, num_val=0, num_test=0))
+        _ds(NnUNetDataset,
+            whs_copy,
+            tmp_path,
+            split_cfg=dict(type='seeded', seed=0, num_val=0, num_test=0))
     assert img in str(err.value) and '3D volume' in str(err.value)
 
 
 def test_empty_folder_and_duplicated_case_ids(whs_copy, tmp_path):
-    shutil.copy(os.path.join(whs_copy, 'imagesTr', 'whs_001_0000.nii.gz'),
-                os.path.join(whs_copy, 'imagesTs', 'whs_001_0000.nii.gz'))
+    shutil.copy(
+        os.path.join(whs_copy, 'imagesTr', 'whs_001_0000.nii.gz'),
+        os.path.join(whs_copy, 'imagesTs', 'whs_001_0000.nii.gz'))
     with pytest.raises(DataError) as err:
         _ds(NnUNetDataset, whs_copy, tmp_path)
     assert "'whs_001'" in str(err.value) and 'unique' in str(err.value)
@@ -321,11 +361,12 @@ def test_check_dataset_config_channels_and_classes(whs_root):
     from mmengine.config import Config
 
     from ideal_mm.datasets.config_checks import check_dataset_config
-    cfg = Config(dict(
-        model=dict(backbone=dict(in_channels=2),
-                   decode_head=dict(num_classes=8)),
-        train_dataloader=dict(dataset=dict(type='NnUNetDataset',
-                                           data_root=whs_root))))
+    cfg = Config(
+        dict(
+            model=dict(
+                backbone=dict(in_channels=2), decode_head=dict(num_classes=8)),
+            train_dataloader=dict(
+                dataset=dict(type='NnUNetDataset', data_root=whs_root))))
     with pytest.raises(ConfigError) as err:
         check_dataset_config(cfg)
     assert 'in_channels=2' in str(err.value) and '1 image channel' in str(
@@ -343,36 +384,52 @@ def test_check_dataset_config_channels_and_classes(whs_root):
 # ---------------------------------------------------------------------------
 def test_convert_mmwhs_maps_the_seven_structures(tmp_path):
     src = str(tmp_path / 'mmwhs')
-    make_phantom_whs(src, num_cases=4, num_test=2, size=(32, 32),
-                     num_slices=(4, 5), layout='mmwhs')
+    make_phantom_whs(
+        src,
+        num_cases=4,
+        num_test=2,
+        size=(32, 32),
+        num_slices=(4, 5),
+        layout='mmwhs')
     out = str(tmp_path / 'out')
     meta = convert_mmwhs(src, out, 'ct')
     assert meta['labels'] == {c: i for i, c in enumerate(MMWHS_CLASSES)}
     desc = read_dataset_json(out)
     assert desc.classes == MMWHS_CLASSES and desc.channel_names == ('CT', )
     assert sorted(os.listdir(os.path.join(out, 'imagesTs'))) == [
-        'mmwhs_ct_2005_0000.nii.gz', 'mmwhs_ct_2006_0000.nii.gz']
+        'mmwhs_ct_2005_0000.nii.gz', 'mmwhs_ct_2006_0000.nii.gz'
+    ]
     for num in (1001, 1004):
-        raw = np.asarray(nib.load(os.path.join(
-            src, 'ct_train', f'ct_train_{num}_label.nii.gz')).dataobj)
-        got = nib.load(os.path.join(out, 'labelsTr',
-                                    f'mmwhs_ct_{num}.nii.gz'))
+        raw = np.asarray(
+            nib.load(
+                os.path.join(src, 'ct_train',
+                             f'ct_train_{num}_label.nii.gz')).dataobj)
+        got = nib.load(os.path.join(out, 'labelsTr', f'mmwhs_ct_{num}.nii.gz'))
         expected = np.zeros(raw.shape, np.uint8)
         for value, idx in MMWHS_LABEL_MAP.items():
             expected[raw == value] = idx
         np.testing.assert_array_equal(np.asarray(got.dataobj), expected)
-        src_img = nib.load(os.path.join(src, 'ct_train',
-                                        f'ct_train_{num}_image.nii.gz'))
+        src_img = nib.load(
+            os.path.join(src, 'ct_train', f'ct_train_{num}_image.nii.gz'))
         np.testing.assert_allclose(got.affine, src_img.affine)
-    ds = _ds(NnUNetDataset, out, tmp_path, split='test',
-             split_cfg=dict(type='seeded', seed=0, num_val=1, num_test=1))
+    ds = _ds(
+        NnUNetDataset,
+        out,
+        tmp_path,
+        split='test',
+        split_cfg=dict(type='seeded', seed=0, num_val=1, num_test=1))
     assert len(ds.volumes()) == 1
 
 
 def test_convert_mmwhs_stray_value_writes_nothing(tmp_path):
     src = str(tmp_path / 'mmwhs')
-    make_phantom_whs(src, num_cases=3, num_test=0, size=(32, 32),
-                     num_slices=(4, 4), layout='mmwhs')
+    make_phantom_whs(
+        src,
+        num_cases=3,
+        num_test=0,
+        size=(32, 32),
+        num_slices=(4, 4),
+        layout='mmwhs')
     lab = os.path.join(src, 'ct_train', 'ct_train_1002_label.nii.gz')
     _rewrite(lab, lambda a: np.where(a == 420, 421, a).astype(np.int16))
     out = str(tmp_path / 'out')
@@ -382,8 +439,9 @@ def test_convert_mmwhs_stray_value_writes_nothing(tmp_path):
     assert not os.path.exists(out)
     assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('.out')]
     convert_mmwhs(src, out, 'ct', extra_label_map={421: 2})
-    got = np.asarray(nib.load(os.path.join(
-        out, 'labelsTr', 'mmwhs_ct_1002.nii.gz')).dataobj)
+    got = np.asarray(
+        nib.load(os.path.join(out, 'labelsTr',
+                              'mmwhs_ct_1002.nii.gz')).dataobj)
     assert (got == 2).any()
     with pytest.raises(DataError, match='not empty'):
         convert_mmwhs(src, out, 'ct')
@@ -395,37 +453,49 @@ def test_acdc_and_converted_nnunet_give_identical_slices_and_metrics(
         phantom_root, tmp_path):
     out = str(tmp_path / 'nnunet_acdc')
     acdc_to_nnunet(phantom_root, out)
-    split = dict(train=[f'patient{i:03d}' for i in range(1, 9)],
-                 val=['patient009', 'patient010'],
-                 test=['patient011', 'patient012'])
+    split = dict(
+        train=[f'patient{i:03d}' for i in range(1, 9)],
+        val=['patient009', 'patient010'],
+        test=['patient011', 'patient012'])
     split_file = str(tmp_path / 'split.json')
     with open(split_file, 'w') as f:
         json.dump(split, f)
     cfg = dict(type='file', path=split_file)
-    for kw in (dict(split='test'), dict(split='train', subset='unlabelled',
-                                       label_budget=3)):
-        a = ACDCDataset(data_root=phantom_root, split_cfg=cfg, progress=False,
-                        cache_dir=str(tmp_path / 'ca'), **kw)
-        b = NnUNetDataset(data_root=out, split_cfg=cfg, progress=False,
-                          cache_dir=str(tmp_path / 'cb'),
-                          patient_regex=r'^(patient\d{3})_', **kw)
+    for kw in (dict(split='test'),
+               dict(split='train', subset='unlabelled', label_budget=3)):
+        a = ACDCDataset(
+            data_root=phantom_root,
+            split_cfg=cfg,
+            progress=False,
+            cache_dir=str(tmp_path / 'ca'),
+            **kw)
+        b = NnUNetDataset(
+            data_root=out,
+            split_cfg=cfg,
+            progress=False,
+            cache_dir=str(tmp_path / 'cb'),
+            patient_regex=r'^(patient\d{3})_',
+            **kw)
         assert a.metainfo['classes'] == b.metainfo['classes']
         assert len(a) == len(b)
         for x, y in zip(a, b):
             assert (x['volume_id'], x['patient_id'], x['slice_idx'],
-                    x['spacing'], x['labelled']) == (
-                        y['volume_id'], y['patient_id'], y['slice_idx'],
-                        y['spacing'], y['labelled'])
+                    x['spacing'],
+                    x['labelled']) == (y['volume_id'], y['patient_id'],
+                                       y['slice_idx'], y['spacing'],
+                                       y['labelled'])
         for va, vb in zip(a.volumes(), b.volumes()):
-            np.testing.assert_array_equal(np.load(va['img_path']),
-                                          np.load(vb['img_path']))
+            np.testing.assert_array_equal(
+                np.load(va['img_path']), np.load(vb['img_path']))
             if va['seg_map_path']:
                 ga, gb = np.load(va['seg_map_path']), np.load(
                     vb['seg_map_path'])
                 np.testing.assert_array_equal(ga, gb)
                 pred = np.roll(ga, 1, axis=2)  # a deterministic "prediction"
-                labels = {n: i for i, n in enumerate(a.metainfo['classes'])
-                          if i}
+                labels = {
+                    n: i
+                    for i, n in enumerate(a.metainfo['classes']) if i
+                }
                 ma = volume_metrics(pred, ga, va['spacing'], labels)
                 mb = volume_metrics(pred, gb, vb['spacing'], labels)
                 assert json.dumps(ma) == json.dumps(mb)
@@ -435,8 +505,7 @@ def test_acdc_and_converted_nnunet_give_identical_slices_and_metrics(
 # the MMWHS configs build (the semi-supervised and pre-training ones also
 # train one iteration in test_semi_configs.py / test_pretrain_configs.py)
 # ---------------------------------------------------------------------------
-def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg,
-                                            tmp_path):
+def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg, tmp_path):
     import glob
 
     from mmengine.config import Config
@@ -445,15 +514,19 @@ def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg,
 
     from ideal_mm.datasets.config_checks import check_dataset_config
     from ideal_mm.engine.config_checks import validate_config
+    from ideal_mm.model_config import encoder_config
     init_default_scope('mmseg')
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = sorted(glob.glob(os.path.join(repo, 'configs', '*',
-                                          '*_mmwhs-*.py')))
+    paths = sorted(
+        glob.glob(os.path.join(repo, 'configs', '*', '*_mmwhs-*.py')))
     names = {os.path.basename(p) for p in paths}
     for mod in ('ct', 'mr'):
+        # 10 % of IDEAL is unet_mmwhs-<mod>.py (one file per experiment)
+        assert f'unet_mmwhs-{mod}.py' in names
         for pct in (10, 20, 40, 100):
             for kind in ('ideal', 'cps', 'supervised'):
-                assert f'{kind}_unet_1xb24-30k_mmwhs-{mod}-{pct}pct.py' in names
+                assert kind == 'ideal' and pct == 10 or \
+                    f'{kind}_unet_1xb24-30k_mmwhs-{mod}-{pct}pct.py' in names
     built = set()
     for path in paths:
         cfg = Config.fromfile(path)
@@ -462,9 +535,12 @@ def test_mmwhs_configs_build_on_the_phantom(whs_root, whs_split_cfg,
             if cfg.get(loader):
                 ds = cfg[loader]['dataset']
                 assert ds['type'] == 'NnUNetDataset'
-                ds.update(data_root=whs_root, split_cfg=whs_split_cfg,
-                          cache_dir=str(tmp_path / 'cache'), progress=False)
-        cfg.model.backbone.init_cfg = None
+                ds.update(
+                    data_root=whs_root,
+                    split_cfg=whs_split_cfg,
+                    cache_dir=str(tmp_path / 'cache'),
+                    progress=False)
+        encoder_config(cfg.model).init_cfg = None
         validate_config(cfg)
         check_dataset_config(cfg)
         ds = cfg.train_dataloader.dataset

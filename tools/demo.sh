@@ -47,7 +47,7 @@ step "IDEAL stage 1: dense contrastive pre-training (no labels)"
 "$PY" tools/train.py configs/demo/ideal_unet_phantom_pretrain.py --work-dir "$PRE"
 step "IDEAL stage 2: bi-consistency fine-tuning, the paper's plain form, from $PRE/encoder.pth"
 "$PY" tools/train.py configs/demo/ideal_unet_phantom_finetune.py --work-dir "$IDEAL" \
-  --cfg-options model.backbone.init_cfg.checkpoint="$PRE/encoder.pth"
+  --cfg-options model.segmentor.backbone.init_cfg.checkpoint="$PRE/encoder.pth"
 step "IDEAL: test"
 "$PY" tools/test.py configs/demo/ideal_unet_phantom_finetune.py "$(best_ckpt "$IDEAL")" --work-dir "$IDEAL"
 run_info "$IDEAL" "IDEAL (UNet)"

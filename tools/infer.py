@@ -1,4 +1,5 @@
-"""Segment NIfTI volumes with a trained model; report volumes and ejection fractions.
+"""Segment NIfTI volumes with a trained model; report volumes and ejection
+fractions.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT --out-dir DIR
         [--device cuda] [--tta] [--show-dir PNG_DIR] [--overwrite]
@@ -37,24 +38,34 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='the config the model was trained with')
     parser.add_argument('checkpoint', help='checkpoint (.pth)')
     parser.add_argument(
-        'input', help='NIfTI file, folder of NIfTI files, ACDC patient '
+        'input',
+        help='NIfTI file, folder of NIfTI files, ACDC patient '
         'folder or ACDC data root')
-    parser.add_argument('--out-dir', required=True,
-                        help='folder for the predicted label maps')
-    parser.add_argument('--device', default='cpu',
-                        help="'cpu' (default), 'cuda' or 'cuda:N'")
-    parser.add_argument('--tta', action='store_true',
-                        help='average over identity, horizontal and vertical '
-                        'flips')
-    parser.add_argument('--show-dir',
-                        help='also save one PNG montage per volume here')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace existing outputs (default: keep them)')
-    parser.add_argument('--name-template', default='{name}_pred.nii.gz',
-                        help="output file name; {name} is the input's name "
-                        "without extension (default '{name}_pred.nii.gz')")
-    parser.add_argument('--batch-size', type=int, default=16,
-                        help='slices per forward pass (default 16)')
+    parser.add_argument(
+        '--out-dir', required=True, help='folder for the predicted label maps')
+    parser.add_argument(
+        '--device', default='cpu', help="'cpu' (default), 'cuda' or 'cuda:N'")
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='average over identity, horizontal and vertical '
+        'flips')
+    parser.add_argument(
+        '--show-dir', help='also save one PNG montage per volume here')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace existing outputs (default: keep them)')
+    parser.add_argument(
+        '--name-template',
+        default='{name}_pred.nii.gz',
+        help="output file name; {name} is the input's name "
+        "without extension (default '{name}_pred.nii.gz')")
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=16,
+        help='slices per forward pass (default 16)')
     return parser.parse_args(argv)
 
 
@@ -84,19 +95,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     classes = tuple(meta['classes'])
     acdc = classes == ACDC_CLASSES
     structures = None if acdc else {
-        name: i for i, name in enumerate(classes) if i > 0}
+        name: i
+        for i, name in enumerate(classes) if i > 0
+    }
     if not acdc and inputs.patients:
-        print('ejection fractions are ACDC-only (the model predicts '
-              f'{", ".join(classes[1:])}, not RV, Myo, LV): only volumes in ml '
-              'are reported')
+        print(
+            'ejection fractions are ACDC-only (the model predicts '
+            f'{", ".join(classes[1:])}, not RV, Myo, LV): only volumes in ml '
+            'are reported')
     os.makedirs(args.out_dir, exist_ok=True)
     failures = list(inputs.failures)
 
     from ideal_mm.progress import progress_bar
     for job in progress_bar(inputs.jobs, desc='segmenting', unit='vol'):
         try:
-            png = (osp.join(args.show_dir, job.name + '.png')
-                   if args.show_dir else None)
+            png = (
+                osp.join(args.show_dir, job.name +
+                         '.png') if args.show_dir else None)
             if segment_job(model, job, args.overwrite, args.batch_size,
                            args.tta):
                 tqdm.write(f'{job.name}: {job.out_file} exists, kept (pass '
@@ -113,8 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             failures.append((job.img_file, str(err)))
             tqdm.write(f'{job.name}: FAILED: {err}')
 
-    for pid, pred_fn, gt_fn, failure in (cardiac_reports(inputs) if acdc
-                                         else ()):
+    for pid, pred_fn, gt_fn, failure in (cardiac_reports(inputs) if acdc else
+                                         ()):
         if pred_fn is None:
             print(f'{pid}: no ejection fraction (a frame failed)')
             continue

@@ -10,7 +10,10 @@
 # GPUS > 1 launches tools/dist_train.sh / dist_test.sh (torchrun), otherwise
 # tools/train.py / test.py. Work dirs: WORK_ROOT/<config name> (WORK_ROOT
 # defaults to work_dirs). The fine-tuning run gets the encoder through
-#   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain work dir>/encoder.pth
+#   --cfg-options model.<encoder>.init_cfg.checkpoint=<pretrain work dir>/encoder.pth
+# where <encoder> is segmentor.backbone (semi-supervised models built on a
+# student, e.g. BiConsistencySemiSupModel) or backbone (a plain segmentor),
+# as ideal_mm.model_config.encoder_path reads it from the config.
 # (a top-level variable such as `pretrained_encoder` is substituted when the
 # config is parsed, so it cannot be overridden from the command line).
 # Arguments after `--` go to both training runs (e.g. --amp).
@@ -37,6 +40,10 @@ name() { basename "$1" .py; }
 PRE_DIR="$WORK_ROOT/$(name "$PRETRAIN_CONFIG")"
 FT_DIR="$WORK_ROOT/$(name "$FINETUNE_CONFIG")"
 ENCODER="$PRE_DIR/encoder.pth"
+ENCODER_KEY=$("$PY" -c 'import sys
+from mmengine.config import Config
+from ideal_mm.model_config import encoder_path
+print(encoder_path(Config.fromfile(sys.argv[1]).get("model")))' "$FINETUNE_CONFIG")
 
 train() {  # CONFIG WORK_DIR [args...]
   local config=$1 work_dir=$2; shift 2
@@ -53,7 +60,7 @@ train "$PRETRAIN_CONFIG" "$PRE_DIR" ${EXTRA[@]+"${EXTRA[@]}"}
 
 echo "==> stage 2: $FINETUNE_CONFIG from $ENCODER -> $FT_DIR"
 train "$FINETUNE_CONFIG" "$FT_DIR" ${EXTRA[@]+"${EXTRA[@]}"} \
-  --cfg-options model.backbone.init_cfg.checkpoint="$ENCODER"
+  --cfg-options model."$ENCODER_KEY".init_cfg.checkpoint="$ENCODER"
 
 CKPT=$(ls -t "$FT_DIR"/best_mDice_iter_*.pth 2>/dev/null | head -n 1 || true)
 if [ -z "$CKPT" ]; then

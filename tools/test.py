@@ -31,7 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--show-dir', help='save painted prediction images under this dir')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings')
     parser.add_argument(
         '--launcher',
@@ -51,11 +53,17 @@ def main() -> int:
     ideal_mm.register_all_modules()
     from ideal_mm.engine.launch import prepare_test_config, run
     from ideal_mm.evaluation.report import format_table
+
     # Bad configs and checkpoints of another model fail before the Runner
     # creates the work dir.
     cfg = prepare_test_config(
-        args.config, args.checkpoint, args.work_dir, args.cfg_options,
-        launcher=args.launcher, out_dir=args.out, show_dir=args.show_dir)
+        args.config,
+        args.checkpoint,
+        args.work_dir,
+        args.cfg_options,
+        launcher=args.launcher,
+        out_dir=args.out,
+        show_dir=args.show_dir)
     run(cfg, 'test')
     summary = osp.join(cfg.work_dir, 'summary.json')
     if osp.isfile(summary):

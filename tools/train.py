@@ -53,11 +53,17 @@ def main() -> int:
     import ideal_mm
     ideal_mm.register_all_modules()
     from ideal_mm.engine.launch import prepare_train_config, run
+
     # Everything a config can get wrong fails here, before the Runner
     # creates the work dir.
     cfg = prepare_train_config(
-        args.config, args.work_dir, args.cfg_options, launcher=args.launcher,
-        resume=args.resume, amp=args.amp, channels_last=args.channels_last)
+        args.config,
+        args.work_dir,
+        args.cfg_options,
+        launcher=args.launcher,
+        resume=args.resume,
+        amp=args.amp,
+        channels_last=args.channels_last)
     run(cfg, 'train')
     return 0
 

@@ -1,6 +1,7 @@
 # Runtime shared by every ideal_mm config (mmseg's default_runtime plus the
 # plugin import). `ideal_mm.registration` registers all components into
-# mmseg's registries; default_scope='mmseg' makes mmseg's own components available too.
+# mmseg's registries; default_scope='mmseg' makes mmseg's own components
+# available too.
 default_scope = 'mmseg'
 custom_imports = dict(
     imports=['ideal_mm.registration'], allow_failed_imports=False)

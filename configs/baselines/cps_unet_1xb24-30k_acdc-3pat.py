@@ -1,4 +1,22 @@
-# Cross pseudo supervision baseline (no pre-training), 3 labelled patients.
-_base_ = ['./cps_unet_1xb24-30k_acdc-7pat.py']
+# CPS baseline (no pre-training), labels: 3 labelled patients (the SSL4MIS
+# protocol).
+_base_ = [
+    '../_base_/models/ideal_unet_two_decoders.py',
+    '../_base_/datasets/acdc.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_30k.py'
+]
+
 label_budget = 3
-train_dataloader = dict(dataset=dict(label_budget=label_budget))
+model = dict(segmentor=dict(backbone=dict(init_cfg=None)))  # from scratch
+labelled_per_batch = 12
+unlabelled_per_batch = 12
+train_dataloader = dict(
+    batch_size=labelled_per_batch + unlabelled_per_batch,
+    sampler=dict(
+        _delete_=True,
+        type='SemiSupMultiSourceSampler',
+        batch_size=labelled_per_batch + unlabelled_per_batch,
+        source_ratio=[labelled_per_batch, unlabelled_per_batch],
+        shuffle=True),
+    dataset=dict(subset='all', label_budget=label_budget))
+custom_hooks = [dict(type='SemiSupSamplerHook')]

@@ -1,4 +1,23 @@
-# Mean teacher baseline, 2.5% (2 patients) labelled.
-_base_ = ['./mean_teacher_unet_1xb24-30k_acdc-7pat.py']
+# Mean teacher baseline, labels: 2.5% of the 70 training patients (round(1.75)
+# -> 2 patients).
+_base_ = [
+    '../_base_/models/mean_teacher_unet.py', '../_base_/datasets/acdc.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_30k.py'
+]
+
 label_budget = 0.025
-train_dataloader = dict(dataset=dict(label_budget=label_budget))
+labelled_per_batch = 12
+unlabelled_per_batch = 12
+train_dataloader = dict(
+    batch_size=labelled_per_batch + unlabelled_per_batch,
+    sampler=dict(
+        _delete_=True,
+        type='SemiSupMultiSourceSampler',
+        batch_size=labelled_per_batch + unlabelled_per_batch,
+        source_ratio=[labelled_per_batch, unlabelled_per_batch],
+        shuffle=True),
+    dataset=dict(subset='all', label_budget=label_budget))
+custom_hooks = [
+    dict(type='SemiSupSamplerHook'),
+    dict(type='MeanTeacherHook'),
+]

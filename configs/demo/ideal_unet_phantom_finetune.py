@@ -8,7 +8,8 @@
 # schedule set max_iters in train_cfg and in the PolyLR end (both are
 # substituted in the schedule file).
 # The encoder comes from configs/demo/ideal_unet_phantom_pretrain.py; pass
-# another file with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# another file with
+#   --cfg-options model.segmentor.backbone.init_cfg.checkpoint=PATH
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
     '../_base_/datasets/acdc_phantom.py', '../_base_/default_runtime.py',
@@ -17,23 +18,36 @@ _base_ = [
 
 pretrain_config = 'configs/demo/ideal_unet_phantom_pretrain.py'
 pretrained_encoder = 'work_dirs/ideal_unet_phantom_pretrain/encoder.pth'
-labelled_per_batch = 4
-unlabelled_per_batch = 4
 
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained_encoder,
-            prefix='backbone.')),
+    segmentor=dict(
+        backbone=dict(
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
+                prefix='backbone.'))),
     semi_train_cfg=dict(rampup_iters=300))
 
-# acdc_phantom.py's training pipeline, packed with the hidden label of
-# unlabelled slices when the dataset has oracle_labels=True (logged as
-# oracle.*, never trained on)
+# acdc_phantom.py's training pipeline,
+# packed with the hidden label of unlabelled slices when the dataset has
+# oracle_labels=True (logged as oracle.*, never trained on)
 train_pipeline = [
-    *_base_.train_pipeline[:-1],
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
+    dict(
+        type='RandomAffineResize',
+        out_size=_base_.crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='RandomIntensity'),
     dict(type='PackSemiSegInputs', meta_keys=_base_.meta_keys),
 ]
+labelled_per_batch = 4
+unlabelled_per_batch = 4
 # One ACDCDataset over every train patient, grouped into labelled and
 # unlabelled slices by the sampler (as configs/ideal/unet_acdc.py).
 train_dataloader = dict(

@@ -19,8 +19,8 @@ crop_size = (96, 96)
 # mmwhs_ct.py's pipelines at this crop size (as acdc_phantom.py)
 __size_keys = dict(RandomAffineResize='out_size', Resize='scale')
 train_pipeline, test_pipeline = [[
-    dict(t, **{__size_keys[t.type]: crop_size})
-    if t.type in __size_keys else t for t in pipeline
+    dict(t, **{__size_keys[t.type]: crop_size}) if t.type in __size_keys else t
+    for t in pipeline
 ] for pipeline in (_base_.train_pipeline, _base_.test_pipeline)]
 
 __phantom = dict(data_root=data_root, split_cfg=split_cfg)
@@ -30,7 +30,8 @@ train_dataloader = dict(
     dataset=dict(
         __phantom, label_budget=label_budget, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8, num_workers=2,
+    batch_size=8,
+    num_workers=2,
     dataset=dict(__phantom, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 model = dict(decode_head=dict(num_classes=8))

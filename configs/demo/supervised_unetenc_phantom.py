@@ -3,7 +3,10 @@
 # on the 2 labelled phantom patients, with the schedule of
 # supervised_unet_phantom.py, from random initialisation.
 # supervised_unetenc_phantom_from_ideal.py starts from the IDEAL encoder.
-_base_ = ['./supervised_unet_phantom.py']
+_base_ = [
+    '../_base_/models/unet_fcn.py', '../_base_/datasets/acdc_phantom.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_600.py'
+]
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     # the IDEAL encoder (_base_/models/ideal_unet_encoder.py, through
@@ -25,3 +28,6 @@ model = dict(
             dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5),
             dict(type='ClassDiceLoss', loss_weight=0.5),
         ]))
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(interval={{_base_.val_interval}}, max_keep_ckpts=1))

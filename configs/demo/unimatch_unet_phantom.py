@@ -1,45 +1,49 @@
-# CPU demo: the single-stream UniMatch-style baseline
-# (configs/baselines/unimatch_unet_1xb24-30k_acdc-7pat.py) on phantom ACDC:
-# same data, batches (4 + 4) and 600-iteration schedule as
-# ideal_unet_phantom_finetune.py, no pre-training; consistency ramp-up over
-# 150 iterations as the other phantom semi-supervised configs.
-_base_ = ['./ideal_unet_phantom_finetune.py']
-pretrained_encoder = None
-# One UNet: the IDEAL encoder from scratch and IDEAL's stream-1 decoder
-# (bilinear), both from _base_/models/ideal_unet_two_decoders.py.
-model = dict(
-    _delete_=True,
-    type='UniMatchSemiSupModel',
-    data_preprocessor=_base_.data_preprocessor,
-    segmentor=dict(
-        backbone=dict(_base_.model.backbone, init_cfg=None),
-        decode_head=_base_.model.decode_head_1,
-        test_cfg=dict(mode='whole')),
-    unsup_branches=[
-        dict(type='StrongViewPseudoLabel', num_views=2, cutmix_prob=0.5,
-             loss_name='loss_st'),
-        dict(type='FeaturePerturbation', p=0.5),
-    ],
-    pseudo_label_filters=[
-        dict(type='DistributionAlignment', momentum=0.99),
-        # CBST: per class, at least the most confident half of the pixels
-        # predicted as that class is kept (threshold min(0.95, median))
-        dict(type='ClassBalancedThreshold', portion=0.5),
-    ],
-    semi_train_cfg=dict(
-        conf_threshold=0.95,
-        unsup_loss=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
-                 avg_non_ignore=True, loss_name='loss_st'),
-            dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
-        ],
-        max_consistency_weight=0.5,
-        rampup_iters=150))
-
-# the demo's training pipeline plus the strong views
-train_pipeline = [
-    *_base_.train_pipeline[:-1],
-    dict(type='WeakStrongViews', num_strong=2),
-    _base_.train_pipeline[-1],
+# CPU demo: UniMatch as published (_base_/models/unimatch_unet.py,
+# UniMatchSemiSupModel) on phantom ACDC, 2 labelled patients, 96x96 slices,
+# 600 iterations (_base_/schedules/schedule_600.py), no pre-training. Batches
+# of 4 labelled + 8 unlabelled slices (4 u + their 4 CutMix partners), the
+# published recipe otherwise unchanged: no ramp, threshold 0.95, Dice-only
+# unlabelled losses, (Lx + 0.25 s1 + 0.25 s2 + 0.5 fp) / 2. This project's
+# UniMatch-style variant is unimatch-style_unet_phantom.py.
+_base_ = [
+    '../_base_/models/unimatch_unet.py', '../_base_/datasets/acdc_phantom.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_600.py'
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+labelled_per_batch = 4
+unlabelled_per_batch = 8  # 4 u + 4 partners
+
+# weak view = the geometric augmentation only; UniMatch's strong views;
+# packed with the hidden label of unlabelled slices when the dataset has
+# oracle_labels=True (never trained on)
+train_pipeline = [
+    dict(
+        type='LoadACDCSlice',
+        with_label=True,
+        max_open=_base_.max_open_volumes),
+    dict(
+        type='RandomAffineResize',
+        out_size=_base_.crop_size,
+        rotate_prob=0.5,
+        rotate_range=20,
+        flip_prob=0.5,
+        flip_direction=['horizontal', 'vertical']),
+    dict(type='UniMatchStrongViews', num_strong=2),
+    dict(type='PackSemiSegInputs', meta_keys=_base_.meta_keys),
+]
+train_dataloader = dict(
+    batch_size=labelled_per_batch + unlabelled_per_batch,
+    pin_memory=False,
+    sampler=dict(
+        _delete_=True,
+        type='SemiSupMultiSourceSampler',
+        batch_size=labelled_per_batch + unlabelled_per_batch,
+        source_ratio=[labelled_per_batch, unlabelled_per_batch],
+        shuffle=True),
+    dataset=dict(subset='all', pipeline=train_pipeline))
+val_dataloader = dict(pin_memory=False)
+test_dataloader = val_dataloader
+custom_hooks = [dict(type='SemiSupSamplerHook')]
+
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(interval={{_base_.val_interval}}, max_keep_ckpts=1))

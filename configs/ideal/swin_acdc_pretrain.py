@@ -5,7 +5,20 @@
 # channels), the grid of the UNet config; cell geometry from the table.
 # Data, views, loss and schedule as unet_acdc_pretrain.py; AdamW as mmseg's
 # Swin configs. Loaded in stage 2 by swin_acdc.py.
-_base_ = ['./unet_acdc_pretrain.py', '../_base_/models/encoder_swaps.py']
+_base_ = [
+    '../_base_/models/ideal_unet_pretrainer.py',
+    '../_base_/datasets/acdc_pretrain.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/pretrain_20k.py', '../_base_/models/encoder_swaps.py'
+]
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(
+        _delete_=True,
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=2000,
+        max_keep_ckpts=2))
 
 model = dict(
     backbone=_base_.swin_encoder,

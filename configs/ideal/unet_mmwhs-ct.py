@@ -5,7 +5,7 @@
 # decoders, cross pseudo supervision) with 8 output classes. Unlabelled
 # slices: the train patients outside the budget plus the challenge's
 # unlabelled test volumes (imagesTs). Label budgets in the paper's table:
-# ideal_unet_1xb24-30k_mmwhs-ct-{10,20,40,100}pct.py.
+# this file (10 %) and ideal_unet_1xb24-30k_mmwhs-ct-{20,40,100}pct.py.
 # Stage 1: configs/ideal/unet_mmwhs-ct_pretrain.py -> encoder.pth.
 _base_ = [
     '../_base_/models/ideal_unet_two_decoders.py',
@@ -20,11 +20,13 @@ labelled_per_batch = 12
 unlabelled_per_batch = 12
 num_classes = 8
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained_encoder,
-            prefix='backbone.')),
-    decode_head_1=dict(num_classes=num_classes),
+    segmentor=dict(
+        backbone=dict(
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=pretrained_encoder,
+                prefix='backbone.')),
+        decode_head=dict(num_classes=num_classes)),
     decode_head_2=dict(num_classes=num_classes))
 # One dataset over every train volume, grouped into labelled and unlabelled
 # slices by the sampler (as configs/ideal/unet_acdc.py).

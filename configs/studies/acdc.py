@@ -4,8 +4,8 @@
 # Label budgets: the paper's 1.25 / 2.5 / 10 % of the training patients and
 # SSL4MIS's 3 / 7 patients; 5 fine-tuning seeds; 30k iterations, 12 + 12
 # slices of 256x256 per batch (one GPU). Stage 1 runs once (20k iterations)
-# and every IDEAL variant starts from its encoder.pth. The paper reports DSC
-# 0.738 / 0.846 / 0.879 at 1.25 / 2.5 / 10 %.
+# and every IDEAL variant starts from its encoder.pth. The paper's DSC at
+# these budgets: README.md ("Results").
 budgets = [0.0125, 0.025, 0.1, 3, 7]
 seeds = [0, 1, 2, 3, 4]
 cfg_options = {}

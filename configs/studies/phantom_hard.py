@@ -7,8 +7,8 @@
 data_root = 'data/phantom_hard'
 data = dict(
     root=data_root,
-    generate=dict(num_patients=40, seed=0, size=(128, 128),
-                  variability='high'))
+    generate=dict(
+        num_patients=40, seed=0, size=(128, 128), variability='high'))
 budgets = [1, 2]
 seeds = [0, 1, 2, 3, 4]
 
@@ -73,26 +73,46 @@ methods = dict(
         config='configs/demo/ideal_unimatch_unet_phantom_backbone-lr0.1.py',
         pretrain='configs/demo/ideal_unet_phantom_pretrain.py',
         cfg_options=_semi),
-    cps_unimatch=dict(config='configs/demo/cps_unimatch_unet_phantom.py',
-                      cfg_options=_semi),
-    unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
-                  cfg_options=_semi),
+    cps_unimatch=dict(
+        config='configs/demo/cps_unimatch_unet_phantom.py', cfg_options=_semi),
+    unimatch=dict(
+        config='configs/demo/unimatch-style_unet_phantom.py',
+        cfg_options=_semi),
+    # MC-Net (Wu et al. 2021): bilinear + transposed-convolution decoders,
+    # sharpened mutual consistency, no pre-training
+    mcnet=dict(config='configs/demo/mcnet_unet_phantom.py', cfg_options=_semi),
+    unimatch_published=dict(
+        config='configs/demo/unimatch_unet_phantom.py', cfg_options=_semi),
     supervised_all=dict(
         config='configs/demo/supervised_unet_phantom.py', budgets=[24]),
+    # BCP as its authors train it (issue 24): per budget and seed, the
+    # labelled copy-paste phase (200 iterations, validated every 100; its
+    # best checkpoint starts student and teacher), then 600 iterations of
+    # self-training (BCP's 10k : 30k phase ratio), from random weights
+    bcp=dict(
+        config='configs/demo/bcp_unet_phantom.py',
+        first=dict(
+            config='configs/demo/bcp_labelled_unet_phantom.py',
+            cfg_options={
+                'train_cfg.val_interval': 100,
+                'default_hooks.checkpoint.interval': 100
+            })),
 )
-compare = [('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
-           ('ideal', 'ideal_whole_encoder'),
-           ('ideal_whole_encoder', 'supervised'),
-           ('ideal_whole_encoder', 'cps'),
-           ('ideal_legacy_stage1', 'ideal'),
-           ('unimatch', 'supervised'), ('cps_unimatch', 'unimatch'),
-           ('ideal_unimatch', 'cps_unimatch'),
-           ('ideal_unimatch_whole_encoder', 'cps_unimatch'),
-           ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'ideal'),
-           ('ideal_unimatch', 'unimatch'), ('cps_unimatch', 'supervised'),
-           ('ideal_bcp', 'ideal'), ('ideal_bcp', 'supervised'),
-           ('ideal_unimatch_backbone_lr01', 'ideal_unimatch'),
-           ('ideal_unimatch_backbone_lr01', 'cps_unimatch'),
-           ('ideal_unimatch_backbone_lr01', 'supervised'),
-           ('ideal_bcp', 'cps'), ('ideal_bcp', 'unimatch'),
-           ('ideal_bcp', 'ideal_unimatch_backbone_lr01')]
+compare = [
+    ('cps', 'supervised'), ('ideal', 'supervised'), ('ideal', 'cps'),
+    ('ideal', 'ideal_whole_encoder'), ('ideal_whole_encoder', 'supervised'),
+    ('ideal_whole_encoder', 'cps'), ('ideal_legacy_stage1', 'ideal'),
+    ('unimatch', 'supervised'), ('cps_unimatch', 'unimatch'),
+    ('ideal_unimatch', 'cps_unimatch'),
+    ('ideal_unimatch_whole_encoder', 'cps_unimatch'),
+    ('ideal_unimatch', 'supervised'), ('ideal_unimatch', 'ideal'),
+    ('ideal_unimatch', 'unimatch'), ('cps_unimatch', 'supervised'),
+    ('ideal_bcp', 'ideal'), ('ideal_bcp', 'supervised'),
+    ('ideal_unimatch_backbone_lr01', 'ideal_unimatch'),
+    ('ideal_unimatch_backbone_lr01', 'cps_unimatch'),
+    ('ideal_unimatch_backbone_lr01', 'supervised'), ('ideal_bcp', 'cps'),
+    ('ideal_bcp', 'unimatch'), ('ideal_bcp', 'ideal_unimatch_backbone_lr01'),
+    ('bcp', 'supervised'), ('bcp', 'ideal'), ('bcp', 'ideal_bcp'),
+    ('mcnet', 'supervised'), ('mcnet', 'ideal'),
+    ('unimatch_published', 'supervised'), ('unimatch_published', 'unimatch')
+]

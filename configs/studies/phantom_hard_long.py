@@ -20,8 +20,8 @@
 data_root = 'data/phantom_hard'
 data = dict(
     root=data_root,
-    generate=dict(num_patients=40, seed=0, size=(128, 128),
-                  variability='high'))
+    generate=dict(
+        num_patients=40, seed=0, size=(128, 128), variability='high'))
 input_size = (48, 48)
 model_width = 8
 budgets = [1]
@@ -80,50 +80,85 @@ pretrain_cfg_options = {
 #   share: 1500.
 _semi = {'train_dataloader.dataset.oracle_labels': True}
 _cps_ramp = dict(_semi, **{'model.semi_train_cfg.rampup_iters': max_iters})
-_quarter_ramp = dict(
-    _semi, **{'model.semi_train_cfg.rampup_iters': max_iters // 4})
+_quarter_ramp = dict(_semi,
+                     **{'model.semi_train_cfg.rampup_iters': max_iters // 4})
 # The supervised arms train IDEAL's stream 1 (UNetEncoder + the bilinear
-# UNetDecoderHead, checked equal to decode_head_1 of the two-stream model)
-# on 4 labelled slices a batch, the labelled half of the two-stream batches
-# (the demo's supervised configs take 8).
+# UNetDecoderHead, checked equal to the two-stream model's
+# segmentor.decode_head) on 4 labelled slices a batch, the labelled half of
+# the two-stream batches (the demo's supervised configs take 8).
 _sup = {'train_dataloader.batch_size': 4}
 _pretrain = 'configs/demo/ideal_unet_phantom_pretrain.py'
 # Order = the order a seed's runs start (the most informative first).
 methods = dict(
     # the architecture control: IDEAL's stream 1 from random weights
-    supervised=dict(config='configs/demo/supervised_unetenc_phantom.py',
-                    cfg_options=_sup),
+    supervised=dict(
+        config='configs/demo/supervised_unetenc_phantom.py', cfg_options=_sup),
     # the ceiling: all 24 train patients labelled (second: every gap share
     # needs it)
-    supervised_all=dict(config='configs/demo/supervised_unetenc_phantom.py',
-                        budgets=[24], cfg_options=_sup),
+    supervised_all=dict(
+        config='configs/demo/supervised_unetenc_phantom.py',
+        budgets=[24],
+        cfg_options=_sup),
     # IDEAL as the paper has it: the whole stage-1 encoder, plain two-stream
     # cross pseudo supervision
-    ideal=dict(config='configs/demo/ideal_unet_phantom_finetune.py',
-               pretrain=_pretrain, pretrain_exclude=[],
-               cfg_options=_cps_ramp),
+    ideal=dict(
+        config='configs/demo/ideal_unet_phantom_finetune.py',
+        pretrain=_pretrain,
+        pretrain_exclude=[],
+        cfg_options=_cps_ramp),
     # IDEAL with the best stage-2 options of the short study: bidirectional
     # copy-paste, stage 1 without the full-resolution stage (the default
     # export)
-    ideal_bcp=dict(config='configs/demo/ideal_bcp_unet_phantom.py',
-                   pretrain=_pretrain, cfg_options=_quarter_ramp),
+    ideal_bcp=dict(
+        config='configs/demo/ideal_bcp_unet_phantom.py',
+        pretrain=_pretrain,
+        cfg_options=_quarter_ramp),
     # the same two-stream model from random weights
-    cps=dict(config='configs/demo/cps_unet_phantom.py',
-             cfg_options=_cps_ramp),
+    cps=dict(config='configs/demo/cps_unet_phantom.py', cfg_options=_cps_ramp),
     # pre-training alone (the paper's ablation): stream 1 fine-tuned from
     # the whole stage-1 encoder, labelled slices only
     supervised_from_ideal=dict(
         config='configs/demo/supervised_unetenc_phantom_from_ideal.py',
-        pretrain=_pretrain, pretrain_exclude=[], cfg_options=_sup),
-    # one-stream UniMatch from random weights
-    unimatch=dict(config='configs/demo/unimatch_unet_phantom.py',
-                  cfg_options=_quarter_ramp),
+        pretrain=_pretrain,
+        pretrain_exclude=[],
+        cfg_options=_sup),
+    # one-stream UniMatch-style variant from random weights (the arm key
+    # stays 'unimatch': runs on disk are keyed by it)
+    unimatch=dict(
+        config='configs/demo/unimatch-style_unet_phantom.py',
+        cfg_options=_quarter_ramp),
+    # BCP as its authors train it (issue 24), from random weights: per
+    # budget and seed a labelled copy-paste phase of 2000 iterations
+    # (validated every 250, its best checkpoint starts student and teacher),
+    # then the 6000 self-training iterations of the other arms: BCP's
+    # 10k : 30k ratio (1 : 3), so BCP gets a third more iterations than the
+    # fine-tuning arms (stage 1 of the IDEAL arms is 6000 more). Constant lr
+    # in both phases (ConstantLR, re-ended by the options); no ramp.
+    bcp=dict(
+        config='configs/demo/bcp_unet_phantom.py',
+        first=dict(
+            config='configs/demo/bcp_labelled_unet_phantom.py',
+            cfg_options={
+                'train_cfg.max_iters': max_iters // 3,
+                'param_scheduler.0.end': max_iters // 3,
+            })),
+    # MC-Net (Wu et al. 2021) from random weights; its ramp spans the whole
+    # schedule in the official script (200 x 150 = 30k iterations), as CPS's
+    mcnet=dict(
+        config='configs/demo/mcnet_unet_phantom.py', cfg_options=_cps_ramp),
+    # UniMatch as published from random weights (no ramp, as published)
+    unimatch_published=dict(
+        config='configs/demo/unimatch_unet_phantom.py', cfg_options=_semi),
 )
 compare = [('ideal', 'supervised'), ('cps', 'supervised'), ('ideal', 'cps'),
            ('ideal_bcp', 'supervised'), ('ideal_bcp', 'ideal'),
            ('ideal_bcp', 'cps'), ('supervised_from_ideal', 'supervised'),
            ('ideal', 'supervised_from_ideal'), ('unimatch', 'supervised'),
-           ('ideal_bcp', 'unimatch')]
+           ('ideal_bcp', 'unimatch'), ('bcp', 'supervised'), ('bcp', 'ideal'),
+           ('bcp', 'ideal_bcp'), ('mcnet', 'supervised'), ('mcnet', 'ideal'),
+           ('unimatch_published', 'supervised'),
+           ('unimatch_published', 'unimatch'),
+           ('ideal_bcp', 'unimatch_published')]
 gap = ('supervised', 'supervised_all')
 curves_reference = 'supervised_all'
 # The gap share also on the validation curves, early (500: the curve point

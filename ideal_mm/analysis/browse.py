@@ -36,6 +36,7 @@ import numpy as np
 
 from ideal_mm.atomic_files import atomic_write_text
 from ideal_mm.errors import ConfigError
+from ideal_mm.model_config import head_configs
 from ideal_mm.visualization.panels import (add_title, correspondence_panel,
                                            hstack_panels, label_panel,
                                            legend_strip, panel_montage,
@@ -75,8 +76,8 @@ def _build_dataset(cfg: Any, split: str) -> Any:
 
 def _title(sample: Any) -> str:
     meta = sample.metainfo
-    name = str(meta.get('volume_id', osp.basename(
-        str(meta.get('img_path', '?')))))
+    name = str(
+        meta.get('volume_id', osp.basename(str(meta.get('img_path', '?')))))
     text = name.replace('_frame', ' frame ')
     if 'slice_idx' in meta:
         total = meta.get('num_slices')
@@ -105,13 +106,15 @@ def _meta(ds: Any) -> Tuple[List[str], List[List[int]]]:
 
 
 def _channel_panels(image: np.ndarray, labels: Optional[np.ndarray],
-                    palette: Sequence[Sequence[int]], scale: int,
-                    title: str, ignore_index: int) -> List[np.ndarray]:
+                    palette: Sequence[Sequence[int]], scale: int, title: str,
+                    ignore_index: int) -> List[np.ndarray]:
     """One titled panel per channel of a (C, H, W) image."""
     c = image.shape[0]
-    return [label_panel(image[i], labels, palette, scale,
-                        f'{title} ch{i}' if c > 1 else title, ignore_index)
-            for i in range(c)]
+    return [
+        label_panel(image[i], labels, palette, scale,
+                    f'{title} ch{i}' if c > 1 else title, ignore_index)
+        for i in range(c)
+    ]
 
 
 # ---- supervised / test ----------------------------------------------------
@@ -126,15 +129,14 @@ def _supervised(ds: Any, indices: Sequence[int], scale: int,
         panels = _channel_panels(image, _labels(sample), palette, scale,
                                  _title(sample), ignore_index)
         pic = hstack_panels(panels)
-        pic = vstack_panels([pic, legend_strip(classes, palette,
-                                               pic.shape[1])])
+        pic = vstack_panels(
+            [pic, legend_strip(classes, palette, pic.shape[1])])
         out.append((_name(sample, i), pic, {}))
     return out
 
 
 # ---- stage 1 --------------------------------------------------------------
-def pretrain_lines(model: Any, inputs: Any, sample: Any
-                   ) -> Dict[str, Any]:
+def pretrain_lines(model: Any, inputs: Any, sample: Any) -> Dict[str, Any]:
     """Every query cell of one view pair, its key point and validity, as
     the pre-training loss computes them.
 
@@ -161,11 +163,13 @@ def pretrain_lines(model: Any, inputs: Any, sample: Any
     hg, wg = emb_q.shape[-2:]
     geom = getattr(model, 'cell_geometry', None)
     extra = {} if geom is None else dict(
-        stride=geom.stride, offset=geom.offset,
+        stride=geom.stride,
+        offset=geom.offset,
         key_grid_shape=emb_k.shape[-2:])
-    corr, valid = dense_correspondence(
-        sample.affine_q[None], sample.affine_k[None],
-        sample.src_shape[None], (h, w), (hg, wg), **extra)
+    corr, valid = dense_correspondence(sample.affine_q[None],
+                                       sample.affine_k[None],
+                                       sample.src_shape[None], (h, w),
+                                       (hg, wg), **extra)
     u = corr[0, ..., 0].double().reshape(-1)
     v = corr[0, ..., 1].double().reshape(-1)
     if geom is None:
@@ -182,13 +186,15 @@ def pretrain_lines(model: Any, inputs: Any, sample: Any
     return dict(
         query=torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).numpy(),
         key=torch.stack([kx, ky], 1).numpy(),
-        valid=valid[0].reshape(-1).numpy(), grid_shape=[int(hg), int(wg)],
-        view_shape=[int(h), int(w)], stride=stride, offset=offset)
+        valid=valid[0].reshape(-1).numpy(),
+        grid_shape=[int(hg), int(wg)],
+        view_shape=[int(h), int(w)],
+        stride=stride,
+        offset=offset)
 
 
 def _pretrain(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
-              num_lines: int, seed: int
-              ) -> List[Tuple[str, np.ndarray, dict]]:
+              num_lines: int, seed: int) -> List[Tuple[str, np.ndarray, dict]]:
     from mmseg.registry import MODELS
     model = MODELS.build(cfg.model)
     model.eval()
@@ -207,14 +213,14 @@ def _pretrain(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
         invalid = res['query'][~valid]
         c = inputs.shape[0] // 2
         views = inputs.float().numpy()
-        geometry = ('centre-aligned' if res['stride'] is None else
-                    'stride {:g} offset {:g}'.format(res['stride'][1],
-                                                     res['offset'][1]))
+        geometry = ('centre-aligned' if res['stride'] is None
+                    else 'stride {:g} offset {:g}'.format(
+                        res['stride'][1], res['offset'][1]))
         cells = (f'{res["grid_shape"][0]}x{res["grid_shape"][1]} cells '
                  f'({geometry}): {int(valid.sum())} valid, '
                  f'x {len(invalid)} invalid')
-        pic = correspondence_panel(views[0], views[c], lines, invalid, scale,
-                                   title=cells)
+        pic = correspondence_panel(
+            views[0], views[c], lines, invalid, scale, title=cells)
         pic = add_title(pic, f'{_title(sample)}: query | key view')
         record = dict(
             volume_id=sample.metainfo.get('volume_id'),
@@ -222,9 +228,12 @@ def _pretrain(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
             affine_q=sample.affine_q.tolist(),
             affine_k=sample.affine_k.tolist(),
             src_shape=sample.src_shape.tolist(),
-            view_shape=res['view_shape'], grid_shape=res['grid_shape'],
-            stride=res['stride'], offset=res['offset'],
-            lines=lines.tolist(), invalid=invalid.tolist())
+            view_shape=res['view_shape'],
+            grid_shape=res['grid_shape'],
+            stride=res['stride'],
+            offset=res['offset'],
+            lines=lines.tolist(),
+            invalid=invalid.tolist())
         out.append((_name(sample, i), pic, record))
     return out
 
@@ -254,10 +263,14 @@ def model_mixes(model: Any, inputs: Any, data_samples: List[Any],
 
     from ideal_mm.models.segmentors.semi_base import SemiBatch
     views = model.split_views(inputs)
-    out: Dict[str, Any] = dict(views=[v.cpu() for v in views], pseudo=[],
-                               strong=None, strong_targets=None,
-                               copy_paste=None, cp_targets=None,
-                               cutmix_prob=0.0)
+    out: Dict[str, Any] = dict(
+        views=[v.cpu() for v in views],
+        pseudo=[],
+        strong=None,
+        strong_targets=None,
+        copy_paste=None,
+        cp_targets=None,
+        cutmix_prob=0.0)
     branches = list(getattr(model, 'unsup_branches', []))
     with torch.no_grad():
         feats, logits = model.forward_train(views[0])
@@ -304,8 +317,8 @@ def model_mixes(model: Any, inputs: Any, data_samples: List[Any],
 
 
 def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
-          checkpoint: Optional[str], ignore_index: int
-          ) -> List[Tuple[str, np.ndarray, dict]]:
+          checkpoint: Optional[str],
+          ignore_index: int) -> List[Tuple[str, np.ndarray, dict]]:
     from mmseg.registry import MODELS
     classes, palette = _meta(ds)
     model = MODELS.build(cfg.model)
@@ -317,8 +330,9 @@ def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
     model.eval()
     items = [ds[i] for i in indices]
     batch = model.data_preprocessor(
-        dict(inputs=[it['inputs'] for it in items],
-             data_samples=[it['data_samples'] for it in items]), True)
+        dict(
+            inputs=[it['inputs'] for it in items],
+            data_samples=[it['data_samples'] for it in items]), True)
     samples = batch['data_samples']
     labelled = [i for i, s in enumerate(samples) if 'gt_sem_seg' in s]
     unsup = [i for i, s in enumerate(samples) if 'gt_sem_seg' not in s]
@@ -328,42 +342,50 @@ def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
     src = 'checkpoint' if checkpoint else 'untrained model'
     out = []
 
-    def panel(img: np.ndarray, lab: Optional[np.ndarray], title: str
-              ) -> np.ndarray:
+    def panel(img: np.ndarray, lab: Optional[np.ndarray],
+              title: str) -> np.ndarray:
         return label_panel(img[0], lab, palette, scale, title, ignore_index)
 
     def finish(rows: List[np.ndarray]) -> np.ndarray:
         pic = vstack_panels(rows)
-        return vstack_panels([pic, legend_strip(classes, palette,
-                                                pic.shape[1])])
+        return vstack_panels(
+            [pic, legend_strip(classes, palette, pic.shape[1])])
 
     for row, i in enumerate(labelled):
         s = samples[i]
-        pic = finish([hstack_panels([
-            panel(views[0][i], None, f'labelled: {_title(s)}'),
-            panel(views[0][i], _labels(s), 'label')])])
+        pic = finish([
+            hstack_panels([
+                panel(views[0][i], None, f'labelled: {_title(s)}'),
+                panel(views[0][i], _labels(s), 'label')
+            ])
+        ])
         out.append((_name(s, indices[i]) + '_labelled', pic, {}))
     n_u = len(unsup)
     for r, i in enumerate(unsup):
         s = samples[i]
-        rows = [hstack_panels(
-            [panel(views[0][i], None, 'weak view')] +
-            [panel(views[0][i], mixes['pseudo'][k][r].numpy(),
-                   f'pseudo-label s{k + 1}') for k in range(streams)])]
+        rows = [
+            hstack_panels([panel(views[0][i], None, 'weak view')] + [
+                panel(views[0][i], mixes['pseudo'][k][r].numpy(),
+                      f'pseudo-label s{k + 1}') for k in range(streams)
+            ])
+        ]
         for v in range(1, len(views)):
             j = (v - 1) * n_u + r
             strong = [panel(views[v][i], None, f'strong view {v}')]
             if mixes['strong'] is not None:
                 mixed = mixes['strong'][j].numpy()
-                strong.append(panel(mixed, None, 'after CutMix'
-                                    if mixes['cutmix_prob'] else
-                                    'as trained'))
-                strong += [panel(mixed, t[j].numpy(),
-                                 f'target from s{k + 1}')
-                           for k, t in enumerate(mixes['strong_targets'])]
+                strong.append(
+                    panel(
+                        mixed, None, 'after CutMix'
+                        if mixes['cutmix_prob'] else 'as trained'))
+                strong += [
+                    panel(mixed, t[j].numpy(), f'target from s{k + 1}')
+                    for k, t in enumerate(mixes['strong_targets'])
+                ]
             rows.append(hstack_panels(strong))
-        pic = add_title(finish(rows), f'unlabelled: {_title(s)}, '
-                        f'pseudo-labels of the {src}')
+        pic = add_title(
+            finish(rows), f'unlabelled: {_title(s)}, '
+            f'pseudo-labels of the {src}')
         out.append((_name(s, indices[i]) + '_unlabelled', pic, {}))
     if mixes['copy_paste'] is not None:
         cp = mixes['copy_paste'].numpy()
@@ -373,14 +395,16 @@ def _semi(cfg: Any, ds: Any, indices: Sequence[int], scale: int,
             for half, name in ((0, 'labelled + unlabelled box'),
                                (1, 'unlabelled + labelled box')):
                 x = cp[half * n + j]
-                rows.append(hstack_panels(
-                    [panel(x, None, name)] +
-                    [panel(x, t[half * n + j].numpy(), f'target: s{k + 1} '
-                           '+ label') for k, t in
-                     enumerate(mixes['cp_targets'])]))
-            pic = add_title(finish(rows), f'copy-paste pair {j}: '
-                            f'{_title(samples[labelled[j]])} and '
-                            f'{_title(samples[unsup[j]])}')
+                rows.append(
+                    hstack_panels([panel(x, None, name)] + [
+                        panel(x, t[half * n + j].numpy(), f'target: s{k + 1} '
+                              '+ label')
+                        for k, t in enumerate(mixes['cp_targets'])
+                    ]))
+            pic = add_title(
+                finish(rows), f'copy-paste pair {j}: '
+                f'{_title(samples[labelled[j]])} and '
+                f'{_title(samples[unsup[j]])}')
             out.append((f'copy_paste_{j:02d}', pic, {}))
     return out
 
@@ -400,11 +424,15 @@ def _pick_semi(ds: Any, num: int, seed: int) -> List[int]:
     return labelled + unlabelled
 
 
-def browse_dataset(config: str, out_dir: str, num: int = 4,
+def browse_dataset(config: str,
+                   out_dir: str,
+                   num: int = 4,
                    split: str = 'train',
                    cfg_options: Optional[dict] = None,
-                   checkpoint: Optional[str] = None, seed: int = 0,
-                   scale: int = 3, num_lines: int = 24,
+                   checkpoint: Optional[str] = None,
+                   seed: int = 0,
+                   scale: int = 3,
+                   num_lines: int = 24,
                    log: Callable[[str], None] = print) -> List[str]:
     """Draw ``num`` samples of ``config``'s ``split`` data into ``out_dir``.
 
@@ -432,31 +460,35 @@ def browse_dataset(config: str, out_dir: str, num: int = 4,
     if len(ds) == 0:
         raise ConfigError(f'{split}_dataloader.dataset of {config} is empty')
     kind = config_kind(cfg, ds[0]['data_samples'], split)
-    ignore_index = int(cfg.get('model', {}).get('decode_head', {}).get(
-        'ignore_index', 255)) if isinstance(
-            cfg.get('model', {}).get('decode_head'), dict) else 255
+    heads = head_configs(cfg.get('model'))
+    ignore_index = int(heads[0][1].get('ignore_index', 255)) if heads \
+        else 255
     _seed(seed)
     if kind == 'semi':
         indices = _pick_semi(ds, num, seed)
         pictures = _semi(cfg, ds, indices, scale, checkpoint, ignore_index)
     else:
-        indices = sorted(set(np.linspace(0, len(ds) - 1, min(num, len(ds)))
-                             .round().astype(int).tolist()))
-        pictures = (_pretrain(cfg, ds, indices, scale, num_lines, seed)
-                    if kind == 'pretrain' else
-                    _supervised(ds, indices, scale, ignore_index))
+        indices = sorted(
+            set(
+                np.linspace(0,
+                            len(ds) - 1,
+                            min(num, len(ds))).round().astype(int).tolist()))
+        pictures = (
+            _pretrain(cfg, ds, indices, scale, num_lines, seed) if kind
+            == 'pretrain' else _supervised(ds, indices, scale, ignore_index))
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for name, pic, record in pictures:
         path = save_png(osp.join(out_dir, name + '.png'), pic)
         written.append(path)
         if record:
-            atomic_write_text(osp.join(out_dir, name + '.json'),
-                              json.dumps(record, indent=1))
+            atomic_write_text(
+                osp.join(out_dir, name + '.json'),
+                json.dumps(record, indent=1))
     montage = panel_montage([p for _, p, _ in pictures])
     title = f'{osp.basename(config)} ({kind}, {split} split)'
-    written.append(save_png(osp.join(out_dir, 'montage.png'),
-                            add_title(montage, title)))
+    written.append(
+        save_png(osp.join(out_dir, 'montage.png'), add_title(montage, title)))
     log(f'{kind} config: wrote {len(pictures)} picture(s) and '
         f'{written[-1]}')
     return written

@@ -23,8 +23,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ideal_mm.atomic_files import atomic_path
 from ideal_mm.errors import ConfigError, DataError
 
-__all__ = ['scalar_files', 'read_scalars', 'match_key', 'series',
-           'run_labels', 'read_runs', 'plot_curves']
+__all__ = [
+    'scalar_files', 'read_scalars', 'match_key', 'series', 'run_labels',
+    'read_runs', 'plot_curves'
+]
 
 Series = Tuple[List[float], List[float]]
 
@@ -37,8 +39,8 @@ def scalar_files(work_dir: str, latest_only: bool = False) -> List[str]:
     """
     if not osp.isdir(work_dir):
         raise DataError(f'{work_dir}: work dir not found')
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     own = osp.join(work_dir, 'vis_data', 'scalars.json')
     if osp.isfile(own):
         files.append(own)
@@ -75,8 +77,8 @@ def read_scalars(files: Sequence[str]) -> Dict[str, Dict[float, float]]:
                     continue
                 for key, value in record.items():
                     if key in ('step', 'iter', 'epoch') or isinstance(
-                            value, bool) or not isinstance(value,
-                                                           (int, float)):
+                            value,
+                            bool) or not isinstance(value, (int, float)):
                         continue
                     curves.setdefault(key, {})[float(step)] = float(value)
     return curves
@@ -109,7 +111,8 @@ def run_labels(work_dirs: Sequence[str]) -> List[str]:
 
 
 def plot_curves(runs: Dict[str, Dict[str, Dict[float, float]]],
-                keys: Sequence[str], out_file: str,
+                keys: Sequence[str],
+                out_file: str,
                 title: Optional[str] = None) -> Dict[str, Dict[str, Series]]:
     """Draw one panel per key, one line per run; save ``out_file``.
 
@@ -135,12 +138,16 @@ def plot_curves(runs: Dict[str, Dict[str, Dict[float, float]]],
     import matplotlib
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(keys), figsize=(5 * len(keys), 3.8), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for run, (xs, ys) in plotted[key].items():
-            ax.plot(xs, ys, marker='o' if len(xs) < 30 else None,
-                    markersize=3, label=run)
+            ax.plot(
+                xs,
+                ys,
+                marker='o' if len(xs) < 30 else None,
+                markersize=3,
+                label=run)
         ax.set_xlabel('iteration')
         ax.set_title(key)
         ax.grid(alpha=0.3)
@@ -157,8 +164,9 @@ def plot_curves(runs: Dict[str, Dict[str, Dict[float, float]]],
     return plotted
 
 
-def read_runs(work_dirs: Sequence[str], latest_only: bool = False
-              ) -> Dict[str, Dict[str, Dict[float, float]]]:
+def read_runs(
+        work_dirs: Sequence[str],
+        latest_only: bool = False) -> Dict[str, Dict[str, Dict[float, float]]]:
     """run label (:func:`run_labels`) -> its scalars (:func:`read_scalars`)."""
     return {
         label: read_scalars(scalar_files(work_dir, latest_only))

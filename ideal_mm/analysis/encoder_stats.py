@@ -1,7 +1,8 @@
 """Per-level feature statistics of encoders on real slices: is a pre-trained
 encoder a better starting point than random weights, and where is it not?
 
-CONFIG gives the encoder (``model.backbone``) and the slices (the dataset of
+CONFIG gives the encoder (``model.backbone`` or
+``model.segmentor.backbone``) and the slices (the dataset of
 ``test_dataloader``, ``val_dataloader`` or ``train_dataloader``, by
 ``--split``; its pipeline is used as it is). Every ENCODER (an exported
 ``encoder.pth`` or any checkpoint with ``backbone.*`` keys) is loaded into
@@ -36,14 +37,17 @@ import torch.nn.functional as F
 
 from ideal_mm.errors import ConfigError
 
-__all__ = ['effective_rank', 'high_frequency_share', 'level_stats',
-           'diagnose', 'format_report']
+__all__ = [
+    'effective_rank', 'high_frequency_share', 'level_stats', 'diagnose',
+    'format_report'
+]
 
 
 def effective_rank(features: torch.Tensor) -> float:
     """Effective rank of (C, N) features (channels x samples), centred."""
     if features.dim() != 2:
-        raise ValueError(f'features must be (C, N), got {tuple(features.shape)}')
+        raise ValueError(
+            f'features must be (C, N), got {tuple(features.shape)}')
     centred = features.double() - features.double().mean(1, keepdim=True)
     s = torch.linalg.svdvals(centred)
     energy = s.pow(2)
@@ -66,20 +70,25 @@ def high_frequency_share(feat: torch.Tensor) -> float:
 
 
 def level_stats(feats: Sequence[torch.Tensor]) -> List[Dict[str, float]]:
-    """``erank``, ``dead``, ``channels``, ``hf`` and the grid size per level."""
+    """``erank``, ``dead``, ``channels``, ``hf`` and the grid size per
+    level."""
     rows = []
     for feat in feats:
         flat = feat.transpose(0, 1).flatten(1)  # (C, B*H*W)
         active = (flat > 0).double().mean(1)
-        rows.append(dict(
-            channels=flat.shape[0], size=tuple(feat.shape[-2:]),
-            erank=effective_rank(flat), dead=int((active < 0.01).sum()),
-            hf=high_frequency_share(feat)))
+        rows.append(
+            dict(
+                channels=flat.shape[0],
+                size=tuple(feat.shape[-2:]),
+                erank=effective_rank(flat),
+                dead=int((active < 0.01).sum()),
+                hf=high_frequency_share(feat)))
     return rows
 
 
 def _slices(cfg, split: str, num: int) -> torch.Tensor:
-    """``num`` evenly spaced (C, H, W) inputs of the split's dataset, stacked."""
+    """``num`` evenly spaced (C, H, W) inputs of the split's dataset,
+    stacked."""
     from mmseg.registry import DATASETS
     key = f'{split}_dataloader'
     loader = cfg.get(key)
@@ -107,20 +116,24 @@ def _slices(cfg, split: str, num: int) -> torch.Tensor:
     return torch.stack(images)
 
 
-def diagnose(cfg, encoders: Sequence[str], num_slices: int = 32,
-             seed: int = 0, split: str = 'test'
-             ) -> List[Dict[str, object]]:
+def diagnose(cfg,
+             encoders: Sequence[str],
+             num_slices: int = 32,
+             seed: int = 0,
+             split: str = 'test') -> List[Dict[str, object]]:
     """One entry per encoder (random init first): name and level stats."""
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
     from ideal_mm.compat.checkpoint import load_checkpoint_file
     from ideal_mm.engine.export_encoder import extract_backbone
+    from ideal_mm.model_config import encoder_config
 
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    backbone_cfg = cfg.get('model', {}).get('backbone')
+    backbone_cfg = encoder_config(cfg.get('model'))
     if not backbone_cfg:
-        raise ConfigError('model.backbone is not set in the config')
+        raise ConfigError('model.backbone (or model.segmentor.backbone) is '
+                          'not set in the config')
     backbone_cfg = backbone_cfg.copy()
     backbone_cfg.pop('init_cfg', None)
     images = _slices(cfg, split, num_slices)
@@ -143,15 +156,20 @@ def diagnose(cfg, encoders: Sequence[str], num_slices: int = 32,
         if isinstance(feats, torch.Tensor):
             feats = [feats]
         label = f'random init (seed {seed})' if name is None else name
-        results.append(dict(name=label, levels=level_stats(feats),
-                            missing=0 if name is None else len(missing)))
+        results.append(
+            dict(
+                name=label,
+                levels=level_stats(feats),
+                missing=0 if name is None else len(missing)))
     return results
 
 
 def format_report(results: Sequence[Dict[str, object]]) -> str:
     """A text table: one line per encoder and level."""
-    lines = [f'{"encoder":<48} {"level":>5} {"grid":>9} {"C":>4} '
-             f'{"erank":>7} {"dead":>5} {"hf":>6}']
+    lines = [
+        f'{"encoder":<48} {"level":>5} {"grid":>9} {"C":>4} '
+        f'{"erank":>7} {"dead":>5} {"hf":>6}'
+    ]
     for res in results:
         for i, lv in enumerate(res['levels']):
             grid = 'x'.join(str(v) for v in lv['size'])

@@ -114,12 +114,27 @@ def dry_run_settings() -> ReportSettings:
     """Tiny sizes that run on a CPU in well under a minute; AMP rows are
     skipped there (mmengine's AmpOptimWrapper needs an accelerator)."""
     return ReportSettings(
-        device='cpu', batch_size=2, crop=(32, 32), workers=1,
-        model_warmup=1, model_iters=2, loop_warmup=2, loop_iters=4,
-        log_interval=2, patients=6, size=(40, 48), slices=(3, 4),
-        num_val=1, num_test=1, label_budget=2, budget_s=600.0,
-        prepare_timeout=120.0, model_timeout=120.0, loop_timeout=180.0,
-        ddp_timeout=120.0, min_part_s=3.0)
+        device='cpu',
+        batch_size=2,
+        crop=(32, 32),
+        workers=1,
+        model_warmup=1,
+        model_iters=2,
+        loop_warmup=2,
+        loop_iters=4,
+        log_interval=2,
+        patients=6,
+        size=(40, 48),
+        slices=(3, 4),
+        num_val=1,
+        num_test=1,
+        label_budget=2,
+        budget_s=600.0,
+        prepare_timeout=120.0,
+        model_timeout=120.0,
+        loop_timeout=180.0,
+        ddp_timeout=120.0,
+        min_part_s=3.0)
 
 
 def repo_root() -> str:
@@ -154,7 +169,9 @@ def _log_error(log: str) -> str:
     return lines[-1][:300] if lines else ''
 
 
-def run_part(cmd: List[str], log: str, timeout: float,
+def run_part(cmd: List[str],
+             log: str,
+             timeout: float,
              env: Optional[Dict[str, str]] = None,
              cwd: Optional[str] = None) -> PartRun:
     """Run ``cmd`` in its own session (process group) with its output in
@@ -165,13 +182,19 @@ def run_part(cmd: List[str], log: str, timeout: float,
     with open(log, 'w') as f:
         f.write('$ ' + ' '.join(cmd) + '\n')
         f.flush()
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
-                                cwd=cwd, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True)
         try:
             code = proc.wait(timeout=max(timeout, 0.1))
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            return PartRun('timed out', None, time.monotonic() - t0, log,
+            return PartRun('timed out', None,
+                           time.monotonic() - t0, log,
                            f'no result within the {timeout:.0f} s limit')
     wall = time.monotonic() - t0
     if code != 0:
@@ -207,8 +230,8 @@ def _read_json(path: str) -> Optional[dict]:
 def loop_scalars(work_dir: str) -> List[dict]:
     """The records of the newest ``scalars.json`` under ``work_dir``
     (mmengine's LocalVisBackend; rank 0 writes it)."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         return []
     records = []
@@ -220,8 +243,11 @@ def loop_scalars(work_dir: str) -> List[dict]:
     return records
 
 
-def loop_rates(records: Sequence[dict], batch_size: int, warmup: int,
-               interval: int, world_size: int = 1) -> Dict[str, Any]:
+def loop_rates(records: Sequence[dict],
+               batch_size: int,
+               warmup: int,
+               interval: int,
+               world_size: int = 1) -> Dict[str, Any]:
     """Full-loop figures from the runner's logged records.
 
     A train record (it has ``iter``) logged at iteration i holds the means
@@ -246,8 +272,10 @@ def loop_rates(records: Sequence[dict], batch_size: int, warmup: int,
     d = sum(r.get('data_time', 0.0) for r in timed) * interval
     n = len(timed) * interval
     out: Dict[str, Any] = dict(
-        rate=world_size * batch_size * n / t, step_ms=t / n * 1e3,
-        data_wait=d / t, timed_iters=n)
+        rate=world_size * batch_size * n / t,
+        step_ms=t / n * 1e3,
+        data_wait=d / t,
+        timed_iters=n)
     memory = [r['memory'] for r in train if 'memory' in r]
     out['memory_mib'] = float(max(memory)) if memory else None
     val = [r for r in records if 'iter' not in r and 'time' in r]
@@ -274,8 +302,8 @@ class Report:
 
 
 def _fmt(value: Any, spec: str = '.0f', empty: str = '-') -> str:
-    if value is None or (isinstance(value, float) and not
-                         math.isfinite(value)):
+    if value is None or (isinstance(value, float)
+                         and not math.isfinite(value)):
         return empty
     return format(value, spec)
 
@@ -309,7 +337,8 @@ def markdown(report: Report) -> str:
     s = report.settings
     gpus = ', '.join(v.get('gpus') or []) or 'none'
     lines = [
-        f'# GPU report ({report.mode})', '',
+        f'# GPU report ({report.mode})',
+        '',
         f'- device: {gpus} ({v.get("gpu_count", 0)} GPU(s), '
         f'{v.get("gpu_memory_gib", "-")} GiB); {v.get("cpu_count", "?")} '
         'CPUs',
@@ -324,7 +353,8 @@ def markdown(report: Report) -> str:
         f'- data: phantom ACDC, {report.data.get("patients", "?")} patients,'
         f' {report.data.get("size", "?")} pixels, '
         f'{report.data.get("slices", "?")} slices per frame',
-        f'- started {report.started}, {report.wall_s:.0f} s in all', '',
+        f'- started {report.started}, {report.wall_s:.0f} s in all',
+        '',
         '| stage | precision | model img/s | loop img/s | loop/model | '
         'data wait | peak MiB model / loop | val s/batch | status |',
         '|---|---|---|---|---|---|---|---|---|',
@@ -389,7 +419,8 @@ class _Budget:
         return min(part_timeout, left)
 
 
-def run_report(out_dir: str, settings: ReportSettings,
+def run_report(out_dir: str,
+               settings: ReportSettings,
                stages: Optional[Dict[str, str]] = None,
                work_root: Optional[str] = None,
                mode: str = 'gpu',
@@ -405,19 +436,20 @@ def run_report(out_dir: str, settings: ReportSettings,
     stages = dict(stages or DEFAULT_STAGES)
     root = repo_root()
     out_dir = osp.abspath(out_dir)
-    work_root = osp.abspath(work_root or osp.join(
-        osp.dirname(out_dir), 'gpu_report_work'))
+    work_root = osp.abspath(
+        work_root or osp.join(osp.dirname(out_dir), 'gpu_report_work'))
     logs = osp.join(out_dir, 'logs')
     results = osp.join(work_root, 'results')
     os.makedirs(results, exist_ok=True)
     t_start = time.monotonic()
     budget = _Budget(settings.budget_s, settings.min_part_s)
-    report = Report(mode=mode, settings=dataclasses.asdict(settings),
-                    started=time.strftime('%Y-%m-%d %H:%M:%S UTC',
-                                          time.gmtime()))
+    report = Report(
+        mode=mode,
+        settings=dataclasses.asdict(settings),
+        started=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()))
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    env['PYTHONPATH'] = root + (os.pathsep + env['PYTHONPATH']
-                                if env.get('PYTHONPATH') else '')
+    env['PYTHONPATH'] = root + (
+        os.pathsep + env['PYTHONPATH'] if env.get('PYTHONPATH') else '')
     if settings.device == 'cpu':
         env.setdefault('OMP_NUM_THREADS', '1')
     py = sys.executable
@@ -428,11 +460,15 @@ def run_report(out_dir: str, settings: ReportSettings,
     prep_json = osp.join(results, 'prepare.json')
     if osp.exists(prep_json):
         os.remove(prep_json)
-    cmd = [py, '-m', part_mod, 'prepare', '--work-root', work_root,
-           '--settings', s_json, '--result', prep_json]
+    cmd = [
+        py, '-m', part_mod, 'prepare', '--work-root', work_root, '--settings',
+        s_json, '--result', prep_json
+    ]
     for name, cfg in stages.items():
-        cmd += ['--stage', name, osp.join(root, cfg)
-                if not osp.isabs(cfg) else cfg]
+        cmd += [
+            '--stage', name,
+            osp.join(root, cfg) if not osp.isabs(cfg) else cfg
+        ]
     echo(f'[gpu_report] preparing data and configs ({len(stages)} stages)')
     run = run_part(cmd, osp.join(logs, 'prepare.log'),
                    budget.limit(settings.prepare_timeout) or 1.0, env, root)
@@ -445,9 +481,14 @@ def run_report(out_dir: str, settings: ReportSettings,
         for name in stages:
             for precision in PRECISIONS:
                 part = dict(status='skipped', error='preparation failed')
-                report.rows.append(dict(stage=name, precision=precision,
-                                        config=stages[name], model=part,
-                                        loop=part, ratio=None))
+                report.rows.append(
+                    dict(
+                        stage=name,
+                        precision=precision,
+                        config=stages[name],
+                        model=part,
+                        loop=part,
+                        ratio=None))
         report.ddp = dict(status='skipped', error='preparation failed')
         report.wall_s = time.monotonic() - t_start
         _write(report, out_dir)
@@ -459,31 +500,33 @@ def run_report(out_dir: str, settings: ReportSettings,
     for name, src in stages.items():
         stage = prep['stages'].get(name, {})
         for precision in PRECISIONS:
-            row: Dict[str, Any] = dict(stage=name, precision=precision,
-                                       config=src, ratio=None)
+            row: Dict[str, Any] = dict(
+                stage=name, precision=precision, config=src, ratio=None)
             report.rows.append(row)
             tag = f'{name}_{precision.replace("+", "_")}'
             if stage.get('status') != 'ok':
-                part = dict(status='failed',
-                            error=stage.get('error', 'no derived config'))
+                part = dict(
+                    status='failed',
+                    error=stage.get('error', 'no derived config'))
                 row['model'], row['loop'] = part, part
                 continue
             if precision != FP32 and s.device == 'cpu':
-                part = dict(status='skipped',
-                            error='AMP needs a GPU (mmengine '
-                            'AmpOptimWrapper); CPU dry run is fp32 only')
+                part = dict(
+                    status='skipped',
+                    error='AMP needs a GPU (mmengine '
+                    'AmpOptimWrapper); CPU dry run is fp32 only')
                 row['model'], row['loop'] = part, dict(part)
                 continue
             echo(f'[gpu_report] {name} {precision}: model only')
-            row['model'] = _model(
-                py, part_mod, stage['config'], s, precision,
-                osp.join(logs, f'{tag}_model.log'),
-                osp.join(results, f'{tag}_model.json'), budget, env, root)
+            row['model'] = _model(py, part_mod, stage['config'], s, precision,
+                                  osp.join(logs, f'{tag}_model.log'),
+                                  osp.join(results, f'{tag}_model.json'),
+                                  budget, env, root)
             echo(f'[gpu_report] {name} {precision}: full loop')
             row['loop'] = _loop(py, stage['config'], s, precision,
                                 osp.join(logs, f'{tag}_loop.log'),
-                                osp.join(work_root, 'work_dirs', tag),
-                                budget, env, root)
+                                osp.join(work_root, 'work_dirs', tag), budget,
+                                env, root)
             m, lp = row['model'], row['loop']
             if m.get('status') == 'ok' and lp.get('status') == 'ok':
                 row['ratio'] = lp['rate'] / m['rate']
@@ -516,15 +559,20 @@ def _model(py: str, part_mod: str, config: str, s: ReportSettings,
         return _skipped_budget()
     if osp.exists(result):
         os.remove(result)
-    cmd = [py, '-m', part_mod, 'model', config, '--device', s.device,
-           '--precision', precision, '--warmup', str(s.model_warmup),
-           '--iters', str(s.model_iters), '--result', result]
+    cmd = [
+        py, '-m', part_mod, 'model', config, '--device', s.device,
+        '--precision', precision, '--warmup',
+        str(s.model_warmup), '--iters',
+        str(s.model_iters), '--result', result
+    ]
     run = run_part(cmd, log, limit, env, root)
     res = _read_json(result) or {}
     if run.status != 'ok' or res.get('status') != 'ok':
-        return dict(status=run.status if run.status != 'ok' else 'failed',
-                    error=res.get('error') or run.error, log=log,
-                    wall_s=run.wall_s)
+        return dict(
+            status=run.status if run.status != 'ok' else 'failed',
+            error=res.get('error') or run.error,
+            log=log,
+            wall_s=run.wall_s)
     res.update(log=log, wall_s=run.wall_s)
     return res
 
@@ -537,9 +585,16 @@ def _train_cmd(py: str, config: str, work_dir: str,
     return cmd
 
 
-def _loop(py: str, config: str, s: ReportSettings, precision: str,
-          log: str, work_dir: str, budget: _Budget, env: Dict[str, str],
-          root: str, world_size: int = 1,
+def _loop(py: str,
+          config: str,
+          s: ReportSettings,
+          precision: str,
+          log: str,
+          work_dir: str,
+          budget: _Budget,
+          env: Dict[str, str],
+          root: str,
+          world_size: int = 1,
           cmd: Optional[List[str]] = None,
           timeout: Optional[float] = None) -> Dict[str, Any]:
     """The full-loop part of one row (or the DDP run, given ``cmd``)."""
@@ -551,14 +606,18 @@ def _loop(py: str, config: str, s: ReportSettings, precision: str,
     cmd = cmd or _train_cmd(py, config, work_dir, precision)
     run = run_part(cmd, log, limit, env, root)
     if run.status != 'ok':
-        return dict(status=run.status, error=run.error, log=log,
-                    wall_s=run.wall_s)
+        return dict(
+            status=run.status, error=run.error, log=log, wall_s=run.wall_s)
     try:
-        res = loop_rates(loop_scalars(work_dir), s.batch_size,
-                         s.loop_warmup, s.log_interval, world_size)
+        res = loop_rates(
+            loop_scalars(work_dir), s.batch_size, s.loop_warmup,
+            s.log_interval, world_size)
     except (ValueError, KeyError, OSError) as err:
-        return dict(status='failed', error=f'reading the log: {err}',
-                    log=log, wall_s=run.wall_s)
+        return dict(
+            status='failed',
+            error=f'reading the log: {err}',
+            log=log,
+            wall_s=run.wall_s)
     res.update(status='ok', log=log, wall_s=run.wall_s)
     if not res['loss_finite']:
         res['error'] = 'non-finite loss logged'
@@ -572,25 +631,38 @@ def _ddp(stages: Dict[str, str], prep: Dict[str, Any], report: Report,
     gpus = int(report.versions.get('gpu_count') or 0)
     name = s.ddp_stage
     if s.device == 'cpu' or gpus < s.ddp_gpus:
-        return dict(status='skipped',
-                    error=f'{gpus} GPU(s) here; the NCCL DDP run needs '
-                    f'{s.ddp_gpus}')
+        return dict(
+            status='skipped',
+            error=f'{gpus} GPU(s) here; the NCCL DDP run needs '
+            f'{s.ddp_gpus}')
     stage = prep['stages'].get(name, {})
     if stage.get('status') != 'ok':
-        return dict(status='skipped',
-                    error=f'stage {name!r} has no derived config')
+        return dict(
+            status='skipped', error=f'stage {name!r} has no derived config')
     precision = AMP_CL
     tag = f'ddp{s.ddp_gpus}_{name}'
     work_dir = osp.join(work_root, 'work_dirs', tag)
     ddp_env = dict(env, PORT=str(_free_port()), PYTHON=sys.executable)
-    cmd = ['bash', 'tools/dist_train.sh', stage['config'], str(s.ddp_gpus),
-           '--work-dir', work_dir, '--amp', '--channels-last']
-    res = _loop(sys.executable, stage['config'], s, precision,
-                osp.join(logs, f'{tag}.log'), work_dir, budget, ddp_env,
-                root, world_size=s.ddp_gpus, cmd=cmd, timeout=s.ddp_timeout)
+    cmd = [
+        'bash', 'tools/dist_train.sh', stage['config'],
+        str(s.ddp_gpus), '--work-dir', work_dir, '--amp', '--channels-last'
+    ]
+    res = _loop(
+        sys.executable,
+        stage['config'],
+        s,
+        precision,
+        osp.join(logs, f'{tag}.log'),
+        work_dir,
+        budget,
+        ddp_env,
+        root,
+        world_size=s.ddp_gpus,
+        cmd=cmd,
+        timeout=s.ddp_timeout)
     res.update(stage=name, precision=precision, gpus=s.ddp_gpus)
-    one = next((r for r in report.rows if r['stage'] == name and
-                r['precision'] == precision), None)
+    one = next((r for r in report.rows
+                if r['stage'] == name and r['precision'] == precision), None)
     if res.get('status') == 'ok' and one and \
             (one.get('loop') or {}).get('status') == 'ok':
         res['scaling'] = res['rate'] / one['loop']['rate']

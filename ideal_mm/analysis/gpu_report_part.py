@@ -42,17 +42,25 @@ def _versions() -> Dict[str, Any]:
 
     import ideal_mm
     info: Dict[str, Any] = dict(
-        python=platform.python_version(), torch=torch.__version__,
-        cuda=torch.version.cuda, mmengine=mmengine.__version__,
-        mmseg=mmseg.__version__, mmcv=mmcv.__version__,
-        ideal_mm=ideal_mm.__version__, cpu_count=os.cpu_count(),
-        cuda_available=torch.cuda.is_available(), gpu_count=0, gpus=[])
-    info['cudnn'] = (torch.backends.cudnn.version()
-                     if torch.backends.cudnn.is_available() else None)
+        python=platform.python_version(),
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        mmengine=mmengine.__version__,
+        mmseg=mmseg.__version__,
+        mmcv=mmcv.__version__,
+        ideal_mm=ideal_mm.__version__,
+        cpu_count=os.cpu_count(),
+        cuda_available=torch.cuda.is_available(),
+        gpu_count=0,
+        gpus=[])
+    info['cudnn'] = (
+        torch.backends.cudnn.version()
+        if torch.backends.cudnn.is_available() else None)
     if torch.cuda.is_available():
         info['gpu_count'] = torch.cuda.device_count()
-        info['gpus'] = [torch.cuda.get_device_name(i)
-                        for i in range(info['gpu_count'])]
+        info['gpus'] = [
+            torch.cuda.get_device_name(i) for i in range(info['gpu_count'])
+        ]
         props = torch.cuda.get_device_properties(0)
         info['gpu_memory_gib'] = round(props.total_memory / 2**30, 1)
     return info
@@ -70,9 +78,13 @@ def _make_data(data_root: str, spec: Dict[str, Any]) -> str:
                 return 'reused'
     size = spec['size']
     size = tuple(tuple(s) if isinstance(s, list) else s for s in size)
-    make_phantom_acdc(data_root, num_patients=spec['patients'], seed=0,
-                      size=size, num_slices=tuple(spec['slices']),
-                      overwrite=True)
+    make_phantom_acdc(
+        data_root,
+        num_patients=spec['patients'],
+        seed=0,
+        size=size,
+        num_slices=tuple(spec['slices']),
+        overwrite=True)
     atomic_write_json(marker, spec)
     return 'generated'
 
@@ -94,10 +106,16 @@ def derive_config(src: str, dst: str, settings: Dict[str, Any],
                                            set_pipeline_crop)
     from ideal_mm.engine.config_walk import dataloader_datasets
     crop = tuple(settings['crop'])
-    cfg = prepare_config(src, batch_size=settings['batch_size'],
-                         num_workers=settings.get('workers'), crop=crop)
-    split_cfg = dict(type='seeded', seed=0, num_val=settings['num_val'],
-                     num_test=settings['num_test'])
+    cfg = prepare_config(
+        src,
+        batch_size=settings['batch_size'],
+        num_workers=settings.get('workers'),
+        crop=crop)
+    split_cfg = dict(
+        type='seeded',
+        seed=0,
+        num_val=settings['num_val'],
+        num_test=settings['num_test'])
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for ds in dataloader_datasets(cfg.get(key)):
             if 'data_root' in ds:
@@ -129,11 +147,12 @@ def derive_config(src: str, dst: str, settings: Dict[str, Any],
     log_processor['window_size'] = interval
     cfg.log_processor = log_processor
     cfg.dump(dst)
-    return dict(validation=has_val,
-                labelled=labelled_count(cfg, settings['batch_size']),
-                workers=int(cfg.train_dataloader.get('num_workers', 0)),
-                val_batch=(int(cfg.val_dataloader.get('batch_size', 1))
-                           if has_val else None))
+    return dict(
+        validation=has_val,
+        labelled=labelled_count(cfg, settings['batch_size']),
+        workers=int(cfg.train_dataloader.get('num_workers', 0)),
+        val_batch=(int(cfg.val_dataloader.get('batch_size', 1))
+                   if has_val else None))
 
 
 def _warm_cache(config: str) -> None:
@@ -155,10 +174,12 @@ def prepare(work_root: str, settings: Dict[str, Any],
     import ideal_mm  # noqa: F401  (registers the components)
     out: Dict[str, Any] = dict(versions=_versions(), stages={})
     data_root = osp.join(work_root, 'data')
-    spec = dict(patients=settings['patients'], size=settings['size'],
-                slices=settings['slices'])
-    out['data'] = dict(root=data_root, state=_make_data(data_root, spec),
-                       **spec)
+    spec = dict(
+        patients=settings['patients'],
+        size=settings['size'],
+        slices=settings['slices'])
+    out['data'] = dict(
+        root=data_root, state=_make_data(data_root, spec), **spec)
     os.makedirs(osp.join(work_root, 'configs'), exist_ok=True)
     for name, src in stages.items():
         dst = osp.join(work_root, 'configs', f'{name}.py')
@@ -168,7 +189,8 @@ def prepare(work_root: str, settings: Dict[str, Any],
             out['stages'][name] = dict(status='ok', config=dst, **facts)
         except Exception as err:  # one stage's failure is its row
             out['stages'][name] = dict(
-                status='failed', error=f'{type(err).__name__}: {err}',
+                status='failed',
+                error=f'{type(err).__name__}: {err}',
                 traceback=traceback.format_exc(limit=-3))
     return out
 
@@ -191,15 +213,26 @@ def model_part(config: str, device: str, precision: str, warmup: int,
         env_cfg.get('cudnn_benchmark', False))
     batch = int(cfg.train_dataloader.batch_size)
     amp = precision != 'fp32'
-    res = model_only(cfg, device, batch, config_crop(cfg), iters, warmup,
-                     amp=amp, channels_last=amp)
+    res = model_only(
+        cfg,
+        device,
+        batch,
+        config_crop(cfg),
+        iters,
+        warmup,
+        amp=amp,
+        channels_last=amp)
     if device.startswith('cuda'):
         memory = torch.cuda.max_memory_allocated() / 2**20
     else:
         memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return dict(rate=res['rate'], step_ms=res['step_ms'], loss=res['loss'],
-                precision=res['precision'], memory_mib=memory,
-                batch_size=batch)
+    return dict(
+        rate=res['rate'],
+        step_ms=res['step_ms'],
+        loss=res['loss'],
+        precision=res['precision'],
+        memory_mib=memory,
+        batch_size=batch)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -209,8 +242,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     prep = sub.add_parser('prepare')
     prep.add_argument('--work-root', required=True)
     prep.add_argument('--settings', required=True, help='JSON')
-    prep.add_argument('--stage', nargs=2, action='append', default=[],
-                      metavar=('NAME', 'CONFIG'))
+    prep.add_argument(
+        '--stage',
+        nargs=2,
+        action='append',
+        default=[],
+        metavar=('NAME', 'CONFIG'))
     prep.add_argument('--result', required=True)
     model = sub.add_parser('model')
     model.add_argument('config')
@@ -235,8 +272,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         result['status'] = 'ok'
         code = 0
     except Exception as err:  # reported as the part's failed row
-        result = dict(status='failed', error=f'{type(err).__name__}: {err}',
-                      traceback=traceback.format_exc(limit=-4))
+        result = dict(
+            status='failed',
+            error=f'{type(err).__name__}: {err}',
+            traceback=traceback.format_exc(limit=-4))
         traceback.print_exc()
         code = 1
     from ideal_mm.atomic_files import atomic_write_json

@@ -20,15 +20,19 @@ import numpy as np
 
 from ideal_mm.evaluation.functional import ACDC_LABELS, volume_metrics
 
-__all__ = ['SPACING', 'cardiac_volume', 'make_case', 'medpy_metrics',
-           'median_time', 'compare_with_medpy']
+__all__ = [
+    'SPACING', 'cardiac_volume', 'make_case', 'medpy_metrics', 'median_time',
+    'compare_with_medpy'
+]
 
 SPACING = (10.0, 1.5625, 1.5625)  # (sz, sx, sy) in mm, typical of ACDC
 
 
-def cardiac_volume(shape: Tuple[int, int, int], centre: Tuple[float, float], lv_radius: float,
-                   myo_thickness: float, rv_radius: float, angle: float) -> np.ndarray:
-    """A (D, H, W) uint8 label volume: 1 RV, 2 Myo, 3 LV, shrinking towards the apex."""
+def cardiac_volume(shape: Tuple[int, int, int], centre: Tuple[float, float],
+                   lv_radius: float, myo_thickness: float, rv_radius: float,
+                   angle: float) -> np.ndarray:
+    """A (D, H, W) uint8 label volume: 1 RV, 2 Myo, 3 LV, shrinking towards the
+    apex."""
     d, h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     vol = np.zeros(shape, np.uint8)
@@ -53,31 +57,43 @@ def make_case(rng: np.random.Generator,
     """A (prediction, reference) pair with realistic segmentation errors."""
     h, w = shape[1:]
     centre = (h / 2 + rng.uniform(-15, 15), w / 2 + rng.uniform(-15, 15))
-    params = dict(lv_radius=rng.uniform(16, 24), myo_thickness=rng.uniform(5, 8),
-                  rv_radius=rng.uniform(18, 26), angle=rng.uniform(2.6, 3.6))
+    params = dict(
+        lv_radius=rng.uniform(16, 24),
+        myo_thickness=rng.uniform(5, 8),
+        rv_radius=rng.uniform(18, 26),
+        angle=rng.uniform(2.6, 3.6))
     gt = cardiac_volume(shape, centre, **params)
-    jitter = dict(lv_radius=params['lv_radius'] * rng.uniform(0.9, 1.1),
-                  myo_thickness=params['myo_thickness'] + rng.uniform(-1.5, 1.5),
-                  rv_radius=params['rv_radius'] * rng.uniform(0.85, 1.1),
-                  angle=params['angle'] + rng.uniform(-0.15, 0.15))
-    pred = cardiac_volume(shape, (centre[0] + rng.uniform(-2, 2), centre[1] + rng.uniform(-2, 2)),
-                          **jitter)
+    jitter = dict(
+        lv_radius=params['lv_radius'] * rng.uniform(0.9, 1.1),
+        myo_thickness=params['myo_thickness'] + rng.uniform(-1.5, 1.5),
+        rv_radius=params['rv_radius'] * rng.uniform(0.85, 1.1),
+        angle=params['angle'] + rng.uniform(-0.15, 0.15))
+    pred = cardiac_volume(
+        shape,
+        (centre[0] + rng.uniform(-2, 2), centre[1] + rng.uniform(-2, 2)),
+        **jitter)
     # a small false-positive island near the heart, as networks produce
     k = int(rng.integers(0, shape[0]))
-    y, x = int(centre[0] + rng.uniform(35, 50)), int(centre[1] + rng.uniform(-30, 30))
+    y, x = int(centre[0] + rng.uniform(35, 50)), int(centre[1] +
+                                                     rng.uniform(-30, 30))
     pred[k, y:y + 3, x:x + 4] = int(rng.integers(1, 4))
     return pred, gt
 
 
-def medpy_metrics(pred: np.ndarray, gt: np.ndarray, spacing) -> Dict[str, Dict[str, float]]:
-    """medpy's dc, jc, hd95 and asd per ACDC class (the usual evaluation code)."""
+def medpy_metrics(pred: np.ndarray, gt: np.ndarray,
+                  spacing) -> Dict[str, Dict[str, float]]:
+    """medpy's dc, jc, hd95 and asd per ACDC class (the usual evaluation
+    code)."""
     from medpy.metric import binary
     out = {}
     for name, value in ACDC_LABELS.items():
         p, g = pred == value, gt == value
-        out[name] = {'dice': binary.dc(p, g), 'jaccard': binary.jc(p, g),
-                     'hd95': binary.hd95(p, g, voxelspacing=spacing),
-                     'asd': binary.asd(p, g, voxelspacing=spacing)}
+        out[name] = {
+            'dice': binary.dc(p, g),
+            'jaccard': binary.jc(p, g),
+            'hd95': binary.hd95(p, g, voxelspacing=spacing),
+            'asd': binary.asd(p, g, voxelspacing=spacing)
+        }
     return out
 
 
@@ -91,7 +107,8 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def compare_with_medpy(cases: int = 8, repeats: int = 5,
+def compare_with_medpy(cases: int = 8,
+                       repeats: int = 5,
                        shape: Tuple[int, int, int] = (10, 216, 256),
                        seed: int = 0) -> Dict[str, float]:
     """Time and check ``volume_metrics`` against medpy on ``cases`` volumes.
@@ -110,8 +127,15 @@ def compare_with_medpy(cases: int = 8, repeats: int = 5,
         ref = medpy_metrics(pred, gt, SPACING)
         for name, values in ref.items():
             for key, expected in values.items():
-                worst = max(worst, abs(ours[name][key] - expected) / max(abs(expected), 1e-12))
-        ours_t.append(median_time(lambda: volume_metrics(pred, gt, SPACING), repeats))
-        medpy_t.append(median_time(lambda: medpy_metrics(pred, gt, SPACING), repeats))
-    return dict(ours_s=statistics.median(ours_t), medpy_s=statistics.median(medpy_t),
-                worst=worst)
+                worst = max(
+                    worst,
+                    abs(ours[name][key] - expected) /
+                    max(abs(expected), 1e-12))
+        ours_t.append(
+            median_time(lambda: volume_metrics(pred, gt, SPACING), repeats))
+        medpy_t.append(
+            median_time(lambda: medpy_metrics(pred, gt, SPACING), repeats))
+    return dict(
+        ours_s=statistics.median(ours_t),
+        medpy_s=statistics.median(medpy_t),
+        worst=worst)

@@ -26,8 +26,10 @@ from ideal_mm.errors import DataError
 from .curves import match_key, read_scalars, scalar_files, series
 from .study_spec import Study, budget_name
 
-__all__ = ['VAL_CURVE', 'VAL_KEY', 'save_val_curve', 'run_curve',
-           'arm_curves', 'mean_band', 'plot_study_curves']
+__all__ = [
+    'VAL_CURVE', 'VAL_KEY', 'save_val_curve', 'run_curve', 'arm_curves',
+    'mean_band', 'plot_study_curves'
+]
 
 #: the committed copy of a finished run's validation curve
 VAL_CURVE = 'val_curve.json'
@@ -59,8 +61,9 @@ def save_val_curve(run_dir: str, key: str = VAL_KEY) -> Optional[str]:
     if curve is None:
         return None
     path = osp.join(run_dir, VAL_CURVE)
-    atomic_write_text(path, json.dumps(
-        dict(key=key, iters=curve[0], values=curve[1])) + '\n')
+    atomic_write_text(
+        path,
+        json.dumps(dict(key=key, iters=curve[0], values=curve[1])) + '\n')
     return path
 
 
@@ -77,8 +80,9 @@ def run_curve(run_dir: str, key: str = VAL_KEY) -> Optional[Curve]:
     return _scalars_curve(run_dir, key)
 
 
-def arm_curves(study: Study, budget: str, key: str = VAL_KEY
-               ) -> Dict[str, Dict[int, Curve]]:
+def arm_curves(study: Study,
+               budget: str,
+               key: str = VAL_KEY) -> Dict[str, Dict[int, Curve]]:
     """{method: {seed: curve}} of the finished runs (``summary.json``
     written) at budget name ``budget``; methods without one are left out."""
     out: Dict[str, Dict[int, Curve]] = {}
@@ -109,7 +113,9 @@ def mean_band(curves: Dict[int, Curve]) -> Tuple[np.ndarray, ...]:
     return xs, rows.mean(0), rows.min(0), rows.max(0)
 
 
-def plot_study_curves(study: Study, out_file: str, budgets: List[str],
+def plot_study_curves(study: Study,
+                      out_file: str,
+                      budgets: List[str],
                       reference: Optional[str] = None,
                       key: str = VAL_KEY) -> Dict[str, dict]:
     """One panel per budget: every arm's mean validation curve over seeds
@@ -123,30 +129,32 @@ def plot_study_curves(study: Study, out_file: str, budgets: List[str],
     if reference is not None:
         ref = {}
         for b in study.budgets(reference):
-            ref.update(arm_curves(study, budget_name(b), key).get(
-                reference, {}))
+            ref.update(
+                arm_curves(study, budget_name(b), key).get(reference, {}))
         if ref:
             level = float(np.mean([ys[-1] for _, ys in ref.values()]))
     for budget in budgets:
         arms = arm_curves(study, budget, key)
         arms.pop(reference, None)
         if arms:
-            drawn[budget] = {m: (*mean_band(c), sorted(c))
-                             for m, c in arms.items()}
+            drawn[budget] = {
+                m: (*mean_band(c), sorted(c))
+                for m, c in arms.items()
+            }
     if not drawn:
         return {}
     import matplotlib
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(drawn), figsize=(6.5 * len(drawn), 4.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(drawn), figsize=(6.5 * len(drawn), 4.5), squeeze=False)
     for ax, (budget, arms) in zip(axes[0], drawn.items()):
         for method, (xs, mean, lo, hi, seeds) in arms.items():
             line, = ax.plot(xs, mean, label=f'{method} (n={len(seeds)})')
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2)
         if level is not None:
-            ax.axhline(level, color='k', ls='--', lw=1,
-                       label=f'{reference} (final)')
+            ax.axhline(
+                level, color='k', ls='--', lw=1, label=f'{reference} (final)')
         ax.set_xlabel('iteration')
         ax.set_ylabel(f'validation {key}')
         ax.set_title(f'{study.name}, {budget}: mean over seeds, range '

@@ -43,8 +43,8 @@ def collect(study: Study) -> Dict[Tuple[str, str], Dict[int, dict]]:
     for method in study.methods:
         for budget in study.budgets(method):
             for seed in study.spec.seeds:
-                path = osp.join(study.run_dir(method, budget, seed),
-                                'summary.json')
+                path = osp.join(
+                    study.run_dir(method, budget, seed), 'summary.json')
                 if not osp.isfile(path):
                     continue
                 with open(path) as f:
@@ -60,8 +60,8 @@ def _mean_dice(runs: Dict[int, dict]) -> float:
     """Mean over seeds of the mean test Dice over volumes (nan: no run)."""
     if not runs:
         return float('nan')
-    return float(np.mean([np.nanmean(list(r['dice'].values()))
-                          for r in runs.values()]))
+    return float(
+        np.mean([np.nanmean(list(r['dice'].values())) for r in runs.values()]))
 
 
 def gap_shares(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
@@ -74,8 +74,10 @@ def gap_shares(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
         return {}
     low, high = gap
     d_low = _mean_dice(results.get((low, budget), {}))
-    his = [_mean_dice(results.get((high, budget_name(b)), {}))
-           for b in study.budgets(high)]
+    his = [
+        _mean_dice(results.get((high, budget_name(b)), {}))
+        for b in study.budgets(high)
+    ]
     his = [h for h in his if not np.isnan(h)]
     if np.isnan(d_low) or not his or his[0] == d_low:
         return {}
@@ -97,13 +99,15 @@ def _gap_lines(study: Study, results: Dict[Tuple[str, str], Dict[int, dict]],
             rows.append(f'| {method} | {b} | {100 * share:+.0f} % |')
     if not rows:
         return []
-    return ['', f'Share of the {gap[0]} -> {gap[1]} test-Dice gap closed '
-            '(mean over seeds): (D - D_low) / (D_high - D_low).', '',
-            '| method | budget | gap closed |', '|---|---|---|'] + rows
+    return [
+        '', f'Share of the {gap[0]} -> {gap[1]} test-Dice gap closed '
+        '(mean over seeds): (D - D_low) / (D_high - D_low).', '',
+        '| method | budget | gap closed |', '|---|---|---|'
+    ] + rows
 
 
-def curve_gap_shares(study: Study, budget: str, iters: Sequence[int]
-                     ) -> Dict[str, Dict[int, float]]:
+def curve_gap_shares(study: Study, budget: str,
+                     iters: Sequence[int]) -> Dict[str, Dict[int, float]]:
     """{method: {iteration: share}} of the ``gap = (low, high)`` closed on
     the validation curves: ``(V_m(t) - V_low(t)) / (V_high(t) - V_low(t))``
     with ``V(t)`` a method's validation Dice at iteration ``t``, mean over
@@ -117,8 +121,10 @@ def curve_gap_shares(study: Study, budget: str, iters: Sequence[int]
         return {}
     low, high = gap
     arms = arm_curves(study, budget)
-    highs = [arm_curves(study, budget_name(b)).get(high)
-             for b in study.budgets(high)]
+    highs = [
+        arm_curves(study, budget_name(b)).get(high)
+        for b in study.budgets(high)
+    ]
     highs = [h for h in highs if h]
     if low not in arms or not highs:
         return {}
@@ -156,11 +162,13 @@ def _curve_gap_lines(study: Study, budgets: Sequence[str]) -> list:
                 for t in iters) + ' |')
     if not rows:
         return []
-    return ['', f'Share of the {gap[0]} -> {gap[1]} gap closed on the '
-            'validation curves (mean over finished seeds) at iteration t: '
-            '(V(t) - V_low(t)) / (V_high(t) - V_low(t)).', '',
-            '| method | budget | ' + ' | '.join(f'it {t}' for t in iters)
-            + ' |', '|---|---|' + '---|' * len(iters)] + rows
+    return [
+        '', f'Share of the {gap[0]} -> {gap[1]} gap closed on the '
+        'validation curves (mean over finished seeds) at iteration t: '
+        '(V(t) - V_low(t)) / (V_high(t) - V_low(t)).', '',
+        '| method | budget | ' + ' | '.join(f'it {t}' for t in iters) + ' |',
+        '|---|---|' + '---|' * len(iters)
+    ] + rows
 
 
 def _curve_lines(study: Study, budgets: Sequence[str]) -> list:
@@ -172,21 +180,27 @@ def _curve_lines(study: Study, budgets: Sequence[str]) -> list:
                               list(budgets), ref)
     if not drawn:
         return []
-    lines = ['', f'Validation-split {VAL_KEY} during training (mean over '
-             'the finished seeds; the test split is not used): '
-             '![validation curves](curves.png)', '']
+    lines = [
+        '', f'Validation-split {VAL_KEY} during training (mean over '
+        'the finished seeds; the test split is not used): '
+        '![validation curves](curves.png)', ''
+    ]
     for budget, arms in drawn.items():
-        xs_all = sorted(set.intersection(*(set(a[0].tolist())
-                                           for a in arms.values())))
+        xs_all = sorted(
+            set.intersection(*(set(a[0].tolist()) for a in arms.values())))
         pick = xs_all if len(xs_all) <= 7 else [
-            xs_all[int(round(i))]
-            for i in np.linspace(0, len(xs_all) - 1, 7)]
-        lines += [f'| {budget}: method (seeds) | ' + ' | '.join(
-            f'it {x:g}' for x in pick) + ' |', '|---|' + '---|' * len(pick)]
+            xs_all[int(round(i))] for i in np.linspace(0,
+                                                       len(xs_all) - 1, 7)
+        ]
+        lines += [
+            f'| {budget}: method (seeds) | ' +
+            ' | '.join(f'it {x:g}' for x in pick) + ' |',
+            '|---|' + '---|' * len(pick)
+        ]
         for method, (xs, mean, lo, hi, seeds) in arms.items():
             at = dict(zip(xs.tolist(), mean.tolist()))
-            lines.append(f'| {method} ({len(seeds)}) | ' + ' | '.join(
-                f'{at[x]:.3f}' for x in pick) + ' |')
+            lines.append(f'| {method} ({len(seeds)}) | ' +
+                         ' | '.join(f'{at[x]:.3f}' for x in pick) + ' |')
         lines.append('')
     return lines
 
@@ -200,12 +214,14 @@ def report(study: Study) -> str:
         for b in study.budgets(method):
             if budget_name(b) not in budgets:
                 budgets.append(budget_name(b))
-    lines = [f'# Study `{study.name}`', '',
-             'Test-split mean over volumes of the per-volume mean over '
-             'foreground classes; mean ± sample std over seeds (n = runs).',
-             '', '| method | ' + ' | '.join(
-                 f'{b} Dice | {b} HD95 (mm)' for b in budgets) + ' |',
-             '|---|' + '---|---|' * len(budgets)]
+    lines = [
+        f'# Study `{study.name}`', '',
+        'Test-split mean over volumes of the per-volume mean over '
+        'foreground classes; mean ± sample std over seeds (n = runs).', '',
+        '| method | ' + ' | '.join(f'{b} Dice | {b} HD95 (mm)'
+                                   for b in budgets) + ' |',
+        '|---|' + '---|---|' * len(budgets)
+    ]
     rows = io.StringIO()
     writer = csv.writer(rows, lineterminator='\n')
     writer.writerow(['method', 'budget', 'seed', 'dice', 'hd95', 'volumes'])
@@ -213,37 +229,42 @@ def report(study: Study) -> str:
         cells = []
         for b in budgets:
             runs = results.get((method, b), {})
-            dice = [np.nanmean(list(r['dice'].values()))
-                    for r in runs.values()]
+            dice = [
+                np.nanmean(list(r['dice'].values())) for r in runs.values()
+            ]
             hd = [np.nanmean(list(r['hd95'].values())) for r in runs.values()]
             for seed, r in sorted(runs.items()):
                 writer.writerow([
                     method, b, seed,
                     f"{np.nanmean(list(r['dice'].values())):.4f}",
                     f"{np.nanmean(list(r['hd95'].values())):.3f}",
-                    len(r['dice'])])
+                    len(r['dice'])
+                ])
             cells.append(f'{_mean_std(dice)} (n={len(dice)})' if dice else '-')
             cells.append(_mean_std(hd) if hd else '-')
         lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
     pairs = study.spec.get('compare', [])
     if pairs:
-        lines += ['', 'Paired per-volume Dice difference A - B (same seeds, '
-                  'same test volumes), two-level bootstrap over seeds and '
-                  'volumes (10,000 replicates): mean [95 % CI]; P(<=0) is '
-                  'the share of replicates at or below zero. A row with '
-                  'fewer than 5 seeds is preliminary; with one seed its '
-                  'interval covers the test volumes only, not training '
-                  'noise.', '',
-                  '| A - B | budget | seeds | volumes | mean | 95 % CI | '
-                  'P(<=0) |', '|---|---|---|---|---|---|---|']
+        lines += [
+            '', 'Paired per-volume Dice difference A - B (same seeds, '
+            'same test volumes), two-level bootstrap over seeds and '
+            'volumes (10,000 replicates): mean [95 % CI]; P(<=0) is '
+            'the share of replicates at or below zero. A row with '
+            'fewer than 5 seeds is preliminary; with one seed its '
+            'interval covers the test volumes only, not training '
+            'noise.', '',
+            '| A - B | budget | seeds | volumes | mean | 95 % CI | '
+            'P(<=0) |', '|---|---|---|---|---|---|---|'
+        ]
         for a, b in pairs:
             for bud in budgets:
                 ra, rb = results.get((a, bud), {}), results.get((b, bud), {})
                 seeds = sorted(set(ra) & set(rb))
                 if not seeds:
                     continue
-                vols = sorted(set.intersection(*(
-                    set(ra[s]['dice']) & set(rb[s]['dice']) for s in seeds)))
+                vols = sorted(
+                    set.intersection(*(set(ra[s]['dice']) & set(rb[s]['dice'])
+                                       for s in seeds)))
                 A = np.array([[ra[s]['dice'][v] for v in vols] for s in seeds])
                 B = np.array([[rb[s]['dice'][v] for v in vols] for s in seeds])
                 ok = ~np.isnan(A).any(0) & ~np.isnan(B).any(0)

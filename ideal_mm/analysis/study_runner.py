@@ -1,6 +1,9 @@
 """Running a study's jobs, resumably: stage 1 once per pre-training config,
 then every fine-tuning run (train + test on the test split) unless its
 ``summary.json`` exists; an interrupted run resumes from its last checkpoint.
+A method with a ``first`` stage (BCP's labelled phase) trains it in the run's
+folder first (``<run>/first``, resumed the same way, skipped once done) and
+starts from its single best checkpoint.
 
 Runs are ``tools/train.py`` / ``tools/test.py`` subprocesses started in the
 repository checkout (``repo``), one log per run folder.
@@ -16,14 +19,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
+from ideal_mm.engine.best_checkpoint import find_best_checkpoint
 # the checkpoint mmengine's `last_checkpoint` file names, if it exists (one
 # reader, the engine's, for the non-finite guard and the study's resume)
 from ideal_mm.engine.nonfinite import last_checkpoint
-from ideal_mm.errors import ConfigError
+from ideal_mm.errors import CheckpointError, ConfigError
+from ideal_mm.model_config import encoder_path
 from .study_curves import VAL_CURVE, save_val_curve
 from .study_spec import Study, budget_name, flatten
 
-__all__ = ['StudyRunner', 'default_repo']
+__all__ = ['StudyRunner', 'default_repo', 'FIRST_DONE']
+
+#: written in a first stage's folder when it finished: {"best": path}
+FIRST_DONE = 'first_done.json'
 
 
 def default_repo() -> str:
@@ -35,13 +43,16 @@ def default_repo() -> str:
 def _run(cmd: List[str], log: str, threads: int, repo: str) -> int:
     """Run ``cmd`` in ``repo`` with ``threads`` BLAS/OpenMP threads, appending
     its output to ``log``; the exit status."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        PYTHONUNBUFFERED='1')
     with open(log, 'a') as f:
         f.write(f'\n$ {" ".join(cmd)}\n')
         f.flush()
-        return subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
-                               cwd=repo, env=env)
+        return subprocess.call(
+            cmd, stdout=f, stderr=subprocess.STDOUT, cwd=repo, env=env)
 
 
 def _tail(path: str, n: int = 15) -> str:
@@ -52,10 +63,22 @@ def _tail(path: str, n: int = 15) -> str:
         return ''
 
 
-class StudyRunner:
-    """Runs the study's pre-training and fine-tuning jobs, skipping done ones."""
+def config_encoder_path(path: str) -> str:
+    """Dotted key of the encoder under ``model`` in the config at ``path``
+    (``backbone`` or ``segmentor.backbone``, :mod:`ideal_mm.model_config`),
+    for the ``--cfg-options`` that sets a run's pre-trained encoder."""
+    from mmengine.config import Config
+    return encoder_path(Config.fromfile(path).get('model'))
 
-    def __init__(self, study: Study, jobs: int, dry_run: bool,
+
+class StudyRunner:
+    """Runs the study's pre-training and fine-tuning jobs, skipping done
+    ones."""
+
+    def __init__(self,
+                 study: Study,
+                 jobs: int,
+                 dry_run: bool,
                  repo: Optional[str] = None,
                  threads: Optional[int] = None) -> None:
         self.study = study
@@ -119,8 +142,9 @@ class StudyRunner:
             scale_model_width(cfg.model, int(width), f'{path}: model')
             what.append(f'model width {int(width)}')
         os.makedirs(osp.dirname(out), exist_ok=True)
-        atomic_write_text(out, f'# {path} at {", ".join(what)} (study '
-                          f'{self.study.name})\n' + cfg.pretty_text)
+        atomic_write_text(
+            out, f'# {path} at {", ".join(what)} (study '
+            f'{self.study.name})\n' + cfg.pretty_text)
         return out
 
     def pretrain(self, method: str) -> Optional[str]:
@@ -137,8 +161,7 @@ class StudyRunner:
             return enc
         os.makedirs(wd, exist_ok=True)
         opts = flatten(dict(self.study.spec.get('pretrain_cfg_options', {})))
-        cmd = [self.py, 'tools/train.py', self.config(cfg), '--work-dir',
-               wd]
+        cmd = [self.py, 'tools/train.py', self.config(cfg), '--work-dir', wd]
         if last_checkpoint(wd):
             cmd.append('--resume')
         if opts:
@@ -147,15 +170,17 @@ class StudyRunner:
                   self.threads * self.jobs, self.repo)
         if rc or not osp.isfile(enc):
             self.failed.append(f'pretrain {method}')
-            self._say(f'FAILED pre-training {method} (exit {rc}); log tail:\n'
-                      + _tail(osp.join(wd, 'study_train.log')))
+            self._say(
+                f'FAILED pre-training {method} (exit {rc}); log tail:\n' +
+                _tail(osp.join(wd, 'study_train.log')))
             return None
         return enc
 
-    def excluded_encoder(self, method: str, encoder: Optional[str]
-                         ) -> Optional[str]:
+    def excluded_encoder(self, method: str,
+                         encoder: Optional[str]) -> Optional[str]:
         """The method's stage-1 encoder without its ``pretrain_exclude``
-        prefixes, exported once next to encoder.pth from the same checkpoint."""
+        prefixes, exported once next to encoder.pth from the same
+        checkpoint."""
         exclude = self.study.methods[method].get('pretrain_exclude')
         if exclude is None or encoder is None:
             return encoder
@@ -175,6 +200,58 @@ class StudyRunner:
         self._say(f'{method}: {out} (stage 1 without {exclude})')
         return out
 
+    def run_options(self,
+                    method: str,
+                    budget: Any,
+                    seed: int,
+                    extra: Optional[dict] = None) -> List[str]:
+        """``--cfg-options`` of one run: the study's, ``extra`` (the
+        method's or its first stage's), seed and label budget."""
+        opts = dict(self.study.spec.get('cfg_options', {}))
+        opts.update(extra or {})
+        return flatten(opts) + [
+            f'randomness.seed={seed}',
+            f'train_dataloader.dataset.label_budget={budget}'
+        ]
+
+    def first_stage(self, method: str, budget: Any, seed: int,
+                    tag: str) -> Optional[str]:
+        """Train (or resume, or reuse) a run's first stage in
+        ``<run>/first``; its best checkpoint, or None when it failed."""
+        first = self.study.first(method)
+        wd = self.study.first_dir(method, budget, seed)
+        done = osp.join(wd, FIRST_DONE)
+        if osp.isfile(done):
+            with open(done) as f:
+                best = json.load(f)['best']
+            if osp.isfile(best):
+                return best
+        self._say(f'{tag}: first stage {first["config"]} -> {wd}')
+        if self.dry_run:
+            return osp.join(wd, 'best_*.pth')
+        os.makedirs(wd, exist_ok=True)
+        config = self.config(first['config'])
+        cmd = [self.py, 'tools/train.py', config, '--work-dir', wd]
+        if last_checkpoint(wd):
+            cmd.append('--resume')
+        log = osp.join(wd, 'study_train.log')
+        args = self.run_options(method, budget, seed, first['cfg_options'])
+        rc = _run(cmd + ['--cfg-options', *args], log, self.threads, self.repo)
+        best, why = None, f'exit {rc}'
+        if rc == 0:
+            try:
+                best = find_best_checkpoint(wd)
+            except CheckpointError as err:
+                why = str(err)
+        if best is None:
+            self.failed.append(f'{tag} (first stage)')
+            self._say(f'{tag}: first stage FAILED ({why}); log tail:\n' +
+                      _tail(log))
+            return None
+        from ideal_mm.atomic_files import atomic_write_json
+        atomic_write_json(done, dict(best=best, config=first['config']))
+        return best
+
     def finetune(self, method: str, budget: Any, seed: int,
                  encoder: Optional[str], index: int, total: int) -> None:
         """Train and test one run unless its summary.json exists."""
@@ -187,22 +264,26 @@ class StudyRunner:
                 save_val_curve(wd)
             return
         self._say(f'{tag}: start')
+        t0 = time.time()
+        first = self.study.first(method)
+        best = self.first_stage(method, budget, seed, tag) if first \
+            else None
         if self.dry_run:
             return
         if m.get('pretrain') and encoder is None:
             self._say(f'{tag}: skipped, its pre-training failed')
             return
+        if first and best is None:
+            return  # first_stage said why
         os.makedirs(wd, exist_ok=True)
-        opts = dict(self.study.spec.get('cfg_options', {}))
-        opts.update(m.get('cfg_options', {}))
-        args = flatten(opts) + [
-            f'randomness.seed={seed}',
-            f'train_dataloader.dataset.label_budget={budget}'
-        ]
-        if encoder:
-            args.append(f'model.backbone.init_cfg.checkpoint={encoder}')
-        t0 = time.time()
+        args = self.run_options(method, budget, seed, m.get('cfg_options'))
+        if best:
+            args.append(f'{first["init_key"]}={best}')
         config = self.config(m['config'])
+        if encoder:
+            args.append(f'model.{config_encoder_path(m["config"])}'
+                        f'.init_cfg.checkpoint={encoder}')
+        t0 = time.time()
         train = [self.py, 'tools/train.py', config, '--work-dir', wd]
         if last_checkpoint(wd):
             train.append('--resume')
@@ -211,16 +292,23 @@ class StudyRunner:
                   self.repo)
         ckpt = last_checkpoint(wd)
         if rc == 0 and ckpt:
-            rc = _run([self.py, 'tools/test.py', config, ckpt,
-                       '--work-dir', wd, '--cfg-options', *args], log,
-                      self.threads, self.repo)
+            rc = _run([
+                self.py, 'tools/test.py', config, ckpt, '--work-dir', wd,
+                '--cfg-options', *args
+            ], log, self.threads, self.repo)
         if rc or not osp.isfile(summary):
             self.failed.append(tag)
             self._say(f'{tag}: FAILED (exit {rc}); log tail:\n' + _tail(log))
             return
         with open(osp.join(wd, 'run_info.json'), 'w') as f:
-            json.dump(dict(method=method, label_budget=budget, seed=seed,
-                           wall_s=round(time.time() - t0)), f)
+            info = dict(
+                method=method,
+                label_budget=budget,
+                seed=seed,
+                wall_s=round(time.time() - t0))
+            if best:  # wall_s includes a first stage trained just now
+                info['first_stage'] = best
+            json.dump(info, f)
         save_val_curve(wd)
         with open(summary) as f:
             dice = json.load(f)['mean'].get('dice')

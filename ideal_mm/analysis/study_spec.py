@@ -13,6 +13,11 @@ from ideal_mm.errors import ConfigError, DataError
 
 __all__ = ['budget_name', 'flatten', 'Study', 'ensure_data']
 
+#: the option through which a first stage's best checkpoint reaches the
+#: method's config unless ``first.init_key`` names another
+FIRST_INIT_KEY = 'model.segmentor.init_cfg.checkpoint'
+FIRST_KEYS = ('config', 'cfg_options', 'init_key')
+
 
 def budget_name(budget: Any) -> str:
     """Folder / table name of a label budget: 2 -> '2pat', 0.1 -> '10pct'."""
@@ -35,8 +40,8 @@ def flatten(options: Dict[str, Any], prefix: str = '') -> List[str]:
             out += flatten(value, name + '.')
         elif isinstance(value, (list, tuple)):
             inner = ','.join(str(v) for v in value)
-            out.append(f'{name}=[{inner}]' if isinstance(value, list) else
-                       f'{name}=({inner})')
+            out.append(f'{name}=[{inner}]'
+                       if isinstance(value, list) else f'{name}=({inner})')
         else:
             out.append(f'{name}={value}')
     return out
@@ -58,7 +63,8 @@ class Study:
         self.methods: Dict[str, dict] = {}
         for name, m in self.spec.methods.items():
             if 'config' not in m:
-                raise ConfigError(f'{spec_path}: methods.{name} needs `config`')
+                raise ConfigError(
+                    f'{spec_path}: methods.{name} needs `config`')
             if m.get('pretrain_exclude') is not None and \
                     not m.get('pretrain'):
                 raise ConfigError(f'{spec_path}: methods.{name}.'
@@ -67,12 +73,51 @@ class Study:
                 if m.get(key) and not osp.isfile(m[key]):
                     raise ConfigError(f'{spec_path}: methods.{name}.{key} = '
                                       f'{m[key]!r} does not exist')
+            if m.get('first') is not None:
+                self._check_first(spec_path, name, m)
             self.methods[name] = dict(m)
         for pair in self.spec.get('compare', []):
             for name in pair:
                 if name not in self.methods:
                     raise ConfigError(f'{spec_path}: compare names {name!r}, '
                                       f'not one of {sorted(self.methods)}')
+
+    @staticmethod
+    def _check_first(spec_path: str, name: str, m: dict) -> None:
+        """``first=dict(config=..., cfg_options=..., init_key=...)``: a
+        per-run first stage (BCP's labelled phase)."""
+        first = m['first']
+        where = f'{spec_path}: methods.{name}.first'
+        if not isinstance(first, dict) or 'config' not in first:
+            raise ConfigError(f"{where} must be dict(config='configs/...'"
+                              ', cfg_options={...}) (the first stage)')
+        unknown = set(first) - set(FIRST_KEYS)
+        if unknown:
+            raise ConfigError(f'{where}: unknown keys {sorted(unknown)}; '
+                              f'valid: {list(FIRST_KEYS)}')
+        if not osp.isfile(first['config']):
+            raise ConfigError(f"{where}.config = {first['config']!r} does "
+                              'not exist')
+        if m.get('pretrain'):
+            raise ConfigError(
+                f'{where} and methods.{name}.pretrain: a method has one '
+                'earlier stage; give it `first` (per budget and seed) or '
+                '`pretrain` (once per study), not both')
+
+    def first(self, method: str) -> Optional[dict]:
+        """A method's first stage: ``config``, ``cfg_options``, ``init_key``
+        (None without one)."""
+        first = self.methods[method].get('first')
+        if first is None:
+            return None
+        return dict(
+            config=first['config'],
+            cfg_options=dict(first.get('cfg_options') or {}),
+            init_key=first.get('init_key') or FIRST_INIT_KEY)
+
+    def first_dir(self, method: str, budget: Any, seed: int) -> str:
+        """``<run dir>/first``: a first stage belongs to its run."""
+        return osp.join(self.run_dir(method, budget, seed), 'first')
 
     def budgets(self, method: str) -> List[Any]:
         """The budgets a method runs at (its own list, else the study's)."""
@@ -91,10 +136,12 @@ class Study:
         return osp.join(self.out, 'pretrain',
                         osp.splitext(osp.basename(cfg))[0])
 
-    def runs(self, methods: Optional[Sequence[str]] = None,
-             seeds: Optional[Sequence[int]] = None,
-             budgets: Optional[Sequence[str]] = None
-             ) -> List[Tuple[str, Any, int]]:
+    def runs(
+            self,
+            methods: Optional[Sequence[str]] = None,
+            seeds: Optional[Sequence[int]] = None,
+            budgets: Optional[Sequence[str]] = None
+    ) -> List[Tuple[str, Any, int]]:
         """(method, budget, seed), seeds outermost so a partial study stays
         balanced across methods."""
         out = []

@@ -37,14 +37,21 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ideal_mm.errors import DataError
 
-__all__ = ['Budget', 'parse_budget', 'run_info', 'load_summary',
-           'build_tables', 'summarize_work_dirs', 'METRIC_TITLES']
+__all__ = [
+    'Budget', 'parse_budget', 'run_info', 'load_summary', 'build_tables',
+    'summarize_work_dirs', 'METRIC_TITLES'
+]
 
 NAME_RE = re.compile(
     r'^(?P<method>.+?)_\d+xb\d+-[^_]+_[^_]+?-(?P<budget>[\d.]+(?:pat|pct))$')
 BUDGET_RE = re.compile(r'(?:^|[-_])(?P<budget>[\d.]+(?:pat|pct))(?:$|[-_])')
-METRIC_TITLES = {'dice': 'Dice', 'jaccard': 'Jaccard', 'hd95': 'HD95',
-                 'asd': 'ASD', 'assd': 'ASSD'}
+METRIC_TITLES = {
+    'dice': 'Dice',
+    'jaccard': 'Jaccard',
+    'hd95': 'HD95',
+    'asd': 'ASD',
+    'assd': 'ASSD'
+}
 CLASSES = ('RV', 'Myo', 'LV')
 
 
@@ -96,8 +103,9 @@ def _config_dumps(work_dir: str) -> List[str]:
     """Config copies mmengine writes: ``<work_dir>/*.py``, then the
     ``<timestamp>/vis_data/config.py`` ones (latest first)."""
     files = sorted(glob.glob(osp.join(work_dir, '*.py')))
-    files += sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                       'config.py')), reverse=True)
+    files += sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'config.py')),
+        reverse=True)
     return files
 
 
@@ -124,8 +132,8 @@ def _has_pretrained(obj: Any) -> bool:
     # imported here: ideal_mm.engine imports torch and mmseg, which
     # tools/analysis/summarize.py --help must not wait for
     from ideal_mm.engine.config_walk import iter_init_cfgs
-    return any(cfg.get('type') == 'Pretrained'
-               for _, cfg in iter_init_cfgs(obj))
+    return any(
+        cfg.get('type') == 'Pretrained' for _, cfg in iter_init_cfgs(obj))
 
 
 def info_from_config(work_dir: str) -> Tuple[Optional[str], Optional[Budget]]:
@@ -197,19 +205,21 @@ def load_summary(work_dir: str) -> Dict[str, Any]:
 
 
 def _mean(values: Sequence[Optional[float]]) -> float:
-    finite = [float(v) for v in values
-              if v is not None and math.isfinite(float(v))]
+    finite = [
+        float(v) for v in values if v is not None and math.isfinite(float(v))
+    ]
     return sum(finite) / len(finite) if finite else math.nan
 
 
 def _std(values: Sequence[Optional[float]]) -> float:
     """Sample standard deviation (n - 1) of the finite values."""
-    finite = [float(v) for v in values
-              if v is not None and math.isfinite(float(v))]
+    finite = [
+        float(v) for v in values if v is not None and math.isfinite(float(v))
+    ]
     if len(finite) < 2:
         return math.nan
     mean = sum(finite) / len(finite)
-    return math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))
+    return math.sqrt(sum((v - mean)**2 for v in finite) / (len(finite) - 1))
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -219,7 +229,8 @@ def _fmt(value: float, metric: str) -> str:
     return f'{value:.3f}' if metric in ('dice', 'jaccard') else f'{value:.2f}'
 
 
-def _cell(summaries: List[Dict[str, Any]], metrics: Sequence[str],
+def _cell(summaries: List[Dict[str, Any]],
+          metrics: Sequence[str],
           cls: Optional[str] = None) -> str:
     """``mean±std / ... (n=N)`` of the runs (mean over classes, or ``cls``)."""
     parts = []
@@ -227,8 +238,10 @@ def _cell(summaries: List[Dict[str, Any]], metrics: Sequence[str],
         if cls is None:
             values = [s['mean'].get(metric) for s in summaries]
         else:
-            values = [s.get('per_class', {}).get(cls, {}).get(metric)
-                      for s in summaries]
+            values = [
+                s.get('per_class', {}).get(cls, {}).get(metric)
+                for s in summaries
+            ]
         text = _fmt(_mean(values), metric)
         spread = _std(values)
         if len(summaries) > 1 and math.isfinite(spread):
@@ -240,8 +253,10 @@ def _cell(summaries: List[Dict[str, Any]], metrics: Sequence[str],
     return cell
 
 
-def build_tables(runs: List[Tuple[str, Budget, Dict[str, Any]]],
-                 metrics: Sequence[str] = ('dice', 'hd95', 'asd')) -> str:
+def build_tables(
+    runs: List[Tuple[str, Budget, Dict[str, Any]]],
+    metrics: Sequence[str] = ('dice', 'hd95', 'asd')
+) -> str:
     """Markdown: the methods x budgets table and the per-class table."""
     groups: Dict[Tuple[str, Budget], List[Dict[str, Any]]] = {}
     for method, budget, summary in runs:
@@ -249,33 +264,42 @@ def build_tables(runs: List[Tuple[str, Budget, Dict[str, Any]]],
     methods = list(dict.fromkeys(m for m, _, _ in runs))
     budgets = sorted({b for _, b, _ in runs}, key=lambda b: b.sort_key)
     title = ' / '.join(METRIC_TITLES.get(m, m) for m in metrics)
-    lines = [f'Mean over RV, Myo and LV per 3D volume: {title} '
-             '(Dice in [0, 1], distances in mm).', '',
-             '| Method | ' + ' | '.join(b.label for b in budgets) + ' |',
-             '|---|' + '---|' * len(budgets)]
+    lines = [
+        f'Mean over RV, Myo and LV per 3D volume: {title} '
+        '(Dice in [0, 1], distances in mm).', '',
+        '| Method | ' + ' | '.join(b.label for b in budgets) + ' |',
+        '|---|' + '---|' * len(budgets)
+    ]
     for method in methods:
-        cells = [_cell(groups[(method, b)], metrics)
-                 if (method, b) in groups else '' for b in budgets]
+        cells = [
+            _cell(groups[(method, b)], metrics) if
+            (method, b) in groups else '' for b in budgets
+        ]
         lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
-    classes = [c for c in CLASSES
-               if any(c in s.get('per_class', {}) for _, _, s in runs)]
-    lines += ['', f'Per class: {title}.', '',
-              '| Method | Labels | ' + ' | '.join(classes) + ' |',
-              '|---|---|' + '---|' * len(classes)]
+    classes = [
+        c for c in CLASSES if any(
+            c in s.get('per_class', {}) for _, _, s in runs)
+    ]
+    lines += [
+        '', f'Per class: {title}.', '',
+        '| Method | Labels | ' + ' | '.join(classes) + ' |',
+        '|---|---|' + '---|' * len(classes)
+    ]
     for method in methods:
         for budget in budgets:
             if (method, budget) not in groups:
                 continue
-            cells = [_cell(groups[(method, budget)], metrics, c)
-                     for c in classes]
+            cells = [
+                _cell(groups[(method, budget)], metrics, c) for c in classes
+            ]
             lines.append(f'| {method} | {budget.label} | ' +
                          ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 
-def summarize_work_dirs(work_dirs: Sequence[str],
-                        metrics: Sequence[str] = ('dice', 'hd95', 'asd')
-                        ) -> str:
+def summarize_work_dirs(
+    work_dirs: Sequence[str], metrics: Sequence[str] = ('dice', 'hd95', 'asd')
+) -> str:
     """The Markdown tables of :func:`build_tables` over tested work dirs;
     :class:`DataError` for a missing work dir or summary."""
     runs = []

@@ -11,10 +11,13 @@ from typing import Any, List
 #: public name -> submodule that defines it
 _NAMES = {
     'segment_volume': 'inference',
-    'assign_outputs': 'inputs', 'collect_inputs': 'inputs',
+    'assign_outputs': 'inputs',
+    'collect_inputs': 'inputs',
     'init_model': 'model',
-    'write_label_nifti': 'nifti', 'write_label_nifti_like_source': 'nifti',
-    'save_volume_montage': 'visualize', 'volume_montage': 'visualize',
+    'write_label_nifti': 'nifti',
+    'write_label_nifti_like_source': 'nifti',
+    'save_volume_montage': 'visualize',
+    'volume_montage': 'visualize',
     'load_volume': 'volume_io',
 }
 

@@ -12,7 +12,9 @@ from ..errors import ConfigError
 from .inference import init_model, segment_volume
 
 
-def inference_rate(cfg: Any, device: str, volumes: int,
+def inference_rate(cfg: Any,
+                   device: str,
+                   volumes: int,
                    channels_last: bool = False) -> Dict[str, Any]:
     """Volumes/s of ``segment_volume`` on up to ``volumes`` test volumes
     (random weights), read from the test split's volume cache."""
@@ -38,8 +40,9 @@ def inference_rate(cfg: Any, device: str, volumes: int,
     images = []
     for path, (sz, sx, sy) in found.values():
         vol = np.load(path)  # (D, H, W) -> NIfTI (X, Y, Z)
-        images.append(nib.Nifti1Image(np.transpose(vol, (1, 2, 0)),
-                                      np.diag([sx, sy, sz, 1.0])))
+        images.append(
+            nib.Nifti1Image(
+                np.transpose(vol, (1, 2, 0)), np.diag([sx, sy, sz, 1.0])))
     segment_volume(model, images[0])  # warm-up
     times, slices = [], 0
     for image in images:
@@ -49,6 +52,8 @@ def inference_rate(cfg: Any, device: str, volumes: int,
         sync(device)
         times.append(time.perf_counter() - t0)
         slices += image.shape[2]
-    return dict(volumes_per_s=len(images) / sum(times),
-                slices_per_s=slices / sum(times), volumes=len(images),
-                median_s=statistics.median(times))
+    return dict(
+        volumes_per_s=len(images) / sum(times),
+        slices_per_s=slices / sum(times),
+        volumes=len(images),
+        median_s=statistics.median(times))

@@ -12,7 +12,8 @@ are read by :func:`.volume_io.load_volume` (both re-exported here); this
 module is the prediction::
 
     model = init_model('configs/ideal/....py', 'work_dirs/.../best.pth')
-    labels = segment_volume(model, 'patient101_frame01.nii.gz')   # (X, Y, Z) uint8
+    # (X, Y, Z) uint8
+    labels = segment_volume(model, 'patient101_frame01.nii.gz')
 
 Axis conventions follow ``docs/data_contract.md``: a NIfTI frame (X, Y, Z) is
 processed as (D, H, W) = (Z, X, Y); results come back in (X, Y, Z).
@@ -29,6 +30,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 
 from ideal_mm.errors import ConfigError, DataError
+from ideal_mm.model_config import encoder_config
 from .model import ACDC_METAINFO, dataset_cfg, init_model
 from .volume_io import VolumeInput, load_volume, volume_name
 
@@ -56,11 +58,10 @@ def test_intensity_window(cfg: Config) -> Optional[Tuple[float, float]]:
 def model_in_channels(model: torch.nn.Module) -> Optional[int]:
     """Input channels of the model's backbone (config ``in_channels``)."""
     cfg = getattr(model, 'cfg', None)
-    backbone = (cfg.get('model') or {}).get('backbone') if cfg else None
+    backbone = encoder_config(cfg.get('model')) if cfg else None
     value = backbone.get('in_channels') if isinstance(backbone, dict) \
         else None
     return int(value) if isinstance(value, int) else None
-
 
 
 def build_inference_pipeline(cfg: Config) -> Compose:
@@ -75,8 +76,9 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     dataset = dataset_cfg(cfg) or {}
     pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
     if not pipeline:
-        raise ConfigError('the config has no test pipeline '
-                          '(test_dataloader.dataset.pipeline or test_pipeline)')
+        raise ConfigError(
+            'the config has no test pipeline '
+            '(test_dataloader.dataset.pipeline or test_pipeline)')
     kept = []
     for transform in pipeline:
         type_name = transform.get('type') if isinstance(transform, dict) \
@@ -84,11 +86,9 @@ def build_inference_pipeline(cfg: Config) -> Compose:
         if isinstance(type_name, str) and type_name.startswith('Load'):
             continue
         kept.append(copy.deepcopy(transform))
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmseg')):
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmseg')):
         return Compose(kept)
-
-
 
 
 # --------------------------------------------------------------------------
@@ -111,11 +111,19 @@ def _slice_dicts(vol: np.ndarray, spacing: Sequence[float], name: str,
     for k in range(depth):
         img = np.ascontiguousarray(vol[k], dtype=np.float32)
         items.append(
-            dict(img=img, ori_shape=img.shape[:2], img_shape=img.shape[:2],
-                 img_path=img_path, seg_map_path=None, volume_id=name,
-                 slice_idx=k, num_slices=depth,
-                 spacing=tuple(float(s) for s in spacing), labelled=False,
-                 reduce_zero_label=False, seg_fields=[]))
+            dict(
+                img=img,
+                ori_shape=img.shape[:2],
+                img_shape=img.shape[:2],
+                img_path=img_path,
+                seg_map_path=None,
+                volume_id=name,
+                slice_idx=k,
+                num_slices=depth,
+                spacing=tuple(float(s) for s in spacing),
+                labelled=False,
+                reduce_zero_label=False,
+                seg_fields=[]))
     return items
 
 
@@ -128,8 +136,9 @@ def _predict_probs(model: torch.nn.Module, pipeline: Compose, vol: np.ndarray,
     slices = _slice_dicts(vol, spacing, name, img_path)
     out: List[np.ndarray] = []
     for start in range(0, len(slices), batch_size):
-        batch = [pipeline(dict(item)) for item in
-                 slices[start:start + batch_size]]
+        batch = [
+            pipeline(dict(item)) for item in slices[start:start + batch_size]
+        ]
         results = model.test_step(pseudo_collate(batch))
         for result in results:
             logits = result.seg_logits.data.float()
@@ -143,12 +152,13 @@ def _predict_probs(model: torch.nn.Module, pipeline: Compose, vol: np.ndarray,
     return np.stack(out, axis=1).astype(np.float32)
 
 
-def segment_volume(model: torch.nn.Module,
-                   volume: Union[VolumeInput, Sequence[str]],
-                   batch_size: int = 16,
-                   tta: bool = False,
-                   return_probs: bool = False
-                   ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+def segment_volume(
+    model: torch.nn.Module,
+    volume: Union[VolumeInput, Sequence[str]],
+    batch_size: int = 16,
+    tta: bool = False,
+    return_probs: bool = False
+) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Segment a 3D NIfTI frame slice by slice.
 
     Steps: read the frame (or the channel files, see :func:`load_volume`),
@@ -192,9 +202,9 @@ def segment_volume(model: torch.nn.Module,
             else name
         raise DataError(
             f'{source}: {channels} image channel(s) but the model takes '
-            f'{expected} (model.backbone.in_channels); give every channel '
-            '(<case>_0000, <case>_0001, ...) or use a model trained on this '
-            'many channels')
+            f'{expected} (the encoder config\'s in_channels); give every '
+            'channel (<case>_0000, <case>_0001, ...) or use a model trained '
+            'on this many channels')
     vol = normalize_image(array, test_normalize_mode(cfg),
                           test_intensity_window(cfg))
     pipeline = build_inference_pipeline(cfg)
@@ -203,6 +213,7 @@ def segment_volume(model: torch.nn.Module,
     was_training = model.training
     model.eval()
     try:
+
         def run(v: np.ndarray) -> np.ndarray:
             return _predict_probs(model, pipeline, np.ascontiguousarray(v),
                                   spacing, name, img_path, batch_size)
@@ -222,6 +233,6 @@ def segment_volume(model: torch.nn.Module,
     labels = labels.reshape(shape)
     if not return_probs:
         return labels
-    probs = np.ascontiguousarray(np.transpose(probs, (0, 2, 3, 1)),
-                                 dtype=np.float32)
+    probs = np.ascontiguousarray(
+        np.transpose(probs, (0, 2, 3, 1)), dtype=np.float32)
     return labels, probs

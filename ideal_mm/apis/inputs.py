@@ -26,13 +26,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ideal_mm.datasets.io import RAW_SUBSETS
-from ideal_mm.datasets.io import read_raw_patient
+from ideal_mm.datasets.io import RAW_SUBSETS, read_raw_patient
 from ideal_mm.errors import ConfigError, DataError
 from ideal_mm.nifti_names import NIFTI_EXTS, is_nifti, nifti_stem
 
-__all__ = ['VolumeJob', 'Inputs', 'collect_inputs', 'assign_outputs',
-           'patient_jobs', 'find_gt']
+__all__ = [
+    'VolumeJob', 'Inputs', 'collect_inputs', 'assign_outputs', 'patient_jobs',
+    'find_gt'
+]
 
 CHANNEL_RE = re.compile(r'^(?P<case>.+)_(?P<channel>\d{4})$')
 
@@ -76,10 +77,13 @@ def patient_jobs(folder: str) -> Dict[str, VolumeJob]:
     pid = osp.basename(osp.normpath(folder))
     record = read_raw_patient(folder, pid)
     return {
-        frame.frame: VolumeJob(img_file=frame.img_file,
-                               name=nifti_stem(frame.img_file),
-                               gt_file=frame.gt_file, patient_id=pid,
-                               frame=frame.frame)
+        frame.frame:
+        VolumeJob(
+            img_file=frame.img_file,
+            name=nifti_stem(frame.img_file),
+            gt_file=frame.gt_file,
+            patient_id=pid,
+            frame=frame.frame)
         for frame in record.frames
     }
 
@@ -90,8 +94,9 @@ def collect_inputs(path: str) -> Inputs:
     if osp.isfile(path):
         if not is_nifti(path):
             raise DataError(f'{path}: not a NIfTI file (.nii or .nii.gz)')
-        found.jobs.append(VolumeJob(img_file=path, name=nifti_stem(path),
-                                    gt_file=find_gt(path)))
+        found.jobs.append(
+            VolumeJob(
+                img_file=path, name=nifti_stem(path), gt_file=find_gt(path)))
         return found
     if not osp.isdir(path):
         raise DataError(f'{path}: no such file or folder')
@@ -110,14 +115,15 @@ def collect_inputs(path: str) -> Inputs:
         if found.failures:
             raise DataError(found.failures[0][1])
         return found
-    subsets = [osp.join(path, s) for s in RAW_SUBSETS
-               if osp.isdir(osp.join(path, s))]
+    subsets = [
+        osp.join(path, s) for s in RAW_SUBSETS if osp.isdir(osp.join(path, s))
+    ]
     if subsets:
         for sub in subsets:
             for name in sorted(os.listdir(sub)):
                 folder = osp.join(sub, name)
-                if osp.isdir(folder) and osp.isfile(osp.join(folder,
-                                                             'Info.cfg')):
+                if osp.isdir(folder) and osp.isfile(
+                        osp.join(folder, 'Info.cfg')):
                     add_patient(folder)
         if not found.jobs and not found.failures:
             raise DataError(f'{path}: training/ or testing/ hold no patient '
@@ -126,17 +132,19 @@ def collect_inputs(path: str) -> Inputs:
     if osp.isfile(osp.join(path, 'dataset.json')) and osp.isdir(
             osp.join(path, 'imagesTs')):
         path = osp.join(path, 'imagesTs')  # an nnU-Net data set root
-    files = [name for name in sorted(os.listdir(path))
-             if osp.isfile(osp.join(path, name)) and is_nifti(name)
-             and not name.startswith('.')]
+    files = [
+        name for name in sorted(os.listdir(path))
+        if osp.isfile(osp.join(path, name)) and is_nifti(name)
+        and not name.startswith('.')
+    ]
     if files and all(CHANNEL_RE.match(nifti_stem(n)) for n in files):
         return nnunet_jobs(path, files, found)
     for name in files:
         file = osp.join(path, name)
         stem = nifti_stem(name)
         if not stem.endswith('_gt') and not stem.endswith('_4d'):
-            found.jobs.append(VolumeJob(img_file=file, name=stem,
-                                        gt_file=find_gt(file)))
+            found.jobs.append(
+                VolumeJob(img_file=file, name=stem, gt_file=find_gt(file)))
     if not found.jobs:
         raise DataError(
             f'{path}: no NIfTI volumes found (expected *.nii / *.nii.gz '
@@ -146,7 +154,8 @@ def collect_inputs(path: str) -> Inputs:
 
 
 def nnunet_jobs(folder: str, files: Sequence[str], found: Inputs) -> Inputs:
-    """One job per case of an nnU-Net images folder (``<case>_<CCCC>``, CCCC the channel).
+    """One job per case of an nnU-Net images folder (``<case>_<CCCC>``, CCCC
+    the channel).
 
     A case whose channels are not 0000..N-1 without a gap is reported as a
     failure naming the missing file; the other cases are still processed.
@@ -154,21 +163,22 @@ def nnunet_jobs(folder: str, files: Sequence[str], found: Inputs) -> Inputs:
     cases: Dict[str, Dict[int, str]] = {}
     for name in files:
         match = CHANNEL_RE.match(nifti_stem(name))
-        cases.setdefault(match.group('case'), {})[int(
-            match.group('channel'))] = osp.join(folder, name)
+        cases.setdefault(match.group('case'),
+                         {})[int(match.group('channel'))] = osp.join(
+                             folder, name)
     for case, channels in sorted(cases.items()):
         missing = [c for c in range(max(channels) + 1) if c not in channels]
         if missing:
             ext = '.nii.gz' if channels[max(channels)].endswith('.gz') \
                 else '.nii'
-            found.failures.append((
-                osp.join(folder, f'{case}_{missing[0]:04d}{ext}'),
-                f'channel {missing[0]} of case {case} is missing; nnU-Net '
-                'cases need <case>_0000, <case>_0001, ... without gaps'))
+            found.failures.append(
+                (osp.join(folder, f'{case}_{missing[0]:04d}{ext}'),
+                 f'channel {missing[0]} of case {case} is missing; nnU-Net '
+                 'cases need <case>_0000, <case>_0001, ... without gaps'))
             continue
         ordered = tuple(channels[c] for c in sorted(channels))
-        found.jobs.append(VolumeJob(img_file=ordered[0], name=case,
-                                    img_files=ordered))
+        found.jobs.append(
+            VolumeJob(img_file=ordered[0], name=case, img_files=ordered))
     if not found.jobs and not found.failures:
         raise DataError(f'{folder}: no nnU-Net cases found')
     return found
@@ -181,8 +191,7 @@ def _output_name(template: str, name: str) -> str:
     except (KeyError, IndexError, ValueError) as err:
         raise ConfigError(
             f'--name-template {template!r} is invalid ({err}); use '
-            "{name} for the input's name, e.g. '{name}_pred.nii.gz'"
-        ) from None
+            "{name} for the input's name, e.g. '{name}_pred.nii.gz'") from None
     if not is_nifti(out):
         raise ConfigError(f'--name-template {template!r} must end with '
                           '.nii.gz or .nii')

@@ -15,11 +15,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import load_state_dict
 
-from ideal_mm.engine.config_walk import drop_pretrained
-from ideal_mm.engine.checkpoint_checks import (
-    check_state_fits,
-    read_checkpoint_state)
+from ideal_mm.engine.checkpoint_checks import (check_state_fits,
+                                               read_checkpoint_state)
 from ideal_mm.engine.config_edits import load_config
+from ideal_mm.engine.config_walk import drop_pretrained
 from ideal_mm.errors import ConfigError
 
 __all__ = ['ACDC_METAINFO', 'init_model', 'dataset_cfg']
@@ -45,7 +44,6 @@ def dataset_cfg(cfg: Config, split: str = 'test') -> Optional[dict]:
     return dataset
 
 
-
 def _config_dataset_meta(cfg: Config) -> Dict[str, Any]:
     """Classes and palette of the config's test dataset: its class's
     METAINFO, or the dataset.json of an nnU-Net / MSD ``data_root`` when it
@@ -62,8 +60,10 @@ def _config_dataset_meta(cfg: Config) -> Dict[str, Any]:
             cls = DATASETS.get(type_name)
         metainfo = getattr(cls, 'METAINFO', None) if cls else None
         if metainfo:
-            meta.update({k: metainfo[k] for k in ('classes', 'palette')
-                         if k in metainfo})
+            meta.update({
+                k: metainfo[k]
+                for k in ('classes', 'palette') if k in metainfo
+            })
         from_json = dataset_metainfo(dict(dataset, type=cls)) if cls else None
         if from_json:
             meta.update(from_json)
@@ -131,5 +131,3 @@ def init_model(config: Union[str, Path, Config],
     model.to(device)
     model.eval()
     return model
-
-

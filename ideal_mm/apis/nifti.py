@@ -2,5 +2,7 @@
 (:mod:`ideal_mm.datasets.nifti_write`) so that the evaluation metric can
 save predictions without importing ``apis``; re-exported here for callers of
 the inference API."""
-from ideal_mm.datasets.nifti_write import (  # noqa: F401
-    write_label_nifti, write_label_nifti_like_source)
+from ideal_mm.datasets.nifti_write import (write_label_nifti,
+                                           write_label_nifti_like_source)
+
+__all__ = ['write_label_nifti', 'write_label_nifti_like_source']

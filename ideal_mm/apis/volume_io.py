@@ -22,8 +22,9 @@ VolumeInput = Union[str, os.PathLike, Any]  # a path or a nibabel image
 volume_name = nifti_stem
 
 
-def load_volume(volume: Union[VolumeInput, Sequence[str]]
-                ) -> Tuple[np.ndarray, Tuple[float, float, float], Any, str]:
+def load_volume(
+    volume: Union[VolumeInput, Sequence[str]]
+) -> Tuple[np.ndarray, Tuple[float, float, float], Any, str]:
     """Read a volume (path, nibabel image, or channel files) as (D, H, W[, C]).
 
     ``volume`` is one NIfTI frame (3D; a 4D file with more than one volume
@@ -43,10 +44,16 @@ def load_volume(volume: Union[VolumeInput, Sequence[str]]
         paths = [os.fspath(p) for p in volume]
         if not paths:
             raise DataError('an empty list of channel files was given')
-        frame = FrameFiles(volume_id=volume_name(paths[0]), patient_id='',
-                           frame=None, frame_number=None, img_file=paths[0],
-                           gt_file=None, kind='case', img_files=tuple(paths),
-                           num_channels=len(paths))
+        frame = FrameFiles(
+            volume_id=volume_name(paths[0]),
+            patient_id='',
+            frame=None,
+            frame_number=None,
+            img_file=paths[0],
+            gt_file=None,
+            kind='case',
+            img_files=tuple(paths),
+            num_channels=len(paths))
         array, _, spacing = read_case(frame, False, ('background', ))
         import nibabel as nib
         name = volume_name(paths[0])
@@ -58,10 +65,16 @@ def load_volume(volume: Union[VolumeInput, Sequence[str]]
         path = os.fspath(volume)
         channels = _file_channels(path)
         if channels > 1:
-            frame = FrameFiles(volume_id=volume_name(path), patient_id='',
-                               frame=None, frame_number=None, img_file=path,
-                               gt_file=None, kind='case', img_files=(path, ),
-                               num_channels=channels)
+            frame = FrameFiles(
+                volume_id=volume_name(path),
+                patient_id='',
+                frame=None,
+                frame_number=None,
+                img_file=path,
+                gt_file=None,
+                kind='case',
+                img_files=(path, ),
+                num_channels=channels)
             array, _, spacing = read_case(frame, False, ('background', ))
             import nibabel as nib
             return array, tuple(spacing), nib.load(path), volume_name(path)
@@ -82,10 +95,9 @@ def load_volume(volume: Union[VolumeInput, Sequence[str]]
                         f'{data.shape}; pass a single ED/ES frame')
     zooms = [float(z) for z in volume.header.get_zooms()[:3]]
     zooms += [1.0] * (3 - len(zooms))
-    array = check_image(np.ascontiguousarray(np.transpose(data, (2, 0, 1))),
-                        name)
+    array = check_image(
+        np.ascontiguousarray(np.transpose(data, (2, 0, 1))), name)
     return array, (zooms[2], zooms[0], zooms[1]), volume, volume_name(name)
-
 
 
 def _file_channels(path: str) -> int:
@@ -97,5 +109,3 @@ def _file_channels(path: str) -> int:
     except Exception:  # read_nifti_frame reports unreadable files
         return 1
     return int(shape[3]) if len(shape) == 4 and shape[3] > 1 else 1
-
-

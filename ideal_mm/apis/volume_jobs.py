@@ -17,8 +17,10 @@ from .inputs import Inputs, VolumeJob
 from .nifti import write_label_nifti
 from .volume_io import load_volume
 
-__all__ = ['read_labels', 'format_volumes', 'segment_job',
-           'save_job_montage', 'cardiac_reports']
+__all__ = [
+    'read_labels', 'format_volumes', 'segment_job', 'save_job_montage',
+    'cardiac_reports'
+]
 
 Zooms = Tuple[float, float, float]
 
@@ -29,8 +31,9 @@ def _zooms(image: Any) -> Zooms:
     return zooms + (1.0, ) * (3 - len(zooms))
 
 
-def read_labels(path: str, classes: Sequence[str] = ACDC_CLASSES
-                ) -> Tuple[np.ndarray, Zooms]:
+def read_labels(
+        path: str,
+        classes: Sequence[str] = ACDC_CLASSES) -> Tuple[np.ndarray, Zooms]:
     """Labels (X, Y, Z) of an existing label file (values checked against
     ``classes``) and its zooms."""
     from ideal_mm.datasets.io import read_nifti_frame, read_nifti_raw_label
@@ -47,8 +50,11 @@ def format_volumes(volumes: Dict[str, float]) -> str:
     return ', '.join(f'{k} {v:.1f} ml' for k, v in volumes.items())
 
 
-def segment_job(model: torch.nn.Module, job: VolumeJob, overwrite: bool,
-                batch_size: int = 16, tta: bool = False) -> bool:
+def segment_job(model: torch.nn.Module,
+                job: VolumeJob,
+                overwrite: bool,
+                batch_size: int = 16,
+                tta: bool = False) -> bool:
     """Segment ``job`` into ``job.out_file`` (the input's affine and header,
     atomically) and set ``job.labels`` / ``job.zooms``.
 
@@ -59,8 +65,11 @@ def segment_job(model: torch.nn.Module, job: VolumeJob, overwrite: bool,
     if osp.exists(job.out_file) and not overwrite:
         job.labels, job.zooms = read_labels(job.out_file, classes)
         return True
-    labels = segment_volume(model, list(job.img_files) or job.img_file,
-                            batch_size=batch_size, tta=tta)
+    labels = segment_volume(
+        model,
+        list(job.img_files) or job.img_file,
+        batch_size=batch_size,
+        tta=tta)
     import nibabel as nib
     reference = nib.load(job.img_file)
     write_label_nifti(labels, reference, job.out_file)
@@ -88,12 +97,14 @@ def save_job_montage(job: VolumeJob, png: str, meta: Dict[str, Any],
             gt = None
         if gt is not None and gt.shape != image.shape:
             gt = None
-    save_volume_montage(png, image, pred, meta['palette'], meta['classes'],
-                        gt=gt, title=title)
+    save_volume_montage(
+        png, image, pred, meta['palette'], meta['classes'], gt=gt, title=title)
 
 
-def cardiac_reports(inputs: Inputs) -> Iterator[
-        Tuple[str, Optional[dict], Optional[dict], Optional[Tuple[str, str]]]]:
+def cardiac_reports(
+    inputs: Inputs
+) -> Iterator[Tuple[str, Optional[dict], Optional[dict], Optional[Tuple[
+        str, str]]]]:
     """Per ACDC patient: ``(patient id, predicted function, ground-truth
     function, failure)``.
 

@@ -12,10 +12,10 @@
   the file and the fix.
 
 All run when ``ideal_mm`` is imported. Whatever is taken over keeps the
-library's exception types, so code written against mmcv/mmengine/torch
-catches the same exceptions with ideal_mm imported: a missing checkpoint is a
-``FileNotFoundError``, a refused one a ``pickle.UnpicklingError``, a corrupt one
-whatever ``torch.load`` raised (see :mod:`ideal_mm.errors`), a missing op
+library's exception types, so code written against mmcv/mmengine/torch catches
+the same exceptions with ideal_mm imported: a missing checkpoint is a
+``FileNotFoundError``, a refused one a ``pickle.UnpicklingError``, a corrupt
+one whatever ``torch.load`` raised (see :mod:`ideal_mm.errors`), a missing op
 ``ModuleNotFoundError`` on import. ``make test-mmseg`` runs mmseg's own model
 tests with ideal_mm imported to keep it that way.
 """
@@ -37,7 +37,8 @@ def mmcv_has_compiled_ops() -> bool:
 
 
 def install_mmcv_ops_stand_in() -> bool:
-    """Install the stand-in ``mmcv.ops``; returns True when it was installed."""
+    """Install the stand-in ``mmcv.ops``; returns True when it was
+    installed."""
     if mmcv_has_compiled_ops():
         return False
     existing = sys.modules.get('mmcv.ops')

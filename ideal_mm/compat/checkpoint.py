@@ -1,10 +1,10 @@
 """Let mmengine checkpoints load with ``torch.load(weights_only=True)``.
 
-PyTorch >= 2.6 unpickles with ``weights_only=True`` by default and refuses every
-global that is not allow-listed. mmengine 0.10.7 stores a few non-tensor objects
-in its checkpoints: the message hub's ``HistoryBuffer`` (which holds numpy
-arrays) and numpy scalars in runtime info. Exactly those types are added with
-``torch.serialization.add_safe_globals``; nothing is loaded with
+PyTorch >= 2.6 unpickles with ``weights_only=True`` by default and refuses
+every global that is not allow-listed. mmengine 0.10.7 stores a few non-tensor
+objects in its checkpoints: the message hub's ``HistoryBuffer`` (which holds
+numpy arrays) and numpy scalars in runtime info. Exactly those types are added
+with ``torch.serialization.add_safe_globals``; nothing is loaded with
 ``weights_only=False``.
 
 ``HistoryBuffer.__getstate__`` also pickles its statistics methods, which
@@ -37,7 +37,9 @@ def _numpy_globals() -> List[object]:
     items += [_reconstruct, scalar]
     dtypes = getattr(np, 'dtypes', None)  # numpy >= 1.25: dtype classes
     if dtypes is not None:
-        items += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+        items += [
+            getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')
+        ]
     return items
 
 
@@ -56,13 +58,15 @@ def history_buffer_getattr(obj: object, name: str) -> object:
 
 def safe_globals() -> List[object]:
     """Every global an mmengine checkpoint of this project may reference."""
-    from mmengine.logging.history_buffer import HistoryBuffer
     from mmengine.config.config import ConfigDict
+    from mmengine.logging.history_buffer import HistoryBuffer
+
     # bytes: numpy pickles the (empty) buffer of an empty HistoryBuffer
     # array as bytes().
-    return [HistoryBuffer, ConfigDict, bytes, (history_buffer_getattr,
-                                               'builtins.getattr')
-            ] + _numpy_globals()
+    return [
+        HistoryBuffer, ConfigDict, bytes,
+        (history_buffer_getattr, 'builtins.getattr')
+    ] + _numpy_globals()
 
 
 def allow_mmengine_checkpoints() -> bool:
@@ -121,16 +125,16 @@ def load_checkpoint_file(filename: Union[str, 'os.PathLike[str]', IO[bytes]],
     """
     from ..errors import (CheckpointError, CheckpointUnsafeError,
                           corrupt_checkpoint_error)
-    name = source or (str(filename) if not hasattr(filename, 'read')
-                      else '<stream>')
+    name = source or (str(filename)
+                      if not hasattr(filename, 'read') else '<stream>')
     if 'weights_only' not in inspect.signature(torch.load).parameters:
         raise CheckpointError(
             f'refusing to load {name}: this PyTorch ({torch.__version__}) '
             'cannot restrict unpickling (torch.load has no weights_only); '
             'install torch >= 2.4')
     try:
-        return torch.load(filename, map_location=map_location,
-                          weights_only=True)
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         what = _refused_object(err)
         if what.startswith('pickle opcode'):
@@ -173,7 +177,8 @@ def _load_from_local(filename: str, map_location: Any = None) -> Any:
 
 
 def install_safe_local_loader() -> None:
-    """Route mmengine's local checkpoint loads through :func:`load_checkpoint_file`.
+    """Route mmengine's local checkpoint loads through
+    :func:`load_checkpoint_file`.
 
     ``Runner.resume``, ``load_from``, ``init_cfg=dict(type='Pretrained')``
     and ``_load_checkpoint`` all read local files through

@@ -1,14 +1,16 @@
 """A pure-PyTorch stand-in for ``mmcv.ops`` when mmcv has no compiled ops.
 
-mmcv-lite (and a source install without ``MMCV_WITH_OPS``) ships the ``mmcv.ops``
-package, but importing it fails at once because every op module loads
-``mmcv._ext``. mmsegmentation 1.2.x imports ``point_sample`` and
+mmcv-lite (and a source install without ``MMCV_WITH_OPS``) ships the
+``mmcv.ops`` package, but importing it fails at once because every op module
+loads ``mmcv._ext``. mmsegmentation 1.2.x imports ``point_sample`` and
 ``sigmoid_focal_loss`` from ``mmcv.ops`` at module level without a guard
-(``mmseg/utils/mask_classification.py``, ``mmseg/models/utils/point_sample.py``,
-``mmseg/models/decode_heads/san_head.py``, ``mmseg/models/losses/focal_loss.py``),
-so ``import mmseg.models`` fails as a whole. This module provides those two ops
-with mmcv's semantics in plain PyTorch, including the exceptions mmcv raises
-(``AssertionError`` for inputs its op rejects).
+(``mmseg/utils/mask_classification.py``,
+``mmseg/models/utils/point_sample.py``,
+``mmseg/models/decode_heads/san_head.py``,
+``mmseg/models/losses/focal_loss.py``), so ``import mmseg.models`` fails as a
+whole. This module provides those two ops with mmcv's semantics in plain
+PyTorch, including the exceptions mmcv raises (``AssertionError`` for inputs
+its op rejects).
 
 Every other name keeps the exception types a caller can see without ideal_mm:
 ``from mmcv.ops import NAME`` raises ``ModuleNotFoundError`` (what importing
@@ -28,9 +30,9 @@ import torch
 import torch.nn.functional as F
 
 FULL_MMCV_HINT = (
-    'it needs mmcv built with its compiled ops; install it with '
-    '`make install-mmcv-full` (builds mmcv 2.1.0 from source, about 11 minutes '
-    'on 2 cores) or `pip install mmcv==2.1.0 -f '
+    'it needs mmcv built with its compiled ops; install it with `make '
+    'install-mmcv-full` (builds mmcv 2.1.0 from source, about 11 minutes on 2 '
+    'cores) or `pip install mmcv==2.1.0 -f '
     'https://download.openmmlab.com/mmcv/dist/<cuda>/<torch>/index.html`')
 
 
@@ -40,9 +42,9 @@ def point_sample(input: torch.Tensor,
                  **kwargs) -> torch.Tensor:
     """Sample ``input`` at normalised ``points`` (mmcv.ops.point_sample).
 
-    ``points`` are (N, P, 2) or (N, Hgrid, Wgrid, 2) in [0, 1] x [0, 1]; they are
-    mapped to grid_sample's [-1, 1] range as ``2 * p - 1``. Returns (N, C, P) or
-    (N, C, Hgrid, Wgrid).
+    ``points`` are (N, P, 2) or (N, Hgrid, Wgrid, 2) in [0, 1] x [0, 1]; they
+    are mapped to grid_sample's [-1, 1] range as ``2 * p - 1``. Returns (N, C,
+    P) or (N, C, Hgrid, Wgrid).
     """
     add_dim = False
     if points.dim() == 3:
@@ -82,22 +84,26 @@ def sigmoid_focal_loss(input: torch.Tensor,
     'none' -> (N, C), 'sum', or 'mean' = sum / N (mmcv divides by N, not N*C).
 
     Raises:
-        AssertionError: where mmcv's op asserts: ``target`` not int64, ``input``
-            not 2-D, ``target`` not 1-D or of another length, ``weight`` not
-            1-D of length C, or an unknown ``reduction``.
+        AssertionError: where mmcv's op asserts: ``target`` not int64,
+            ``input`` not 2-D, ``target`` not 1-D or of another length,
+            ``weight`` not 1-D of length C, or an unknown ``reduction``.
     """
     _check(target.dtype == torch.long,
            f'target must be int64 (torch.long), got {target.dtype}')
     _check(input.dim() == 2, f'input must be (N, C), got {tuple(input.shape)}')
-    _check(target.dim() == 1, f'target must be (N,), got {tuple(target.shape)}')
-    _check(input.size(0) == target.size(0),
-           f'input has {input.size(0)} rows but target {target.size(0)}')
+    _check(target.dim() == 1,
+           f'target must be (N,), got {tuple(target.shape)}')
+    _check(
+        input.size(0) == target.size(0),
+        f'input has {input.size(0)} rows but target {target.size(0)}')
     if weight is not None:
-        _check(weight.dim() == 1 and weight.size(0) == input.size(1),
-               f'weight must be (C,) = ({input.size(1)},), '
-               f'got {tuple(weight.shape)}')
-    _check(reduction in ('none', 'mean', 'sum'),
-           f'reduction must be none, mean or sum, got {reduction!r}')
+        _check(
+            weight.dim() == 1 and weight.size(0) == input.size(1),
+            f'weight must be (C,) = ({input.size(1)},), '
+            f'got {tuple(weight.shape)}')
+    _check(
+        reduction in ('none', 'mean', 'sum'),
+        f'reduction must be none, mean or sum, got {reduction!r}')
     num_classes = input.size(1)
     flag_p = F.one_hot(target.clamp(max=num_classes), num_classes + 1)
     flag_p = flag_p[:, :num_classes].to(input.dtype)

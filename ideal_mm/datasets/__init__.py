@@ -1,7 +1,12 @@
 """3D data sets as slices: the volume dataset base, ACDC (raw NIfTI and SSL4MIS
 h5), nnU-Net and Decathlon folders; splits, volume cache, samplers."""
-from . import transforms  # noqa: F401
-from .volume_dataset import VolumeSegDataset, default_palette  # noqa: F401,E402
-from .acdc import ACDCDataset  # noqa: F401,E402
-from .nnunet import MSDDataset, NnUNetDataset  # noqa: F401,E402
-from .samplers import SemiSupMultiSourceSampler  # noqa: F401
+from . import transforms
+from .acdc import ACDCDataset
+from .nnunet import MSDDataset, NnUNetDataset
+from .samplers import SemiSupMultiSourceSampler
+from .volume_dataset import VolumeSegDataset, default_palette
+
+__all__ = [
+    'transforms', 'ACDCDataset', 'MSDDataset', 'NnUNetDataset',
+    'SemiSupMultiSourceSampler', 'VolumeSegDataset', 'default_palette'
+]

@@ -1,4 +1,5 @@
-"""``ACDCDataset``: ACDC cardiac MRI as slices, split by patient, with budgets."""
+"""``ACDCDataset``: ACDC cardiac MRI as slices, split by patient, with
+budgets."""
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Tuple, Union
@@ -21,7 +22,8 @@ class ACDCDataset(VolumeSegDataset):
     normalised, memory-mappable volume (:mod:`ideal_mm.datasets.volume_cache`)
     and the data list holds one entry per slice, volume by volume, with the
     keys of ``docs/data_contract.md``. ``LoadACDCSlice`` then loads a slice.
-    A thin subclass of :class:`~ideal_mm.datasets.volume_dataset.VolumeSegDataset`
+    A thin subclass of
+    :class:`~ideal_mm.datasets.volume_dataset.VolumeSegDataset`
     (which owns splits, budgets, the cache and the slice list): it finds the
     patients (``Info.cfg``, ED/ES frames, or the SSL4MIS h5 copy), keeps the
     SSL4MIS split as default and its cache folder ``<source>-<normalize>``.
@@ -74,10 +76,16 @@ class ACDCDataset(VolumeSegDataset):
                  **kwargs) -> None:
         self.source = source
         super().__init__(
-            data_root=data_root, split=split, subset=subset,
-            label_budget=label_budget, split_cfg=split_cfg,
-            normalize=normalize, cache_dir=cache_dir, progress=progress,
-            oracle_labels=oracle_labels, **kwargs)
+            data_root=data_root,
+            split=split,
+            subset=subset,
+            label_budget=label_budget,
+            split_cfg=split_cfg,
+            normalize=normalize,
+            cache_dir=cache_dir,
+            progress=progress,
+            oracle_labels=oracle_labels,
+            **kwargs)
 
     def _check_options(self) -> None:
         if self.source not in SOURCES:
@@ -101,9 +109,6 @@ class ACDCDataset(VolumeSegDataset):
             tag = super().cache_tag()[1]
         return self.source, tag
 
-    def _use_default_prepare(self) -> bool:
-        return not self.label_value_map
-
     def _volume_info(self, frame, meta) -> dict:
         return {}
 
@@ -111,4 +116,3 @@ class ACDCDataset(VolumeSegDataset):
         return (f'{type(self).__name__}(data_root={self.data_root!r}, '
                 f'split={self.split!r}, subset={self.subset!r}, '
                 f'label_budget={self.label_budget!r}, source={self.source!r})')
-

@@ -1,4 +1,5 @@
-"""Finding the patients of an ACDC copy: the raw NIfTI download or the SSL4MIS h5 copy.
+"""Finding the patients of an ACDC copy: the raw NIfTI download or the SSL4MIS
+h5 copy.
 
 Layouts in :mod:`ideal_mm.datasets.io`. Every problem with the folder (missing
 root, ``Info.cfg`` or frame file, duplicate patient) is a
@@ -17,7 +18,6 @@ PATIENT_RE = re.compile(r'^patient(\d{3})$')
 H5_RE = re.compile(r'^(patient\d{3})_frame(\d{2})\.h5$')
 RAW_SUBSETS = ('training', 'testing')
 H5_VOLUME_DIR = 'ACDC_training_volumes'
-
 
 
 def parse_info_cfg(path: str) -> Dict[str, str]:
@@ -183,7 +183,8 @@ def scan_ssl4mis_h5(data_root: str) -> Dict[str, PatientRecord]:
 
 
 def scan_data_root(data_root: str, source: str) -> Dict[str, PatientRecord]:
-    """Dispatch to :func:`scan_raw` or :func:`scan_ssl4mis_h5` by ``source``."""
+    """Dispatch to :func:`scan_raw` or :func:`scan_ssl4mis_h5` by
+    ``source``."""
     if source == 'raw':
         return scan_raw(data_root)
     if source == 'ssl4mis_h5':

@@ -1,4 +1,5 @@
-"""Checks of voxel values read from any file: finite images, labels that are class indices.
+"""Checks of voxel values read from any file: finite images, labels that are
+class indices.
 
 Each failure is a :class:`~ideal_mm.errors.DataError` naming the file.
 """
@@ -51,7 +52,8 @@ def apply_label_map(arr: np.ndarray, label_map: Mapping[int, int],
     return mapped[inverse].reshape(arr.shape)
 
 
-def check_label(arr: np.ndarray, path: str,
+def check_label(arr: np.ndarray,
+                path: str,
                 classes: Sequence[str] = ACDC_CLASSES,
                 label_map: Optional[Mapping[int, int]] = None) -> np.ndarray:
     """Return ``arr`` as uint8 after checking its values are class indices.
@@ -61,8 +63,8 @@ def check_label(arr: np.ndarray, path: str,
     default classes) are those of ACDC's label values.
     """
     acdc = tuple(classes) == ACDC_CLASSES and not label_map
-    hint = ('0 (bg), 1 (RV), 2 (Myo), 3 (LV)' if acdc else
-            f'0..{len(classes) - 1} ({_class_text(classes)})')
+    hint = ('0 (bg), 1 (RV), 2 (Myo), 3 (LV)'
+            if acdc else f'0..{len(classes) - 1} ({_class_text(classes)})')
     arr = np.asarray(arr)
     if arr.dtype.kind == 'f':
         if not np.isfinite(arr).all():

@@ -51,22 +51,33 @@ _MMWHS_RE = re.compile(r'^(?P<mod>ct|mr)_(?P<part>train|test)_(?P<num>\d+)_'
                        r'(?P<kind>image|label)\.nii(\.gz)?$')
 
 
-
 def _write_dataset_json(folder: str, meta: dict) -> None:
     """``dataset.json`` of a converted folder (the folder is renamed into
     place only when complete, so a plain write suffices)."""
-    with open(os.path.join(folder, 'dataset.json'), 'w',
-              encoding='utf-8') as f:
+    with open(
+            os.path.join(folder, 'dataset.json'), 'w', encoding='utf-8') as f:
         json.dump(meta, f, indent=1)
 
-def dataset_json_nnunet(classes, channel_names, num_training: int,
-                        name: str, file_ending: str = '.nii.gz',
+
+def dataset_json_nnunet(classes,
+                        channel_names,
+                        num_training: int,
+                        name: str,
+                        file_ending: str = '.nii.gz',
                         **extra) -> dict:
     """An nnU-Net v2 ``dataset.json`` dict."""
     data = dict(
-        channel_names={str(i): c for i, c in enumerate(channel_names)},
-        labels={c: i for i, c in enumerate(classes)},
-        numTraining=int(num_training), file_ending=file_ending, name=name)
+        channel_names={
+            str(i): c
+            for i, c in enumerate(channel_names)
+        },
+        labels={
+            c: i
+            for i, c in enumerate(classes)
+        },
+        numTraining=int(num_training),
+        file_ending=file_ending,
+        name=name)
     data.update(extra)
     return data
 
@@ -84,8 +95,10 @@ def staged_output(out_dir: str, overwrite: bool):
                             'folder or pass --overwrite')
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix='.' + os.path.basename(out_dir)
-                           + '.', suffix='.tmp')
+    tmp = tempfile.mkdtemp(
+        dir=parent,
+        prefix='.' + os.path.basename(out_dir) + '.',
+        suffix='.tmp')
     try:
         yield tmp
         os.chmod(tmp, 0o755)
@@ -127,8 +140,9 @@ def _copy_as_niigz(src: str, dst: str) -> None:
             f.write(gzip.compress(data, compresslevel=6, mtime=0))
 
 
-def _mmwhs_cases(src: str, modality: str) -> Tuple[Dict[str, Dict[str, str]],
-                                                    Dict[str, str]]:
+def _mmwhs_cases(
+        src: str,
+        modality: str) -> Tuple[Dict[str, Dict[str, str]], Dict[str, str]]:
     """``({num: {'image', 'label'}}, {num: test image})`` of one modality."""
     train: Dict[str, Dict[str, str]] = {}
     test: Dict[str, str] = {}
@@ -163,7 +177,9 @@ def _mmwhs_cases(src: str, modality: str) -> Tuple[Dict[str, Dict[str, str]],
     return train, test
 
 
-def convert_mmwhs(src: str, out_dir: str, modality: str = 'ct',
+def convert_mmwhs(src: str,
+                  out_dir: str,
+                  modality: str = 'ct',
                   extra_label_map: Optional[Mapping[int, int]] = None,
                   overwrite: bool = False) -> dict:
     """Convert the MM-WHS download of one modality to nnU-Net v2 raw.
@@ -193,7 +209,7 @@ def convert_mmwhs(src: str, out_dir: str, modality: str = 'ct',
             'mr_train/)')
     lut = dict(MMWHS_LABEL_MAP)
     lut.update({int(k): int(v) for k, v in (extra_label_map or {}).items()})
-    from .io import _check_same_grid, _load_nifti, nifti_spacing
+    from .nifti_read import _check_same_grid, _load_nifti, nifti_spacing
     with staged_output(out_dir, overwrite) as tmp:
         for sub in ('imagesTr', 'labelsTr', 'imagesTs'):
             os.makedirs(os.path.join(tmp, sub))
@@ -210,15 +226,20 @@ def convert_mmwhs(src: str, out_dir: str, modality: str = 'ct',
                              img_data.shape, np.asarray(img.affine))
             values = np.rint(lab_data).astype(np.int64)
             mapped = apply_label_map(values, lut, entry['label'])
-            _copy_as_niigz(entry['image'],
-                           os.path.join(tmp, 'imagesTr', case + '_0000.nii.gz'))
-            _save_nifti(mapped.astype(np.uint8), lab,
-                        os.path.join(tmp, 'labelsTr', case + '.nii.gz'))
+            _copy_as_niigz(
+                entry['image'],
+                os.path.join(tmp, 'imagesTr', case + '_0000.nii.gz'))
+            _save_nifti(
+                mapped.astype(np.uint8), lab,
+                os.path.join(tmp, 'labelsTr', case + '.nii.gz'))
         for num, path in sorted(test.items()):
-            _copy_as_niigz(path, os.path.join(
-                tmp, 'imagesTs', f'mmwhs_{modality}_{num}_0000.nii.gz'))
+            _copy_as_niigz(
+                path,
+                os.path.join(tmp, 'imagesTs',
+                             f'mmwhs_{modality}_{num}_0000.nii.gz'))
         meta = dataset_json_nnunet(
-            MMWHS_CLASSES, [MMWHS_MODALITIES[modality]], len(train),
+            MMWHS_CLASSES, [MMWHS_MODALITIES[modality]],
+            len(train),
             name=f'MMWHS_{modality.upper()}',
             description='MM-WHS 2017 converted by ideal_mm: 205 Myo, 420 LA, '
             '500 LV, 550 RA, 600 RV, 820 AA, 850 PA -> 1..7')
@@ -226,7 +247,8 @@ def convert_mmwhs(src: str, out_dir: str, modality: str = 'ct',
     return meta
 
 
-def acdc_to_nnunet(acdc_root: str, out_dir: str,
+def acdc_to_nnunet(acdc_root: str,
+                   out_dir: str,
                    overwrite: bool = False) -> dict:
     """Convert a raw ACDC root (download or phantom) to nnU-Net v2 raw.
 
@@ -243,19 +265,25 @@ def acdc_to_nnunet(acdc_root: str, out_dir: str,
         n = 0
         for frame in frames:
             sub = 'imagesTr' if frame.gt_file else 'imagesTs'
-            _copy_as_niigz(frame.img_file, os.path.join(
-                tmp, sub, f'{frame.volume_id}_0000.nii.gz'))
+            _copy_as_niigz(
+                frame.img_file,
+                os.path.join(tmp, sub, f'{frame.volume_id}_0000.nii.gz'))
             if frame.gt_file:
                 n += 1
-                _copy_as_niigz(frame.gt_file, os.path.join(
-                    tmp, 'labelsTr', f'{frame.volume_id}.nii.gz'))
+                _copy_as_niigz(
+                    frame.gt_file,
+                    os.path.join(tmp, 'labelsTr', f'{frame.volume_id}.nii.gz'))
         meta = dataset_json_nnunet(
-            ACDC_CLASSES, ['cineMRI'], n, name='ACDC',
+            ACDC_CLASSES, ['cineMRI'],
+            n,
+            name='ACDC',
             description='ACDC converted by ideal_mm (tools/data/'
             'acdc_to_nnunet.py); case = patient<NNN>_frame<NN>')
         _write_dataset_json(tmp, meta)
     return meta
 
 
-__all__: List[str] = ['MMWHS_LABELS', 'MMWHS_LABEL_MAP', 'MMWHS_CLASSES',
-                      'convert_mmwhs', 'acdc_to_nnunet', 'dataset_json_nnunet']
+__all__: List[str] = [
+    'MMWHS_LABELS', 'MMWHS_LABEL_MAP', 'MMWHS_CLASSES', 'convert_mmwhs',
+    'acdc_to_nnunet', 'dataset_json_nnunet'
+]

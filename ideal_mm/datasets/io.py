@@ -1,4 +1,5 @@
-"""Reading and validating volume files: ACDC ``Info.cfg`` / frames / SSL4MIS h5, NIfTI cases.
+"""Reading and validating volume files: ACDC ``Info.cfg`` / frames / SSL4MIS
+h5, NIfTI cases.
 
 Everything a user's data can get wrong is reported as a
 :class:`~ideal_mm.errors.DataError` that names the file and says how to fix
@@ -18,7 +19,8 @@ Two layouts are understood:
   ``patient<NNN>_4d.nii.gz`` (the whole cine) is ignored.
 * ``ssl4mis_h5`` - the copy used by SSL4MIS::
 
-      <root>/ACDC_training_volumes/patient001_frame01.h5   (datasets image, label)
+      <root>/ACDC_training_volumes/patient001_frame01.h5
+      (h5 datasets image, label)
 
   Only the volumes are read: ``ACDC_training_slices/*.h5`` hold the same
   slices again, and ideal_mm slices the volumes itself. The h5 files store no
@@ -44,22 +46,25 @@ from typing import Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ideal_mm.errors import DataError
-from .acdc_scan import (H5_RE, H5_VOLUME_DIR, PATIENT_RE, RAW_SUBSETS,  # noqa: F401
-                        _check_root, parse_info_cfg, read_raw_patient,
+# yapf: disable
+from .acdc_scan import (H5_RE, H5_VOLUME_DIR, PATIENT_RE,  # noqa: F401
+                        RAW_SUBSETS, parse_info_cfg, read_raw_patient,
                         scan_data_root, scan_raw, scan_ssl4mis_h5)
-from .checks import (ACDC_CLASSES, _class_text, apply_label_map,  # noqa: F401
-                     check_image, check_label)
-from .nifti_read import (AFFINE_ATOL, _check_same_grid, _load_nifti,  # noqa: F401
-                         _to_dhw, _volume_channels, nifti_spacing, read_case,
+from .checks import (ACDC_CLASSES, apply_label_map, check_image,  # noqa: F401
+                     check_label)
+from .nifti_read import (AFFINE_ATOL, nifti_spacing, read_case,  # noqa: F401
                          read_nifti_frame, read_nifti_raw_label)
 from .records import FrameFiles, PatientRecord, Spacing  # noqa: F401
+
+# yapf: enable
 
 _H5_SPACING_WARNED = False
 
 
-def read_h5_volume(path: str,
-                   with_label: bool = True
-                   ) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
+def read_h5_volume(
+    path: str,
+    with_label: bool = True
+) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
     """Read an SSL4MIS ``patient<NNN>_frame<NN>.h5`` volume.
 
     SSL4MIS stores ``image`` and ``label`` as (D, H, W) arrays (SimpleITK
@@ -73,9 +78,9 @@ def read_h5_volume(path: str,
         with h5py.File(path, 'r') as f:
             for key in ('image', 'label') if with_label else ('image', ):
                 if key not in f:
-                    raise DataError(
-                        f'{path}: no dataset {key!r} (found {list(f.keys())}); '
-                        'SSL4MIS volumes hold "image" and "label"')
+                    raise DataError(f'{path}: no dataset {key!r} (found '
+                                    f'{list(f.keys())}); '
+                                    'SSL4MIS volumes hold "image" and "label"')
             img = np.asarray(f['image'][()])
             gt = np.asarray(f['label'][()]) if with_label else None
     except DataError:
@@ -98,11 +103,12 @@ def read_h5_volume(path: str,
     return img, gt, (1.0, 1.0, 1.0)
 
 
-def read_frame(frame: FrameFiles,
-               with_label: bool,
-               classes: Sequence[str] = ACDC_CLASSES,
-               label_map: Optional[Mapping[int, int]] = None
-               ) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
+def read_frame(
+    frame: FrameFiles,
+    with_label: bool,
+    classes: Sequence[str] = ACDC_CLASSES,
+    label_map: Optional[Mapping[int, int]] = None
+) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
     """Read a frame's image (and labels when ``with_label``) and validate them.
 
     ``classes`` (names by label value) and ``label_map`` (raw value ->
@@ -125,11 +131,13 @@ def read_frame(frame: FrameFiles,
             if frame.gt_file is None:
                 expected = os.path.join(
                     os.path.dirname(frame.img_file),
-                    os.path.basename(frame.img_file).replace('.nii', '_gt.nii'))
+                    os.path.basename(frame.img_file).replace(
+                        '.nii', '_gt.nii'))
                 raise DataError(
                     f'{expected}: label file missing for labelled volume '
                     f'{frame.volume_id}; restore it, or use the patient as '
-                    "unlabelled (subset='unlabelled' / a smaller label_budget)")
+                    "unlabelled (subset='unlabelled' / a smaller label_budget)"
+                )
             if label_map or tuple(classes) != ACDC_CLASSES:
                 gt = read_nifti_raw_label(frame.gt_file, classes, label_map)
             else:

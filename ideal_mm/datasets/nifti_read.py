@@ -1,4 +1,5 @@
-"""Reading NIfTI volumes: one frame (ACDC layout) or a generic multi-channel case.
+"""Reading NIfTI volumes: one frame (ACDC layout) or a generic multi-channel
+case.
 
 Arrays come back in ideal_mm's (D, H, W) = (Z, X, Y) order with the spacing
 ``(sz, sx, sy)`` in mm. A generic case (nnU-Net, MSD: ``FrameFiles.kind ==
@@ -41,7 +42,6 @@ def _load_nifti(path: str) -> Tuple[np.ndarray, object]:
     return data, image
 
 
-
 def _to_dhw(data: np.ndarray, path: str) -> np.ndarray:
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -55,9 +55,9 @@ def _to_dhw(data: np.ndarray, path: str) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(data, (2, 0, 1)))
 
 
-
-def read_nifti_frame(path: str,
-                     is_label: bool = False) -> Tuple[np.ndarray, Spacing, object]:
+def read_nifti_frame(
+        path: str,
+        is_label: bool = False) -> Tuple[np.ndarray, Spacing, object]:
     """Read one NIfTI frame as a (D, H, W) array.
 
     Args:
@@ -120,16 +120,18 @@ def _volume_channels(data: np.ndarray, path: str,
         return [data]
     raise DataError(
         f'{path}: array of shape {data.shape} ({data.ndim}D) is not a 3D '
-        'volume (X, Y, Z)' + (' or a 4D multi-channel volume (X, Y, Z, C)'
-                              if multi_channel else '') +
+        'volume (X, Y, Z)' +
+        (' or a 4D multi-channel volume (X, Y, Z, C)' if multi_channel else ''
+         ) +
         '; give one 3D volume per file (2D slices: stack them into a volume)')
 
 
-def read_case(frame: FrameFiles,
-              with_label: bool,
-              classes: Sequence[str],
-              label_map: Optional[Mapping[int, int]] = None
-              ) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
+def read_case(
+    frame: FrameFiles,
+    with_label: bool,
+    classes: Sequence[str],
+    label_map: Optional[Mapping[int, int]] = None
+) -> Tuple[np.ndarray, Optional[np.ndarray], Spacing]:
     """Read a generic NIfTI case: image (D, H, W) or (D, H, W, C), labels.
 
     ``frame.img_files`` holds one 3D file per channel (nnU-Net) or one file
@@ -152,8 +154,8 @@ def read_case(frame: FrameFiles,
         if ref_affine is None:
             ref_affine, ref_shape, spacing = affine, parts[0].shape, sp
         else:
-            _check_same_grid(path, parts[0].shape, affine, ref_path,
-                             ref_shape, ref_affine)
+            _check_same_grid(path, parts[0].shape, affine, ref_path, ref_shape,
+                             ref_affine)
         channels.extend(check_image(p, path) for p in parts)
     if len(channels) != frame.num_channels:
         raise DataError(
@@ -181,8 +183,9 @@ def read_case(frame: FrameFiles,
         _check_same_grid(frame.gt_file, data.shape,
                          np.asarray(image.affine, dtype=np.float64), ref_path,
                          ref_shape, ref_affine)
-        gt = check_label(np.ascontiguousarray(np.transpose(data, (2, 0, 1))),
-                         frame.gt_file, classes, label_map)
+        gt = check_label(
+            np.ascontiguousarray(np.transpose(data, (2, 0, 1))), frame.gt_file,
+            classes, label_map)
     return img, gt, spacing
 
 

@@ -19,8 +19,8 @@ def write_label_nifti(labels: np.ndarray, reference, out_file: str) -> None:
     """
     import nibabel as nib
     header = reference.header.copy()
-    image = type(reference)(np.asarray(labels, dtype=np.uint8), None,
-                            header=header)
+    image = type(reference)(
+        np.asarray(labels, dtype=np.uint8), None, header=header)
     image.set_data_dtype(np.uint8)
     image.header.set_slope_inter(1.0, 0.0)
     if hasattr(reference, 'get_qform'):
@@ -33,10 +33,11 @@ def write_label_nifti(labels: np.ndarray, reference, out_file: str) -> None:
         nib.save(image, tmp)
 
 
-def write_label_nifti_like_source(labels_dhw: np.ndarray, out_file: str,
-                                  source: Optional[str] = None,
-                                  spacing: Optional[Sequence[float]] = None
-                                  ) -> None:
+def write_label_nifti_like_source(
+        labels_dhw: np.ndarray,
+        out_file: str,
+        source: Optional[str] = None,
+        spacing: Optional[Sequence[float]] = None) -> None:
     """Write a (D, H, W) label volume as NIfTI (X, Y, Z), atomically.
 
     With ``source`` (the original NIfTI frame) its affine and header are

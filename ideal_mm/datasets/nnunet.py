@@ -1,10 +1,12 @@
-"""nnU-Net v2 raw folders and Medical Segmentation Decathlon folders as data sets.
+"""nnU-Net v2 raw folders and Medical Segmentation Decathlon folders as data
+sets.
 
 Layouts (``docs/datasets.md``)::
 
     nnU-Net v2 raw                               Decathlon (MSD)
     <root>/dataset.json                          <root>/dataset.json
-    <root>/imagesTr/<case>_0000.nii.gz           <root>/imagesTr/<case>.nii.gz  (3D or 4D)
+    <root>/imagesTr/<case>_0000.nii.gz           <root>/imagesTr/<case>.nii.gz
+                                                 (3D or 4D)
     <root>/imagesTr/<case>_0001.nii.gz (ch. 1)   <root>/labelsTr/<case>.nii.gz
     <root>/labelsTr/<case>.nii.gz                <root>/imagesTs/<case>.nii.gz
     <root>/imagesTs/<case>_0000.nii.gz
@@ -33,15 +35,20 @@ from mmseg.registry import DATASETS
 
 from ideal_mm.errors import ConfigError, DataError
 from .io import FrameFiles, PatientRecord
-from .nnunet_files import (CHANNEL_RE, NIFTI_ENDINGS, DatasetDescription,  # noqa: F401
-                           _dataset_json_path, _strip_ending, read_dataset_json,
+# yapf: disable
+from .nnunet_files import (CHANNEL_RE, NIFTI_ENDINGS,  # noqa: F401
+                           DatasetDescription, _dataset_json_path,
+                           _strip_ending, read_dataset_json,
                            scan_nnunet_images)
 from .volume_dataset import VolumeSegDataset, default_palette
 
-#: layout -> (its name in a message, its channels key, the class that reads it)
-_LAYOUT_NAMES = {'nnunet': ('an nnU-Net', 'channel_names', 'NnUNetDataset'),
-                 'msd': ('a Decathlon', 'modality', 'MSDDataset')}
+# yapf: enable
 
+#: layout -> (its name in a message, its channels key, the class that reads it)
+_LAYOUT_NAMES = {
+    'nnunet': ('an nnU-Net', 'channel_names', 'NnUNetDataset'),
+    'msd': ('a Decathlon', 'modality', 'MSDDataset')
+}
 
 
 class _NiftiFolderDataset(VolumeSegDataset):
@@ -55,11 +62,15 @@ class _NiftiFolderDataset(VolumeSegDataset):
         use_test_images: add the test images (``imagesTs`` / ``test``) as
             unlabelled patients of the train split (semi-supervised and
             pre-training stages).
-        **kwargs: see :class:`~ideal_mm.datasets.volume_dataset.VolumeSegDataset`.
+        **kwargs: see
+        :class:`~ideal_mm.datasets.volume_dataset.VolumeSegDataset`.
     """
 
-    def __init__(self, data_root: str, patient_regex: Optional[str] = None,
-                 use_test_images: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 data_root: str,
+                 patient_regex: Optional[str] = None,
+                 use_test_images: bool = True,
+                 **kwargs) -> None:
         if data_root is None:
             raise ConfigError(f'data_root is required (the {self.DATASET_NAME}'
                               ' folder with dataset.json)')
@@ -71,8 +82,8 @@ class _NiftiFolderDataset(VolumeSegDataset):
         self.description = read_dataset_json(data_root)
         self._check_layout()
         try:
-            self.patient_regex = (re.compile(patient_regex)
-                                  if patient_regex else None)
+            self.patient_regex = (
+                re.compile(patient_regex) if patient_regex else None)
         except re.error as err:
             raise ConfigError(f'patient_regex={patient_regex!r} is not a '
                               f'regular expression ({err})') from None
@@ -87,7 +98,8 @@ class _NiftiFolderDataset(VolumeSegDataset):
     LAYOUT = ''
 
     def _check_layout(self) -> None:
-        """Raise when dataset.json is of the other layout, naming the class to use."""
+        """Raise when dataset.json is of the other layout, naming the class to
+        use."""
         if self.description.layout != self.LAYOUT:
             name, key, cls = _LAYOUT_NAMES[self.description.layout]
             own_key = _LAYOUT_NAMES[self.LAYOUT][1]
@@ -116,9 +128,9 @@ class _NiftiFolderDataset(VolumeSegDataset):
                 'must be the patient id')
         return match.group(1)
 
-    def _records(self, cases: Sequence[Tuple[str, Tuple[str, ...],
-                                             Optional[str], str]]
-                 ) -> Dict[str, PatientRecord]:
+    def _records(
+        self, cases: Sequence[Tuple[str, Tuple[str, ...], Optional[str], str]]
+    ) -> Dict[str, PatientRecord]:
         """Patients from ``(case, image files, label file, where)`` tuples."""
         if not cases:
             raise DataError(
@@ -137,18 +149,26 @@ class _NiftiFolderDataset(VolumeSegDataset):
             rec = patients.get(pid)
             if rec is None:
                 rec = patients[pid] = PatientRecord(
-                    patient_id=pid, folder=os.path.dirname(files[0]),
-                    group=None, labelled=labelled)
+                    patient_id=pid,
+                    folder=os.path.dirname(files[0]),
+                    group=None,
+                    labelled=labelled)
             elif rec.labelled != labelled:
                 raise DataError(
                     f'{files[0]}: patient {pid} has cases with and without '
                     'labels (training and test images); keep a patient in '
                     'one of them or change patient_regex')
             rec.frames.append(
-                FrameFiles(volume_id=case, patient_id=pid, frame=None,
-                           frame_number=None, img_file=files[0],
-                           gt_file=label, kind='case', img_files=tuple(files),
-                           num_channels=self.num_channels))
+                FrameFiles(
+                    volume_id=case,
+                    patient_id=pid,
+                    frame=None,
+                    frame_number=None,
+                    img_file=files[0],
+                    gt_file=label,
+                    kind='case',
+                    img_files=tuple(files),
+                    num_channels=self.num_channels))
         return dict(sorted(patients.items()))
 
 
@@ -183,7 +203,8 @@ class NnUNetDataset(_NiftiFolderDataset):
             if not os.path.isfile(label):
                 raise DataError(
                     f'{label}: label file of training case {case} is missing; '
-                    'add it, or move the case images to imagesTs/ (unlabelled)')
+                    'add it, or move the case images to imagesTs/ (unlabelled)'
+                )
             cases.append((case, files, label, 'imagesTr'))
         if os.path.isdir(labels):
             for name in sorted(os.listdir(labels)):

@@ -1,4 +1,5 @@
-"""What an nnU-Net v2 or Decathlon folder holds: its ``dataset.json`` and image names.
+"""What an nnU-Net v2 or Decathlon folder holds: its ``dataset.json`` and image
+names.
 
 Layouts in :mod:`ideal_mm.datasets.nnunet`; every problem is a
 :class:`~ideal_mm.errors.DataError` naming the file and the key.
@@ -56,7 +57,8 @@ def read_dataset_json(path: str) -> DatasetDescription:
             f'{path}: dataset.json not found; an nnU-Net / Decathlon data set '
             'needs one with "labels" and "channel_names" (nnU-Net) or '
             '"modality" (MSD) - see docs/datasets.md')
-    # the read-JSON-or-DataError shape of splits.py too: two files, two messages
+    # the read-JSON-or-DataError shape of splits.py too: two files, two
+    # messages
     try:
         with open(path, encoding='utf-8') as f:
             data = json.load(f)
@@ -125,7 +127,9 @@ def read_dataset_json(path: str) -> DatasetDescription:
         raise DataError(f'{path}: "{channels_key}" keys must be "0".."N-1", '
                         f'got {order}')
     desc = DatasetDescription(
-        path=path, layout=layout, classes=classes,
+        path=path,
+        layout=layout,
+        classes=classes,
         channel_names=tuple(str(channels[k]) for k in order))
     if layout == 'nnunet':
         ending = data.get('file_ending', '.nii.gz')
@@ -146,8 +150,9 @@ def read_dataset_json(path: str) -> DatasetDescription:
         if not isinstance(test, list) or not all(
                 isinstance(t, (str, dict)) for t in test):
             raise DataError(f'{path}: "test" must be a list of image paths')
-        desc.test = [t if isinstance(t, str) else t.get('image', '')
-                     for t in test]
+        desc.test = [
+            t if isinstance(t, str) else t.get('image', '') for t in test
+        ]
     return desc
 
 
@@ -159,7 +164,8 @@ def scan_nnunet_images(folder: str, ending: str,
                        num_channels: int) -> Dict[str, Tuple[str, ...]]:
     """``{case: (channel files...)}`` of an nnU-Net images folder.
 
-    Every ``*<ending>`` file must be ``<case>_<CCCC><ending>`` (four-digit channel); every case must
+    Every ``*<ending>`` file must be ``<case>_<CCCC><ending>`` (four-digit
+    channel); every case must
     have channels ``0000`` .. ``num_channels - 1`` exactly.
     """
     cases: Dict[str, Dict[int, str]] = {}
@@ -190,5 +196,7 @@ def scan_nnunet_images(folder: str, ending: str,
                 f'{found[extra[0]]}: channel {extra[0]} of case {case} is '
                 f'not declared (dataset.json has {num_channels} channel(s) '
                 'in "channel_names"); remove the file or declare the channel')
-    return {case: tuple(found[c] for c in range(num_channels))
-            for case, found in sorted(cases.items())}
+    return {
+        case: tuple(found[c] for c in range(num_channels))
+        for case, found in sorted(cases.items())
+    }

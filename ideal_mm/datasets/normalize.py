@@ -1,4 +1,5 @@
-"""Intensity normalisation of a volume: per volume and channel, or a fixed window."""
+"""Intensity normalisation of a volume: per volume and channel, or a fixed
+window."""
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -39,7 +40,8 @@ def normalize_volume(vol: np.ndarray, mode: str) -> np.ndarray:
     return ((vol - mean) / std).astype(np.float32)
 
 
-def normalize_image(vol: np.ndarray, mode: str,
+def normalize_image(vol: np.ndarray,
+                    mode: str,
                     window: Optional[Sequence[float]] = None) -> np.ndarray:
     """Normalise a (D, H, W) volume or each channel of a (D, H, W, C) one.
 
@@ -57,9 +59,12 @@ def normalize_image(vol: np.ndarray, mode: str,
         lo, hi = check_window(window)
         return ((np.clip(vol, lo, hi) - lo) / (hi - lo)).astype(np.float32)
     if vol.ndim == 4:
-        return np.ascontiguousarray(np.stack(
-            [normalize_volume(vol[..., c], mode) for c in range(vol.shape[-1])],
-            axis=-1))
+        return np.ascontiguousarray(
+            np.stack([
+                normalize_volume(vol[..., c], mode)
+                for c in range(vol.shape[-1])
+            ],
+                     axis=-1))
     return normalize_volume(vol, mode)
 
 

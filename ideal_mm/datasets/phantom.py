@@ -3,7 +3,8 @@
 Tests, the demo and users without the real data need data that goes through
 exactly the code paths of the real ACDC download. :func:`make_phantom_acdc`
 writes ``<out_dir>/training/patient<NNN>/`` folders with ``Info.cfg``,
-``patient<NNN>_frame<NN>.nii.gz`` and ``patient<NNN>_frame<NN>_gt.nii.gz`` for the ED
+``patient<NNN>_frame<NN>.nii.gz`` and ``patient<NNN>_frame<NN>_gt.nii.gz`` for
+the ED
 and ES frames (optionally the ``_4d`` cine), NIfTI with the voxel spacing in
 the affine, zooms, qform and sform.
 
@@ -19,8 +20,9 @@ Rician noise, and are stored as int16 MRI-like intensities. Groups cycle
 DCM, HCM, MINF, NOR, RV and change the shape parameters accordingly.
 
 ``variability='high'`` (``--variability high``) draws, per patient, what
-makes few-label training hard on real cine MRI (see :class:`_HighVariability`):
-scanner contrast profiles (blood, myocardium, fat, lung and tissue levels, not
+makes few-label training hard on real cine MRI (see
+:class:`.phantom_variability._HighVariability`): scanner contrast profiles
+(blood, myocardium, fat, lung and tissue levels, not
 only gain), heart position, orientation and size within a larger field of
 view, in-plane resolution, partial-volume blur, bias-field strength, noise
 level, ghosting, breath-hold slice misregistration, trabeculation and
@@ -33,7 +35,8 @@ Everything is drawn from ``np.random.default_rng([seed, patient_number,
 options, never on how many patients are generated; files are gzip-compressed
 with a zero timestamp, so equal inputs give byte-identical files.
 
-The parts: the patient's anatomy (:mod:`.phantom_anatomy`), the high-variability
+The parts: the patient's anatomy (:mod:`.phantom_anatomy`), the
+high-variability
 draws (:mod:`.phantom_variability`), file writing (:mod:`.phantom_files`) and
 the whole-heart phantom (:mod:`.phantom_whs`); this module writes the phantom
 ACDC folders and re-exports every name it had.
@@ -48,12 +51,13 @@ from typing import Dict, List, Tuple, Union
 import numpy as np
 
 from ideal_mm.errors import ConfigError, DataError
-from .phantom_anatomy import (_GROUP_SHAPE, GROUPS, _Patient,  # noqa: F401
-                              _smooth_noise, _wrap, contraction)
+# yapf: disable
+from .phantom_anatomy import GROUPS, _Patient, contraction  # noqa: F401
 from .phantom_files import _write_bytes, nifti_bytes  # noqa: F401
-from .phantom_variability import _HighVariability  # noqa: F401
-from .phantom_whs import (_WHS_CT, _WHS_MR, WHS_LAYOUTS, WHS_MARKER,  # noqa: F401
-                          _whs_case, make_phantom_whs)
+from .phantom_whs import (WHS_LAYOUTS, WHS_MARKER,  # noqa: F401
+                          make_phantom_whs)
+
+# yapf: enable
 
 DEFAULT_SIZE = ((200, 260), (180, 240))
 MARKER = 'PHANTOM_ACDC.json'
@@ -79,7 +83,6 @@ def _size_range(size: SizeArg) -> Tuple[Tuple[int, int], Tuple[int, int]]:
     return h, w
 
 
-
 def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise DataError(f'--out {out_dir}: exists and is not a folder; choose '
@@ -89,8 +92,8 @@ def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
         if not overwrite:
             raise DataError(
                 f'--out {out_dir}: folder is not empty; pass --overwrite '
-                '(overwrite=True) to replace a phantom dataset, or choose a new '
-                'folder')
+                '(overwrite=True) to replace a phantom dataset, or choose a '
+                'new folder')
         if not os.path.isfile(marker):
             raise DataError(
                 f'--out {out_dir}: not empty and not a phantom dataset (no '
@@ -131,7 +134,7 @@ def make_phantom_acdc(out_dir: str,
         progress: show a tqdm bar.
         variability: ``'standard'`` or ``'high'`` (inter-patient
             variability of real cine MRI: contrast, pose, size, artefacts,
-            look-alikes; see :class:`_HighVariability`).
+            look-alikes; see :class:`.phantom_variability._HighVariability`).
 
     Returns:
         The patient folders written.
@@ -152,27 +155,37 @@ def make_phantom_acdc(out_dir: str,
     _prepare_out_dir(out_dir, overwrite)
     from ideal_mm.progress import progress_bar
     folders = []
-    for number in progress_bar(range(start_id, start_id + num_patients),
-                       desc='phantom ACDC', unit='patient',
-                       disable=not progress):
+    for number in progress_bar(
+            range(start_id, start_id + num_patients),
+            desc='phantom ACDC',
+            unit='patient',
+            disable=not progress):
         folders.append(
             _write_patient(out_dir, seed, number, size_rng,
                            tuple(int(n) for n in num_slices), with_4d,
                            variability))
     marker: Dict[str, object] = dict(
         generator='ideal_mm.datasets.phantom.make_phantom_acdc',
-        num_patients=num_patients, seed=seed, size=[list(s) for s in size_rng],
-        num_slices=list(num_slices), with_4d=with_4d, start_id=start_id)
+        num_patients=num_patients,
+        seed=seed,
+        size=[list(s) for s in size_rng],
+        num_slices=list(num_slices),
+        with_4d=with_4d,
+        start_id=start_id)
     if variability != 'standard':  # the standard marker stays as it was
         marker['variability'] = variability
-    _write_bytes(os.path.join(out_dir, MARKER),
-                 json.dumps(marker, indent=1).encode('utf-8'))
+    _write_bytes(
+        os.path.join(out_dir, MARKER),
+        json.dumps(marker, indent=1).encode('utf-8'))
     return folders
 
 
-def _write_patient(out_dir: str, seed: int, number: int,
+def _write_patient(out_dir: str,
+                   seed: int,
+                   number: int,
                    size: Tuple[Tuple[int, int], Tuple[int, int]],
-                   num_slices: Tuple[int, int], with_4d: bool,
+                   num_slices: Tuple[int, int],
+                   with_4d: bool,
                    variability: str = 'standard') -> str:
     pid = f'patient{number:03d}'
     group = GROUPS[(number - 1) % len(GROUPS)]

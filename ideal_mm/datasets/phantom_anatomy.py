@@ -29,8 +29,11 @@ def _smooth_noise(rng: np.random.Generator, shape: Tuple[int, int],
                   sigma: float) -> np.ndarray:
     """Gaussian-smoothed white noise rescaled to zero mean, unit std."""
     field = rng.standard_normal(shape).astype(np.float32)
-    field = cv2.GaussianBlur(field, (0, 0), sigmaX=sigma, sigmaY=sigma,
-                             borderType=cv2.BORDER_REFLECT_101)
+    field = cv2.GaussianBlur(
+        field, (0, 0),
+        sigmaX=sigma,
+        sigmaY=sigma,
+        borderType=cv2.BORDER_REFLECT_101)
     std = float(field.std())
     return (field - field.mean()) / (std if std > 0 else 1.0)
 
@@ -39,11 +42,13 @@ def _wrap(angle: np.ndarray) -> np.ndarray:
     return (angle + np.pi) % (2 * np.pi) - np.pi
 
 
-
 class _Patient:
     """The fixed anatomy of one phantom patient; renders any cardiac phase."""
 
-    def __init__(self, seed: int, number: int, group: str,
+    def __init__(self,
+                 seed: int,
+                 number: int,
+                 group: str,
                  size: Tuple[Tuple[int, int], Tuple[int, int]],
                  num_slices: Tuple[int, int],
                  variability: str = 'standard') -> None:
@@ -59,8 +64,8 @@ class _Patient:
         self.r0 = 0.085 * np.sqrt(220.0 * m) * shape['lv'] * rng.uniform(
             0.9, 1.1)
         self.wall = shape['wall'] * rng.uniform(0.85, 1.15)
-        self.es_ratio = float(np.clip(shape['es'] + rng.uniform(-0.05, 0.05),
-                                      0.45, 0.93))
+        self.es_ratio = float(
+            np.clip(shape['es'] + rng.uniform(-0.05, 0.05), 0.45, 0.93))
         self.rv_scale = shape['rv'] * rng.uniform(0.9, 1.1)
         self.center = (self.H * rng.uniform(0.42, 0.58),
                        self.W * rng.uniform(0.42, 0.58))
@@ -83,10 +88,13 @@ class _Patient:
                           self.W * rng.uniform(0.40, 0.47))
         self.lungs = [(rng.uniform(0.13, 0.19), rng.uniform(0.09, 0.13), side)
                       for side in (-1, 1)]
-        self.tissue = [_smooth_noise(rng, (self.H, self.W), 0.02 * m + 1.0)
-                       for _ in range(self.D)]
-        self.fine = [_smooth_noise(rng, (self.H, self.W), 1.0)
-                     for _ in range(self.D)]
+        self.tissue = [
+            _smooth_noise(rng, (self.H, self.W), 0.02 * m + 1.0)
+            for _ in range(self.D)
+        ]
+        self.fine = [
+            _smooth_noise(rng, (self.H, self.W), 1.0) for _ in range(self.D)
+        ]
         self.hv: Optional[_HighVariability] = None
         if variability == 'high':
             hv = self.hv = _HighVariability(seed, number, self.D)
@@ -157,7 +165,7 @@ class _Patient:
                          ((xx - W / 2) / self.body_axes[1])**2)
         body = body_q < 1.0
         tis, tis_tex = (0.38, 0.14) if hv is None else (hv.tissue,
-                                                         hv.tissue_texture)
+                                                        hv.tissue_texture)
         fat_level = 0.85 if hv is None else hv.fat
         img[body] = np.clip(tis + tis_tex * tissue[body], 0.08, 0.9)
         sub_fat = body & (body_q > 0.9)
@@ -201,11 +209,16 @@ class _Patient:
         if hv is not None and hv.rotation:
             rot = cv2.getRotationMatrix2D((W / 2 - 0.5, H / 2 - 0.5),
                                           hv.rotation, 1.0)
-            img = cv2.warpAffine(img, rot, (W, H), flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT)
-            labels = cv2.warpAffine(labels, rot, (W, H),
-                                    flags=cv2.INTER_NEAREST,
-                                    borderMode=cv2.BORDER_CONSTANT)
+            img = cv2.warpAffine(
+                img,
+                rot, (W, H),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT)
+            labels = cv2.warpAffine(
+                labels,
+                rot, (W, H),
+                flags=cv2.INTER_NEAREST,
+                borderMode=cv2.BORDER_CONSTANT)
         return img, labels
 
     def _bias(self) -> np.ndarray:
@@ -216,7 +229,8 @@ class _Patient:
         return np.exp(field).astype(np.float32)
 
     def render(self, c: float, frame: int) -> Tuple[np.ndarray, np.ndarray]:
-        """(D, H, W) int16 image and uint8 labels at contraction ``c`` (0 ED, 1 ES)."""
+        """(D, H, W) int16 image and uint8 labels at contraction ``c`` (0 ED, 1
+        ES)."""
         rng = np.random.default_rng([self.seed, self.number, 1000 + frame])
         bias = self._bias()
         imgs, labs = [], []
@@ -237,8 +251,9 @@ class _Patient:
 
 
 def contraction(frame: int, es: int, num_frames: int) -> float:
-    """Contraction in [0, 1] of cine frame ``frame`` (1-based): 0 at ED (1), 1 at ES."""
+    """Contraction in [0, 1] of cine frame ``frame`` (1-based): 0 at ED (1), 1
+    at ES."""
     if frame <= es:
         return float(0.5 * (1 - np.cos(np.pi * (frame - 1) / max(es - 1, 1))))
-    return float(0.5 * (1 + np.cos(np.pi * (frame - es) /
-                                   max(num_frames + 1 - es, 1))))
+    return float(
+        0.5 * (1 + np.cos(np.pi * (frame - es) / max(num_frames + 1 - es, 1))))

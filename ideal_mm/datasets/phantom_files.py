@@ -9,7 +9,8 @@ import numpy as np
 from ideal_mm.atomic_files import atomic_file
 
 
-def nifti_bytes(arr_dhw: np.ndarray, spacing: Sequence[float],
+def nifti_bytes(arr_dhw: np.ndarray,
+                spacing: Sequence[float],
                 time_step: Optional[float] = None) -> bytes:
     """Gzip-compressed NIfTI-1 bytes of a (D, H, W) or (T, D, H, W) array.
 

@@ -1,8 +1,10 @@
 """The per-patient draws of the ``variability='high'`` phantom ACDC, and the
-unlabelled look-alike structures it adds (see :mod:`ideal_mm.datasets.phantom`)."""
+unlabelled look-alike structures it adds (see
+:mod:`ideal_mm.datasets.phantom`)."""
 from __future__ import annotations
 
 import numpy as np
+
 
 class _HighVariability:
     """Per-patient draws of the ``variability='high'`` phantom.
@@ -70,12 +72,12 @@ def draw_look_alikes(hv: _HighVariability, img: np.ndarray, yy: np.ndarray,
         aorta = ((yy - ay)**2 + (xx - ax)**2 < (0.7 * r)**2) & ~heart & body
         img[aorta] = 0.95 + 0.03 * tissue[aorta]
     dy, dx = hv.desc_aorta
-    desc = ((yy - H * dy)**2 + (xx - W * (0.5 + dx))**2 <
-            (0.35 * r)**2) & ~heart & body
+    desc = ((yy - H * dy)**2 + (xx - W *
+                                (0.5 + dx))**2 < (0.35 * r)**2) & ~heart & body
     img[desc] = 0.9 + 0.03 * tissue[desc]
     if t > 0.45:
         ly = cy + np.sin(hv.liver_angle) * 2.6 * r
         lx = cx + np.cos(hv.liver_angle) * 2.6 * r
-        liver = (((yy - ly) / (2.2 * r))**2 + ((xx - lx) / (3.0 * r))**2
-                 < 1.0) & ~heart & body
+        liver = (((yy - ly) / (2.2 * r))**2 +
+                 ((xx - lx) / (3.0 * r))**2 < 1.0) & ~heart & body
         img[liver] = hv.liver_level + 0.05 * tissue[liver]

@@ -15,14 +15,15 @@ from .phantom_files import _write_bytes, nifti_bytes
 WHS_MARKER = 'PHANTOM_WHS.json'
 WHS_LAYOUTS = ('nnunet', 'msd', 'mmwhs')
 #: HU of each structure (CT, contrast-enhanced blood pool) and MR levels.
-_WHS_CT = dict(air=-1000., lung=-820., tissue=40., fat=-90., myo=110.,
-               blood=330.)
+_WHS_CT = dict(
+    air=-1000., lung=-820., tissue=40., fat=-90., myo=110., blood=330.)
 _WHS_MR = dict(air=0., lung=40., tissue=350., fat=900., myo=250., blood=800.)
 
 
-def _whs_case(seed: int, number: int, size: Tuple[int, int],
-              num_slices: Tuple[int, int], modality: str, num_channels: int
-              ) -> Tuple[np.ndarray, np.ndarray, Tuple[float, float, float]]:
+def _whs_case(
+    seed: int, number: int, size: Tuple[int, int], num_slices: Tuple[int, int],
+    modality: str, num_channels: int
+) -> Tuple[np.ndarray, np.ndarray, Tuple[float, float, float]]:
     """One whole-heart phantom case: (C, D, H, W) image, (D, H, W) MMWHS
     label values (205, 420, 500, 550, 600, 820, 850), spacing (sz, sx, sy).
 
@@ -35,8 +36,11 @@ def _whs_case(seed: int, number: int, size: Tuple[int, int],
     D = int(rng.integers(num_slices[0], num_slices[1] + 1))
     H, W = size
     sz, sxy = float(rng.uniform(1.5, 2.5)), float(rng.uniform(0.8, 1.2))
-    z, y, x = np.meshgrid(np.linspace(-1, 1, D), np.linspace(-1, 1, H),
-                          np.linspace(-1, 1, W), indexing='ij')
+    z, y, x = np.meshgrid(
+        np.linspace(-1, 1, D),
+        np.linspace(-1, 1, H),
+        np.linspace(-1, 1, W),
+        indexing='ij')
 
     def jit(v: float, s: float = 0.05) -> float:
         return float(v + rng.uniform(-s, s))
@@ -62,8 +66,8 @@ def _whs_case(seed: int, number: int, size: Tuple[int, int],
     pa = ((y - jit(-0.3) + 0.1 * z)**2 + (x - jit(-0.05))**2 <= 0.08**2) & \
         (z > 0.2)
     labels = np.zeros((D, H, W), dtype=np.int16)
-    for mask, value in ((myo, 205), (lv, 500), (rv, 600), (la, 420),
-                        (ra, 550), (ao, 820), (pa, 850)):
+    for mask, value in ((myo, 205), (lv, 500), (rv, 600), (la, 420), (ra, 550),
+                        (ao, 820), (pa, 850)):
         labels[mask & body] = value
     levels = _WHS_CT if modality == 'ct' else _WHS_MR
     channels = []
@@ -95,11 +99,13 @@ def make_phantom_whs(out_dir: str,
                      overwrite: bool = False) -> List[str]:
     """Write a whole-heart phantom (7 structures + background = 8 classes).
 
-    Layouts: ``'nnunet'`` (``dataset.json``, ``imagesTr/whs_001_0000.nii.gz``, ...
+    Layouts: ``'nnunet'`` (``dataset.json``, ``imagesTr/whs_001_0000.nii.gz``,
+    ...
     (+ ``_0001`` for 2 channels), ``labelsTr`` with classes 1..7,
     ``imagesTs``), ``'msd'`` (Decathlon: one 3D/4D image per case, the
     ``training`` / ``test`` lists) or ``'mmwhs'`` (the challenge download:
-    ``<mod>_train/<mod>_train_1001_image.nii.gz``, ... and ``_label.nii.gz`` with
+    ``<mod>_train/<mod>_train_1001_image.nii.gz``, ... and ``_label.nii.gz``
+    with
     the raw values 205..850, ``<mod>_test/``), for
     ``tools/data/convert_mmwhs.py``. CT-like intensities in HU (contrast
     blood pool 330, myocardium 110, lungs -820) or MR-like ones with a
@@ -118,8 +124,8 @@ def make_phantom_whs(out_dir: str,
     if not isinstance(num_cases, int) or num_cases < 1 or num_test < 0:
         raise ConfigError('num_cases must be >= 1 and num_test >= 0')
     if os.path.isdir(out_dir) and os.listdir(out_dir):
-        if not overwrite or not os.path.isfile(os.path.join(out_dir,
-                                                            WHS_MARKER)):
+        if not overwrite or not os.path.isfile(
+                os.path.join(out_dir, WHS_MARKER)):
             raise DataError(f'{out_dir}: folder is not empty; choose a new '
                             'folder (overwrite only replaces a whole-heart '
                             'phantom)')
@@ -133,8 +139,8 @@ def make_phantom_whs(out_dir: str,
     for i in range(num_cases + num_test):
         number = i + 1
         is_test = i >= num_cases
-        img, raw, spacing = _whs_case(seed, number, size, num_slices,
-                                      modality, num_channels)
+        img, raw, spacing = _whs_case(seed, number, size, num_slices, modality,
+                                      num_channels)
         if layout == 'mmwhs':
             part = 'test' if is_test else 'train'
             folder = os.path.join(out_dir, f'{modality}_{part}')
@@ -167,26 +173,47 @@ def make_phantom_whs(out_dir: str,
         else:
             lab = os.path.join(out_dir, 'labelsTr', f'{case}.nii.gz')
             _write_bytes(lab, nifti_bytes(labels, spacing))
-            training.append(dict(image=f'./imagesTr/{case}.nii.gz',
-                                 label=f'./labelsTr/{case}.nii.gz'))
+            training.append(
+                dict(
+                    image=f'./imagesTr/{case}.nii.gz',
+                    label=f'./labelsTr/{case}.nii.gz'))
     names = ['CT' if modality == 'ct' else 'MRI', 'late'][:num_channels]
     if layout == 'nnunet':
-        meta = dataset_json_nnunet(MMWHS_CLASSES, names, num_cases,
-                                   name='PhantomWHS')
+        meta = dataset_json_nnunet(
+            MMWHS_CLASSES, names, num_cases, name='PhantomWHS')
     elif layout == 'msd':
-        meta = dict(name='PhantomWHS',
-                    modality={str(i): n for i, n in enumerate(names)},
-                    labels={str(i): c for i, c in enumerate(MMWHS_CLASSES)},
-                    numTraining=num_cases, numTest=num_test,
-                    training=training, test=test)
+        meta = dict(
+            name='PhantomWHS',
+            modality={
+                str(i): n
+                for i, n in enumerate(names)
+            },
+            labels={
+                str(i): c
+                for i, c in enumerate(MMWHS_CLASSES)
+            },
+            numTraining=num_cases,
+            numTest=num_test,
+            training=training,
+            test=test)
     else:
         meta = None
     if meta is not None:
-        _write_bytes(os.path.join(out_dir, 'dataset.json'),
-                     json.dumps(meta, indent=1).encode('utf-8'))
-    _write_bytes(os.path.join(out_dir, WHS_MARKER), json.dumps(dict(
-        generator='ideal_mm.datasets.phantom.make_phantom_whs', seed=seed,
-        num_cases=num_cases, num_test=num_test, size=list(size),
-        num_slices=list(num_slices), layout=layout, modality=modality,
-        num_channels=num_channels), indent=1).encode('utf-8'))
+        _write_bytes(
+            os.path.join(out_dir, 'dataset.json'),
+            json.dumps(meta, indent=1).encode('utf-8'))
+    _write_bytes(
+        os.path.join(out_dir, WHS_MARKER),
+        json.dumps(
+            dict(
+                generator='ideal_mm.datasets.phantom.make_phantom_whs',
+                seed=seed,
+                num_cases=num_cases,
+                num_test=num_test,
+                size=list(size),
+                num_slices=list(num_slices),
+                layout=layout,
+                modality=modality,
+                num_channels=num_channels),
+            indent=1).encode('utf-8'))
     return written

@@ -1,4 +1,5 @@
-"""The records a volume data set's ``scan()`` returns: a patient and its frames' files."""
+"""The records a volume data set's ``scan()`` returns: a patient and its
+frames' files."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -99,10 +99,10 @@ class SemiSupMultiSourceSampler(Sampler):
                 'use a single-source InfiniteSampler then')
         dist_rank, dist_world = get_dist_info()
         self.rank = dist_rank if rank is None else int(rank)
-        self.world_size = dist_world if world_size is None else int(
-            world_size)
+        self.world_size = dist_world if world_size is None else int(world_size)
         if not 0 <= self.rank < self.world_size:
-            raise ConfigError(f'rank {self.rank} not in [0, {self.world_size})')
+            raise ConfigError(
+                f'rank {self.rank} not in [0, {self.world_size})')
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.source_ratio = ratio
@@ -123,14 +123,16 @@ class SemiSupMultiSourceSampler(Sampler):
             raise ConfigError(
                 'SemiSupMultiSourceSampler needs train_dataloader.dataset to '
                 "be a ConcatDataset of the sources or a dataset whose data "
-                f"infos have a {group_key!r} key, got {type(dataset).__name__}")
+                f"infos have a {group_key!r} key, got {type(dataset).__name__}"
+            )
         groups: List[List[int]] = [[], []]
         for i in range(len(dataset)):
             info = dataset.get_data_info(i)
             if group_key not in info:
                 raise ConfigError(
                     f'sample {i} of {type(dataset).__name__} has no '
-                    f'{group_key!r} key to group sources by (sampler.group_key)')
+                    f'{group_key!r} key to group sources by '
+                    '(sampler.group_key)')
             groups[0 if info[group_key] else 1].append(i)
         return groups
 
@@ -166,7 +168,8 @@ class SemiSupMultiSourceSampler(Sampler):
                     yield indices[next(streams[s])]
 
     def __len__(self) -> int:
-        """Size of the concatenated dataset (the sampler itself is infinite)."""
+        """Size of the concatenated dataset (the sampler itself is
+        infinite)."""
         return len(self.dataset)
 
     def set_epoch(self, epoch: int) -> None:

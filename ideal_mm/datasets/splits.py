@@ -77,7 +77,8 @@ def _count(name: str, num: Optional[int], ratio: Optional[float],
         return int(num)
     ratio = default_ratio if ratio is None else ratio
     if not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
-        raise ConfigError(f'split_cfg.{name}_ratio={ratio!r} must be in [0, 1)')
+        raise ConfigError(
+            f'split_cfg.{name}_ratio={ratio!r} must be in [0, 1)')
     return int(round(ratio * total))
 
 
@@ -204,9 +205,9 @@ def select_labelled(train_patients: Sequence[str],
     if isinstance(label_budget, (int, np.integer)):
         if not 1 <= label_budget <= total:
             raise ConfigError(
-                f'label_budget={label_budget} must be between 1 and the number '
-                f'of train patients ({total}); use a count in that range or a '
-                'fraction in (0, 1]')
+                f'label_budget={label_budget} must be between 1 and the '
+                f'number of train patients ({total}); use a count in that '
+                'range or a fraction in (0, 1]')
         n = int(label_budget)
     elif isinstance(label_budget, float):
         if not 0 < label_budget <= 1:

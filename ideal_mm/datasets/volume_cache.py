@@ -4,7 +4,8 @@ NIfTI frames are gzip-compressed, so reading one slice means decompressing
 the whole volume. ``VolumeSegDataset`` (ACDC, nnU-Net, MSD) therefore
 converts every volume it uses once into ``<cache_dir>/<volume_id>_img.npy``
 (float32, (D, H, W), or (D, H, W, C) for multi-channel cases, normalised per
-volume and channel), ``<volume_id>_gt.npy`` (uint8) and ``<volume_id>.json`` (spacing,
+volume and channel), ``<volume_id>_gt.npy`` (uint8) and ``<volume_id>.json``
+(spacing,
 shape, source files with size and mtime, normalisation); a data loader worker
 then reads one slice with ``np.load(path, mmap_mode='r')``. Neither mmengine
 nor mmseg has such a cache (mmseg reads whole files per sample), hence this
@@ -22,7 +23,8 @@ Guarantees:
   correct cache; temporary files of a builder that was killed are removed
   by the next one (under the lock).
 
-Normalisation is in :mod:`.normalize`, the atomic writes in :mod:`ideal_mm.atomic_files`
+Normalisation is in :mod:`.normalize`, the atomic writes in
+:mod:`ideal_mm.atomic_files`
 (both re-exported here).
 """
 from __future__ import annotations
@@ -37,13 +39,15 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
+# yapf: disable
+from ideal_mm.atomic_files import (FILE_MODE, atomic_file,  # noqa: F401
+                                   atomic_save_npy, atomic_write_json)
 from ideal_mm.errors import ConfigError, DataError
-from ideal_mm.atomic_files import (  # noqa: F401
-    FILE_MODE, _current_umask, atomic_file, atomic_save_npy,
-    atomic_write_json)
 from .io import FrameFiles, read_frame
 from .normalize import (IMAGE_NORMALIZE_MODES, NORMALIZE_MODES,  # noqa: F401
                         check_window, normalize_image, normalize_volume)
+
+# yapf: enable
 
 try:  # POSIX only; elsewhere builders are not serialised.
     import fcntl
@@ -58,7 +62,8 @@ def _probe_writable(folder: str) -> bool:
     """True when ``folder`` can be created and a file written into it."""
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix='.probe', suffix='.tmp')
+        fd, probe = tempfile.mkstemp(
+            dir=folder, prefix='.probe', suffix='.tmp')
         os.close(fd)
         os.remove(probe)
         return True
@@ -111,8 +116,8 @@ def cached_source_image(seg_map_path: str) -> Optional[str]:
 
 def _stat(path: str) -> dict:
     st = os.stat(path)
-    return dict(path=os.path.abspath(path), size=st.st_size,
-                mtime_ns=st.st_mtime_ns)
+    return dict(
+        path=os.path.abspath(path), size=st.st_size, mtime_ns=st.st_mtime_ns)
 
 
 def source_stats(frame: FrameFiles, with_label: bool) -> dict:
@@ -159,8 +164,8 @@ def cache_lock(cache_dir: str) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover
         yield
         return
-    fd = os.open(os.path.join(cache_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT,
-                 0o666)
+    fd = os.open(
+        os.path.join(cache_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -194,8 +199,11 @@ Prepare = Callable[[FrameFiles, bool], Tuple[np.ndarray, Optional[np.ndarray],
                                              Tuple[float, float, float]]]
 
 
-def build_volume(frame: FrameFiles, cache_dir: str, normalize: str,
-                 with_label: bool, prepare: Optional[Prepare] = None) -> dict:
+def build_volume(frame: FrameFiles,
+                 cache_dir: str,
+                 normalize: str,
+                 with_label: bool,
+                 prepare: Optional[Prepare] = None) -> dict:
     """Read, validate, normalise and write one volume; returns its meta.
 
     Everything is read and checked before the first write, and the old json
@@ -266,8 +274,8 @@ def build_volume_cache(frames: Sequence[FrameFiles],
     def pending() -> list:
         todo = []
         for frame in frames:
-            meta = load_valid_meta(cache_dir, frame, normalize,
-                                   frame.volume_id in need_label)
+            meta = load_valid_meta(cache_dir, frame, normalize, frame.volume_id
+                                   in need_label)
             if meta is None:
                 todo.append(frame)
             else:
@@ -286,18 +294,17 @@ def build_volume_cache(frames: Sequence[FrameFiles],
         todo = pending()  # another process may have built them meanwhile
         if todo:
             from mmengine.logging import print_log
+
             from ideal_mm.progress import progress_bar
-            print_log(f'caching {len(todo)} {name} volume(s) in {cache_dir}',
-                      logger='current')
+            print_log(
+                f'caching {len(todo)} {name} volume(s) in {cache_dir}',
+                logger='current')
             for frame in progress_bar(
-                    todo, desc=f'{name} volume cache', unit='vol',
+                    todo,
+                    desc=f'{name} volume cache',
+                    unit='vol',
                     disable=not progress):
-                if prepare is None:  # the signature tests patch
-                    metas[frame.volume_id] = build_volume(
-                        frame, cache_dir, normalize,
-                        frame.volume_id in need_label)
-                else:
-                    metas[frame.volume_id] = build_volume(
-                        frame, cache_dir, normalize,
-                        frame.volume_id in need_label, prepare)
+                metas[frame.volume_id] = build_volume(
+                    frame, cache_dir, normalize, frame.volume_id in need_label,
+                    prepare)
     return metas

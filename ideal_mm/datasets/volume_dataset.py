@@ -24,10 +24,6 @@ as mmseg's thin dataset subclasses only say where their files are:
 Subclasses: :class:`~ideal_mm.datasets.acdc.ACDCDataset`,
 :class:`~ideal_mm.datasets.nnunet.NnUNetDataset`,
 :class:`~ideal_mm.datasets.nnunet.MSDDataset`.
-
-Over 300 lines on purpose: about 290 of them are the one class, the whole
-contract a data set subclasses (select -> cache -> slices share the instance's
-options); the splits and the cache it calls already live in their own modules.
 """
 from __future__ import annotations
 
@@ -54,12 +50,13 @@ SUBSETS = ('all', 'labelled', 'unlabelled')
 #: Colours of label values 0..3 (ACDC's palette) followed by well separated
 #: colours for further classes (Kelly's list); :func:`default_palette`.
 _BASE_PALETTE = [[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200],
-                 [255, 225, 25], [245, 130, 48], [145, 30, 180],
-                 [70, 240, 240], [240, 50, 230], [210, 245, 60],
-                 [250, 190, 212], [0, 128, 128], [220, 190, 255],
-                 [170, 110, 40], [255, 250, 200], [128, 0, 0],
-                 [170, 255, 195], [128, 128, 0], [255, 215, 180],
-                 [0, 0, 128], [128, 128, 128]]
+                 [255, 225, 25], [245, 130, 48], [145, 30,
+                                                  180], [70, 240, 240],
+                 [240, 50, 230], [210, 245, 60], [250, 190,
+                                                  212], [0, 128, 128],
+                 [220, 190, 255], [170, 110, 40], [255, 250, 200], [128, 0, 0],
+                 [170, 255, 195], [128, 128, 0], [255, 215, 180], [0, 0, 128],
+                 [128, 128, 128]]
 
 
 def default_palette(num_classes: int) -> List[List[int]]:
@@ -83,8 +80,9 @@ def check_label_map(label_map: Optional[Mapping]) -> Optional[Dict[int, int]]:
     if label_map is None:
         return None
     if not isinstance(label_map, Mapping) or not label_map:
-        raise ConfigError(f'label_map={label_map!r} must be a non-empty dict '
-                          'raw label value -> class index, e.g. {205: 1, 420: 2}')
+        raise ConfigError(
+            f'label_map={label_map!r} must be a non-empty dict '
+            'raw label value -> class index, e.g. {205: 1, 420: 2}')
     out: Dict[int, int] = {}
     for k, v in label_map.items():
         try:
@@ -100,7 +98,8 @@ def check_label_map(label_map: Optional[Mapping]) -> Optional[Dict[int, int]]:
 
 
 class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
-    """Base of the 3D data sets: patients -> split -> budget -> cache -> slices.
+    """Base of the 3D data sets: patients -> split -> budget -> cache ->
+    slices.
 
     Args:
         data_root: the data set's folder.
@@ -134,7 +133,8 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
     #: Name of the data set in log lines.
     DATASET_NAME = 'volume'
 
-    # ACDCDataset repeats this signature, with its own `source` argument among these
+    # ACDCDataset repeats this signature, with its own `source` argument among
+    # these
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
@@ -162,9 +162,8 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
                 'labelled patients, or a fraction in (0, 1])')
         self._check_options()
         if normalize not in self.normalize_modes():
-            raise ConfigError(
-                f'normalize={normalize!r} must be one of '
-                f'{self.normalize_modes()}')
+            raise ConfigError(f'normalize={normalize!r} must be one of '
+                              f'{self.normalize_modes()}')
         if normalize == 'window':
             intensity_window = check_window(intensity_window)
         elif intensity_window is not None:
@@ -179,11 +178,11 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
         self.subset = subset
         self.label_budget = label_budget
         self.split_cfg = copy.deepcopy(
-            dict(split_cfg) if split_cfg is not None else
-            dict(self.DEFAULT_SPLIT_CFG))
+            dict(split_cfg
+                 ) if split_cfg is not None else dict(self.DEFAULT_SPLIT_CFG))
         self.normalize = normalize
-        self.intensity_window = (tuple(intensity_window)
-                                 if intensity_window is not None else None)
+        self.intensity_window = (
+            tuple(intensity_window) if intensity_window is not None else None)
         self.label_value_map = check_label_map(label_map)
         self.cache_dir = cache_dir
         self.progress = progress
@@ -233,20 +232,16 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
         """Image channels per slice (1 unless the data set declares more)."""
         return 1
 
-    def prepare_volume(self, frame: FrameFiles, with_label: bool
-                       ) -> Tuple[np.ndarray, Optional[np.ndarray],
-                                  Tuple[float, float, float]]:
+    def prepare_volume(
+        self, frame: FrameFiles, with_label: bool
+    ) -> Tuple[np.ndarray, Optional[np.ndarray], Tuple[float, float, float]]:
         """Read one volume, check it against the classes and ``label_map``,
         normalise it: ``(image, labels or None, spacing)``."""
         img, gt, spacing = read_frame(frame, with_label,
                                       self.metainfo['classes'],
                                       self.label_value_map)
-        return (normalize_image(img, self.normalize, self.intensity_window),
-                gt, spacing)
-
-    def _use_default_prepare(self) -> bool:
-        """True where the cache is built exactly as ACDC's always was."""
-        return False
+        return (normalize_image(img, self.normalize,
+                                self.intensity_window), gt, spacing)
 
     # ------------------------------------------------------------------
     # the shared machinery
@@ -261,8 +256,7 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
                 f'{self.data_root}: no case has a label file, so there is '
                 'nothing to split into train/val/test; add labelled cases')
         groups = {pid: patients[pid].group for pid in splittable}
-        split = build_split(self.split_cfg, splittable, groups,
-                            self.data_root)
+        split = build_split(self.split_cfg, splittable, groups, self.data_root)
         self.patient_split = split
         self.unlabelled_only = label_free
         if self.split == 'train':
@@ -308,15 +302,14 @@ class VolumeSegDataset(BaseSegDataset, metaclass=abc.ABCMeta):
         cache_dir = self.cache_dir or default_cache_dir(
             self.data_root, source, tag)
         self.cache_dir = cache_dir
-        if self._use_default_prepare():
-            metas = build_volume_cache(
-                frames, cache_dir, self.normalize, need_label | oracle,
-                progress=self.progress)
-        else:
-            metas = build_volume_cache(
-                frames, cache_dir, tag, need_label | oracle,
-                progress=self.progress, prepare=self.prepare_volume,
-                name=self.DATASET_NAME)
+        metas = build_volume_cache(
+            frames,
+            cache_dir,
+            tag,
+            need_label | oracle,
+            progress=self.progress,
+            prepare=self.prepare_volume,
+            name=self.DATASET_NAME)
         return self._slices(frames, metas, cache_dir, need_label, oracle)
 
     def _volume_info(self, frame: FrameFiles, meta: dict) -> dict:

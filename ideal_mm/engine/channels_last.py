@@ -33,8 +33,7 @@ __all__ = ['to_channels_last', 'is_channels_last', 'ChannelsLastHook']
 _HANDLE_ATTR = '_ideal_mm_channels_last_handle'
 
 
-def _inputs_to_channels_last(module: nn.Module, args: Any,
-                             output: Any) -> Any:
+def _inputs_to_channels_last(module: nn.Module, args: Any, output: Any) -> Any:
     """Forward hook of a data preprocessor: 4D ``inputs`` -> channels-last."""
     if isinstance(output, dict):
         inputs = output.get('inputs')

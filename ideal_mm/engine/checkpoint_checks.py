@@ -26,8 +26,9 @@ from .config_checks import config_errors
 
 #: ``[(pattern, replacement)]`` mmengine applies to checkpoint keys when the
 #: Runner loads ``load_from`` (strips ``module.`` of DDP-wrapped models).
-RUNNER_REVISE_KEYS: List[Tuple[str, str]] = list(inspect.signature(
-    Runner.load_checkpoint).parameters['revise_keys'].default)
+RUNNER_REVISE_KEYS: List[Tuple[str, str]] = list(
+    inspect.signature(
+        Runner.load_checkpoint).parameters['revise_keys'].default)
 
 
 def _few(keys: List[str], n: int = 5) -> str:

@@ -39,15 +39,21 @@ _NON_COMPONENT_KEYS = ('split_cfg', )
 # The registry a component under a top-level config key is expected in (the
 # lookup itself accepts any mmseg registry, so e.g. a TASK_UTILS sampler
 # inside a decode head is fine).
-_EXPECTED_REGISTRY = (
-    ('init_cfg', 'WEIGHT_INITIALIZERS'), ('pipeline', 'TRANSFORMS'),
-    ('sampler', 'DATA_SAMPLERS'), ('batch_sampler', 'DATA_SAMPLERS'),
-    ('dataset', 'DATASETS'), ('model_wrapper_cfg', 'MODEL_WRAPPERS'),
-    ('model', 'MODELS'), ('hooks', 'HOOKS'), ('evaluator', 'METRICS'),
-    ('optimizer', 'OPTIMIZERS'), ('optim_wrapper', 'OPTIM_WRAPPERS'),
-    ('param_scheduler', 'PARAM_SCHEDULERS'), ('vis_backends', 'VISBACKENDS'),
-    ('visualizer', 'VISUALIZERS'), ('log_processor', 'LOG_PROCESSORS'),
-    ('_cfg', 'LOOPS'))
+_EXPECTED_REGISTRY = (('init_cfg', 'WEIGHT_INITIALIZERS'),
+                      ('pipeline', 'TRANSFORMS'), ('sampler', 'DATA_SAMPLERS'),
+                      ('batch_sampler',
+                       'DATA_SAMPLERS'), ('dataset',
+                                          'DATASETS'), ('model_wrapper_cfg',
+                                                        'MODEL_WRAPPERS'),
+                      ('model', 'MODELS'), ('hooks', 'HOOKS'), ('evaluator',
+                                                                'METRICS'),
+                      ('optimizer', 'OPTIMIZERS'), ('optim_wrapper',
+                                                    'OPTIM_WRAPPERS'),
+                      ('param_scheduler', 'PARAM_SCHEDULERS'), ('vis_backends',
+                                                                'VISBACKENDS'),
+                      ('visualizer',
+                       'VISUALIZERS'), ('log_processor',
+                                        'LOG_PROCESSORS'), ('_cfg', 'LOOPS'))
 
 _REGISTRY_KEY_ERROR = re.compile(
     r"^'?(?P<type>\S+) is not in the (?P<registry>\S+) registry")
@@ -55,8 +61,10 @@ _REGISTRY_KEY_ERROR = re.compile(
 
 def _registries() -> Dict[str, Any]:
     import mmseg.registry as mmseg_registry
-    return {name: getattr(mmseg_registry, name)
-            for name in dir(mmseg_registry) if name.isupper()}
+    return {
+        name: getattr(mmseg_registry, name)
+        for name in dir(mmseg_registry) if name.isupper()
+    }
 
 
 def _expected_registry(key: str) -> str:
@@ -144,31 +152,37 @@ def check_pretrained_files(cfg: Config) -> None:
         if init_cfg.get('type') != 'Pretrained':
             continue
         ckpt = init_cfg.get('checkpoint')
-        if not isinstance(ckpt, str) or '://' in ckpt or ckpt.startswith(
-            ('open-mmlab', 'mmcls', 'torchvision')):
+        if not isinstance(ckpt, str) or '://' in ckpt:
+            continue
+        if ckpt.startswith(('open-mmlab', 'mmcls', 'torchvision')):
             continue
         if osp.isfile(ckpt):
             continue
         hint = ''
         pretrain_config = cfg.get('pretrain_config')
         if pretrain_config:
-            hint = (f' Create it with `python tools/train.py {pretrain_config}`'
-                    f' (or `bash tools/run_ideal.sh {pretrain_config} '
-                    f'<finetune config>`), pass another file with '
-                    f'--cfg-options {key}.checkpoint=PATH,')
+            hint = (
+                f' Create it with `python tools/train.py {pretrain_config}`'
+                f' (or `bash tools/run_ideal.sh {pretrain_config} '
+                f'<finetune config>`), pass another file with '
+                f'--cfg-options {key}.checkpoint=PATH,')
         else:
-            hint = f' Pass an existing file with --cfg-options {key}.checkpoint=PATH,'
+            hint = (f' Pass an existing file with --cfg-options '
+                    f'{key}.checkpoint=PATH,')
         raise ConfigError(
             f'pre-trained weights {ckpt!r} ({key}.checkpoint) do not exist.'
             f'{hint} or train from scratch with --cfg-options {key}=None.')
-
 
 
 _HEAD_KEY = re.compile(r'^(decode_head(_\d+)?|auxiliary_head)$')
 
 
 def _heads(model: dict, key: str = 'model') -> Iterator[Tuple[str, dict]]:
-    """(config key, head dict) for every decode / auxiliary head."""
+    """(config key, head dict) for every decode / auxiliary head, the
+    student segmentor's (``model.segmentor``) first."""
+    student = model.get('segmentor')
+    if isinstance(student, dict):
+        yield from _heads(student, f'{key}.segmentor')
     for k, v in model.items():
         if not _HEAD_KEY.match(str(k)) or v is None:
             continue

@@ -65,8 +65,11 @@ def ensure_required_hooks(cfg: Config) -> None:
     hooks = ConfigDict() if hooks is None else hooks
     if cfg.get('nonfinite_check', True) is False:
         hooks['nonfinite'] = None
-    present = {h.get('type') for h in list(hooks.values()) +
-               list(cfg.get('custom_hooks') or []) if isinstance(h, dict)}
+    present = {
+        h.get('type')
+        for h in list(hooks.values()) + list(cfg.get('custom_hooks') or [])
+        if isinstance(h, dict)
+    }
     for key, hook in REQUIRED_HOOKS:
         if key in hooks:
             if hooks[key] is None:
@@ -132,7 +135,8 @@ def enable_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
         return
     if optim_wrapper != 'OptimWrapper':
         raise ConfigError(
-            f'--amp needs optim_wrapper.type OptimWrapper, got {optim_wrapper}')
+            f'--amp needs optim_wrapper.type OptimWrapper, got {optim_wrapper}'
+        )
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.dtype = dtype
     if dtype == 'float16':

@@ -17,8 +17,11 @@ def _child(key: str, name: Any) -> str:
     return f'{key}.{name}' if key else str(name)
 
 
-def iter_dicts(obj: Any, key: str = '', skip: Sequence[str] = ()
-               ) -> Iterator[Tuple[str, dict]]:
+def iter_dicts(
+        obj: Any,
+        key: str = '',
+        skip: Sequence[str] = (),
+) -> Iterator[Tuple[str, dict]]:
     """Yield ``(key path, dict)`` for ``obj`` and every dict below it.
 
     Pre-order, through dict values and list / tuple items; the values of keys
@@ -35,8 +38,7 @@ def iter_dicts(obj: Any, key: str = '', skip: Sequence[str] = ()
             yield from iter_dicts(v, f'{key}[{i}]', skip)
 
 
-def iter_key(obj: Any, name: str, key: str = ''
-             ) -> Iterator[Tuple[str, Any]]:
+def iter_key(obj: Any, name: str, key: str = '') -> Iterator[Tuple[str, Any]]:
     """Yield ``(key path, value)`` of every key ``name`` below ``obj``
     (values under a matched key are not searched again)."""
     for path, d in iter_dicts(obj, key, skip=(name, )):
@@ -44,16 +46,19 @@ def iter_key(obj: Any, name: str, key: str = ''
             yield _child(path, name), d[name]
 
 
-def iter_types(obj: Any, key: str = '', skip: Sequence[str] = ()
-               ) -> Iterator[Tuple[str, str]]:
-    """Yield ``(key path, type name)`` for every dict with a string ``type``."""
+def iter_types(
+        obj: Any,
+        key: str = '',
+        skip: Sequence[str] = (),
+) -> Iterator[Tuple[str, str]]:
+    """Yield ``(key path, type name)`` for every dict with a string
+    ``type``."""
     for path, d in iter_dicts(obj, key, skip=tuple(skip) + ('type', )):
         if isinstance(d.get('type'), str):
             yield path, d['type']
 
 
-def iter_init_cfgs(obj: Any, key: str = 'model'
-                   ) -> Iterator[Tuple[str, dict]]:
+def iter_init_cfgs(obj: Any, key: str = 'model') -> Iterator[Tuple[str, dict]]:
     """Yield ``(key path of the init_cfg, init_cfg dict)`` below ``obj``;
     an init_cfg list yields each of its dicts under the same key."""
     for path, init_cfg in iter_key(obj, 'init_cfg', key):
@@ -101,8 +106,10 @@ def dataloader_datasets(loader: Any) -> Iterator[dict]:
     datasets that wrappers hold (``dataset`` / ``datasets``), pre-order."""
     if not isinstance(loader, dict):
         return
-    for path, d in iter_dicts(loader.get('dataset'), 'dataset',
-                              skip=('pipeline', 'metainfo', 'split_cfg')):
+    for path, d in iter_dicts(
+            loader.get('dataset'),
+            'dataset',
+            skip=('pipeline', 'metainfo', 'split_cfg')):
         if _DATASET_PATH.match(path):
             yield d
 

@@ -75,8 +75,8 @@ def take_pretrained_init_cfgs(model: nn.Module) -> List[TakenInit]:
         if not local:
             continue
         kept = [c for c in items if c is not None and c not in local]
-        module.init_cfg = (kept if isinstance(init_cfg, (list, tuple))
-                           else None) or None
+        module.init_cfg = (kept if isinstance(init_cfg,
+                                              (list, tuple)) else None) or None
         taken += [(name, module, dict(c)) for c in local]
     return taken
 
@@ -84,23 +84,23 @@ def take_pretrained_init_cfgs(model: nn.Module) -> List[TakenInit]:
 def _where(name: str, module: nn.Module) -> str:
     key = f'model.{name}' if name else 'model'
     backbone = getattr(module, 'backbone', None)
-    kind = type(backbone if isinstance(backbone, nn.Module)
-                else module).__name__
+    kind = type(
+        backbone if isinstance(backbone, nn.Module) else module).__name__
     return f'{key} ({kind})'
 
 
 def _reason(missing: List[str], shapes: List[str], values: List[str]) -> str:
     parts = []
-    for what, keys in (('not in the model', missing),
-                       ('other shape', shapes), ('other value', values)):
+    for what, keys in (('not in the model', missing), ('other shape', shapes),
+                       ('other value', values)):
         if keys:
             more = f', ... {len(keys)} in all' if len(keys) > 2 else ''
             parts.append(f'{what}: {", ".join(keys[:2])}{more}')
     return '; '.join(parts)
 
 
-def check_tensors_arrived(module: nn.Module,
-                          tensors: Mapping[str, torch.Tensor],
+def check_tensors_arrived(module: nn.Module, tensors: Mapping[str,
+                                                              torch.Tensor],
                           where: str, source: str, fix: str) -> int:
     """Raise ConfigError unless every tensor of ``tensors`` is in
     ``module.state_dict()`` with the same shape and the same values.
@@ -140,8 +140,10 @@ def load_pretrained_verified(name: str, module: nn.Module,
     state, _ = read_checkpoint_state(ckpt, f'{option}.checkpoint')
     prefix = init_cfg.get('prefix')
     if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items()
-                 if k.startswith(prefix)}
+        state = {
+            k[len(prefix):]: v
+            for k, v in state.items() if k.startswith(prefix)
+        }
     tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     where = _where(name, module)
     if not tensors:
@@ -151,8 +153,11 @@ def load_pretrained_verified(name: str, module: nn.Module,
             f'encoder.pth written by stage 1 (ExportEncoderHook or '
             f'tools/export_encoder.py)')
     target = module.state_dict()
-    fits = {k: v for k, v in tensors.items()
-            if k in target and tuple(target[k].shape) == tuple(v.shape)}
+    fits = {
+        k: v
+        for k, v in tensors.items()
+        if k in target and tuple(target[k].shape) == tuple(v.shape)
+    }
     module.load_state_dict(fits, strict=False)
     fix = ('the file was written for another encoder configuration: '
            'use the backbone config the file was exported from (its meta '
@@ -168,12 +173,13 @@ def init_weights_verified(model: nn.Module) -> Dict[str, int]:
     return _init_and_load(model, take_pretrained_init_cfgs(model))
 
 
-def _init_and_load(model: nn.Module,
-                   taken: List[TakenInit]) -> Dict[str, int]:
+def _init_and_load(model: nn.Module, taken: List[TakenInit]) -> Dict[str, int]:
     if hasattr(model, 'init_weights'):
         model.init_weights()
-    return {name or 'model': load_pretrained_verified(name, module, cfg)
-            for name, module, cfg in taken}
+    return {
+        name or 'model': load_pretrained_verified(name, module, cfg)
+        for name, module, cfg in taken
+    }
 
 
 def check_load_from(model: nn.Module, checkpoint: str) -> int:
@@ -237,4 +243,3 @@ class VerifiedInitHook(Hook):
             return
         count = check_load_from(self._model(runner), load_from)
         runner.logger.info(f'load_from: all {count} tensors loaded')
-

@@ -24,8 +24,12 @@ from mmseg.registry import HOOKS
 from ideal_mm.atomic_files import atomic_file
 from ideal_mm.compat.checkpoint import load_checkpoint_file
 from ideal_mm.errors import CheckpointError, ConfigError
+from ideal_mm.model_config import encoder_config
 
 ENCODER_FORMAT = 'ideal_mm.encoder/1'
+#: where a semi-supervised model (``SemiSupervisedSegmentor``) keeps the
+#: network whose encoder is exported
+STUDENT_PREFIX = 'student.'
 
 
 def _plain(value: Any) -> Any:
@@ -56,13 +60,13 @@ def save_encoder(backbone_state: Mapping[str, torch.Tensor],
     """
     if not backbone_state:
         raise CheckpointError(f'no encoder weights to write to {out_path}')
-    state = OrderedDict(
-        (prefix + k, v.detach().cpu().clone()) for k, v in
-        backbone_state.items())
+    state = OrderedDict((prefix + k, v.detach().cpu().clone())
+                        for k, v in backbone_state.items())
     payload = dict(
         state_dict=state,
         meta=dict(
-            format=ENCODER_FORMAT, prefix=prefix,
+            format=ENCODER_FORMAT,
+            prefix=prefix,
             created=datetime.datetime.now().isoformat(timespec='seconds'),
             **_plain(meta or {})))
     with atomic_file(out_path) as f:
@@ -71,8 +75,8 @@ def save_encoder(backbone_state: Mapping[str, torch.Tensor],
     return out_path
 
 
-def verify_encoder_file(path: str,
-                        expected: Mapping[str, torch.Tensor]) -> int:
+def verify_encoder_file(path: str, expected: Mapping[str,
+                                                     torch.Tensor]) -> int:
     """Read ``path`` back (weights only) and raise CheckpointError unless it
     holds exactly the tensors of ``expected`` (keys with prefix), value by
     value. Returns the number of tensors checked."""
@@ -81,9 +85,11 @@ def verify_encoder_file(path: str,
         else {}
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
-    other = [k for k in expected if k in state and not (
-        state[k].shape == expected[k].shape and
-        torch.equal(state[k], expected[k].detach().cpu()))]
+    other = [
+        k for k in expected
+        if k in state and not (state[k].shape == expected[k].shape and torch.
+                               equal(state[k], expected[k].detach().cpu()))
+    ]
     if missing or extra or other:
         lost = len(missing) + len(other)
         raise CheckpointError(
@@ -107,8 +113,10 @@ def extract_backbone(checkpoint: Mapping[str, Any],
     """The encoder's weights (keys without prefix) from a loaded checkpoint.
 
     Works for a pre-training checkpoint (the query encoder ``backbone.*``;
-    the momentum copy under ``key_branch.`` is not taken), a segmentor or
-    semi-supervised checkpoint (``backbone.*``), a bare state dict and an
+    the momentum copy under ``key_branch.`` is not taken), a segmentor
+    checkpoint (``backbone.*``), a semi-supervised checkpoint (the student's
+    encoder ``student.backbone.*``, taken when no key starts with
+    ``prefix``; an EMA teacher's copy is not), a bare state dict and an
     exported ``encoder.pth``.
     """
     if not isinstance(checkpoint, Mapping):
@@ -119,16 +127,21 @@ def extract_backbone(checkpoint: Mapping[str, Any],
     if not isinstance(state, Mapping):
         raise CheckpointError(f'{source}: "state_dict" is not a dict')
     state = _strip_wrapper_prefix(state)
-    backbone = {
-        k[len(prefix):]: v
-        for k, v in state.items()
-        if k.startswith(prefix) and isinstance(v, torch.Tensor)
-    }
+    backbone = {}
+    for start in (prefix, STUDENT_PREFIX + prefix):
+        backbone = {
+            k[len(start):]: v
+            for k, v in state.items()
+            if k.startswith(start) and isinstance(v, torch.Tensor)
+        }
+        if backbone:
+            break
     if not backbone:
         sample = ', '.join(list(state)[:5]) or 'none'
         raise CheckpointError(
             f'{source} has no encoder weights: no key starts with '
-            f'{prefix!r} (first keys: {sample}). Give a checkpoint of a '
+            f'{prefix!r} or {STUDENT_PREFIX + prefix!r} (first keys: '
+            f'{sample}). Give a checkpoint of a '
             f'model with a `backbone` (pre-training, segmentor or '
             f'semi-supervised model)')
     return backbone
@@ -163,10 +176,12 @@ def drop_excluded(backbone_state: Mapping[str, torch.Tensor],
     return kept
 
 
-def export_encoder(checkpoint_path: str,
-                   out_path: str,
-                   prefix: str = 'backbone.',
-                   exclude: Sequence[str] = ()) -> Dict[str, Any]:
+def export_encoder(
+        checkpoint_path: str,
+        out_path: str,
+        prefix: str = 'backbone.',
+        exclude: Sequence[str] = (),
+) -> Dict[str, Any]:
     """Read ``checkpoint_path`` and write its encoder to ``out_path``.
 
     The checkpoint is read with ``torch.load(weights_only=True)`` (importing
@@ -186,7 +201,8 @@ def export_encoder(checkpoint_path: str,
     if exclude:
         backbone = drop_excluded(backbone, exclude, '--exclude')
     meta: Dict[str, Any] = dict(
-        source=osp.abspath(checkpoint_path), num_tensors=len(backbone),
+        source=osp.abspath(checkpoint_path),
+        num_tensors=len(backbone),
         excluded=list(exclude))
     src_meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) \
         else None
@@ -226,9 +242,12 @@ class ExportEncoderHook(Hook):
 
     priority = 'VERY_LOW'
 
-    def __init__(self, filename: str = 'encoder.pth',
-                 prefix: str = 'backbone.',
-                 exclude: Sequence[str] = ()) -> None:
+    def __init__(
+            self,
+            filename: str = 'encoder.pth',
+            prefix: str = 'backbone.',
+            exclude: Sequence[str] = (),
+    ) -> None:
         if not filename or osp.basename(filename) != filename:
             raise ConfigError(
                 f'ExportEncoderHook.filename must be a file name without '
@@ -264,12 +283,15 @@ class ExportEncoderHook(Hook):
             return
         backbone = self._backbone(runner)
         meta: Dict[str, Any] = dict(
-            iter=int(runner.iter), epoch=int(runner.epoch),
+            iter=int(runner.iter),
+            epoch=int(runner.epoch),
             experiment_name=str(runner.experiment_name),
             work_dir=osp.abspath(runner.work_dir))
         cfg_model = getattr(runner.cfg, 'model', None)
-        if isinstance(cfg_model, Mapping) and 'backbone' in cfg_model:
-            meta['backbone'] = _plain(cfg_model['backbone'])
+        backbone_cfg = encoder_config(cfg_model) \
+            if isinstance(cfg_model, Mapping) else None
+        if backbone_cfg is not None:
+            meta['backbone'] = _plain(backbone_cfg)
         state = backbone.state_dict()
         if self.exclude:
             state = drop_excluded(state, self.exclude,

@@ -57,7 +57,9 @@ class MeanTeacherHook(Hook):
                 "DenseContrastivePretrainer with key_branch='ema'); remove "
                 'the hook from custom_hooks for other models')
 
-    def after_train_iter(self, runner, batch_idx: int,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         """EMA step of the teacher."""

@@ -21,9 +21,11 @@ from .config_edits import (enable_amp, enable_channels_last,
                            setup_cpu_distributed, weights_from_checkpoint)
 
 
-def prepare_train_config(config: str, work_dir: Optional[str] = None,
+def prepare_train_config(config: str,
+                         work_dir: Optional[str] = None,
                          cfg_options: Optional[dict] = None,
-                         launcher: str = 'none', resume: bool = False,
+                         launcher: str = 'none',
+                         resume: bool = False,
                          amp: bool = False,
                          channels_last: bool = False) -> Config:
     """The checked training config of ``config`` with the switches applied.
@@ -50,7 +52,8 @@ def prepare_train_config(config: str, work_dir: Optional[str] = None,
     return cfg
 
 
-def prepare_test_config(config: str, checkpoint: str,
+def prepare_test_config(config: str,
+                        checkpoint: str,
                         work_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,
                         launcher: str = 'none',
@@ -99,4 +102,3 @@ def run(cfg: Config, mode: str) -> None:
         if torch_dist.is_available() and torch_dist.is_initialized():
             torch_dist.barrier()
             torch_dist.destroy_process_group()
-

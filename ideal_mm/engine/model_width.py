@@ -44,7 +44,8 @@ def _scale(value: Any, num: int, den: int, key: str) -> Any:
     return value * num // den
 
 
-def scale_model_width(model: dict, base_channels: int,
+def scale_model_width(model: dict,
+                      base_channels: int,
                       key: str = 'model') -> dict:
     """Scale a model config (in place) to ``base_channels``.
 
@@ -83,8 +84,8 @@ def scale_model_width(model: dict, base_channels: int,
                 node['base_channels'] = new
             else:
                 if 'in_channels' in node:
-                    node['in_channels'] = _scale(
-                        node['in_channels'], new, old, f'{path}.in_channels')
+                    node['in_channels'] = _scale(node['in_channels'], new, old,
+                                                 f'{path}.in_channels')
                 if 'num_classes' in node and 'channels' in node:
                     node['channels'] = _scale(node['channels'], new, old,
                                               f'{path}.channels')

@@ -95,7 +95,9 @@ class NonFiniteLossHook(Hook):
                 f'{interval!r}')
         self.interval = interval
 
-    def after_train_iter(self, runner, batch_idx: int,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch: Optional[Any] = None,
                          outputs: Optional[Dict[str, Any]] = None) -> None:
         """Check this iteration's loss terms; stop training if any is not
@@ -123,4 +125,3 @@ class NonFiniteLossHook(Hook):
             f'stopped and {kept}. Resume with --resume after lowering the '
             'learning rate (optim_wrapper.optimizer.lr) or adding gradient '
             'clipping (optim_wrapper.clip_grad=dict(max_norm=...))')
-

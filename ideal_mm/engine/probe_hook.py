@@ -1,4 +1,5 @@
-"""``EncoderProbeHook``: linear-probe the encoder during pre-training and log ``probe/mDice``.
+"""``EncoderProbeHook``: linear-probe the encoder during pre-training and log
+``probe/mDice``.
 
 Pre-training (IDEAL stage 1) has no segmentation metric of its own: its loss
 says how well views are matched, not whether the encoder is becoming useful for
@@ -29,7 +30,8 @@ __all__ = ['EncoderProbeHook']
 
 @HOOKS.register_module()
 class EncoderProbeHook(Hook):
-    """Every ``interval`` iterations (and after training) probe ``model.backbone``.
+    """Every ``interval`` iterations (and after training) probe
+    ``model.backbone``.
 
     The probe (:func:`ideal_mm.evaluation.probe.probe_encoder`): the encoder
     frozen in eval mode, a 1x1-convolution classifier over its standardised,
@@ -66,7 +68,8 @@ class EncoderProbeHook(Hook):
         at_start: also probe before the first iteration (step 0).
     """
 
-    priority = 'LOW'  # after the LoggerHook (BELOW_NORMAL) writes the iteration's line
+    # after the LoggerHook (BELOW_NORMAL) writes the iteration's line
+    priority = 'LOW'
 
     def __init__(self,
                  probe_config: Union[str, Mapping[str, Any]],
@@ -81,21 +84,25 @@ class EncoderProbeHook(Hook):
                  batch_size: int = 16,
                  at_start: bool = False) -> None:
         if not isinstance(interval, int) or interval < 1:
-            raise ConfigError(f'EncoderProbeHook.interval={interval!r} must be an int >= 1')
+            raise ConfigError(
+                f'EncoderProbeHook.interval={interval!r} must be an int >= 1')
         if not isinstance(iters, int) or iters < 1:
-            raise ConfigError(f'EncoderProbeHook.iters={iters!r} must be an int >= 1')
+            raise ConfigError(
+                f'EncoderProbeHook.iters={iters!r} must be an int >= 1')
         if split not in ('val', 'test'):
-            raise ConfigError(f"EncoderProbeHook.split={split!r} must be 'val' or 'test'")
+            raise ConfigError(
+                f"EncoderProbeHook.split={split!r} must be 'val' or 'test'")
         if isinstance(probe_config, str):
             if not osp.isfile(probe_config):
                 raise ConfigError(
-                    f'EncoderProbeHook.probe_config: {probe_config} does not exist; give the '
-                    'path of a fine-tuning config (e.g. '
-                    'configs/demo/ideal_unet_phantom_finetune.py) relative to the folder '
-                    'training starts from')
+                    f'EncoderProbeHook.probe_config: {probe_config} does not '
+                    'exist; give the path of a fine-tuning config (e.g. '
+                    'configs/demo/ideal_unet_phantom_finetune.py) relative to '
+                    'the folder training starts from')
         elif not isinstance(probe_config, Mapping):
-            raise ConfigError('EncoderProbeHook.probe_config must be a config path or a dict '
-                              'with train_dataloader and val/test_dataloader')
+            raise ConfigError(
+                'EncoderProbeHook.probe_config must be a config path or a '
+                'dict with train_dataloader and val/test_dataloader')
         self.probe_config = probe_config
         self.interval = interval
         self.iters = iters
@@ -114,12 +121,14 @@ class EncoderProbeHook(Hook):
 
     @staticmethod
     def _backbone(runner) -> torch.nn.Module:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
         backbone = getattr(model, 'backbone', None)
         if not isinstance(backbone, torch.nn.Module):
-            raise ConfigError(f'EncoderProbeHook needs a model with a `backbone` module; '
-                              f'{type(model).__name__} has none (remove the hook from '
-                              'custom_hooks)')
+            raise ConfigError(
+                f'EncoderProbeHook needs a model with a `backbone` module; '
+                f'{type(model).__name__} has none (remove the hook from '
+                'custom_hooks)')
         return backbone
 
     def _load_config(self):
@@ -138,23 +147,31 @@ class EncoderProbeHook(Hook):
         if not is_main_process():
             return
         start = time.perf_counter()
-        self._data = load_probe_data(self._load_config(), self.split, self.max_train_slices,
-                                     progress=False)
+        self._data = load_probe_data(
+            self._load_config(),
+            self.split,
+            self.max_train_slices,
+            progress=False)
         runner.logger.info(
-            f'EncoderProbeHook: {len(self._data.train)} labelled train slices, '
-            f'{len(self._data.test)} {self.split} slices loaded in '
-            f'{time.perf_counter() - start:.1f} s; probing every {self.interval} iterations')
+            f'EncoderProbeHook: {len(self._data.train)} labelled train '
+            f'slices, {len(self._data.test)} {self.split} slices loaded in '
+            f'{time.perf_counter() - start:.1f} s; probing every '
+            f'{self.interval} iterations')
         if self.at_start:
             self._probe(runner, 0)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Any = None,
                          outputs: Any = None) -> None:
         """Probe when ``interval`` iterations have passed."""
         if self.every_n_train_iters(runner, self.interval):
             self._probe(runner, runner.iter + 1)
 
     def after_train(self, runner) -> None:
-        """Probe the final encoder unless the last iteration was just probed."""
+        """Probe the final encoder unless the last iteration was just
+        probed."""
         if self._last_step != runner.iter:
             self._probe(runner, runner.iter)
 
@@ -165,9 +182,16 @@ class EncoderProbeHook(Hook):
         was_training = backbone.training
         start = time.perf_counter()
         try:
-            result = probe_encoder(backbone, self._data, iters=self.iters, lr=self.lr,
-                                   seed=self.seed, linear=True, knn=self.knn,
-                                   batch_size=self.batch_size, progress=False)
+            result = probe_encoder(
+                backbone,
+                self._data,
+                iters=self.iters,
+                lr=self.lr,
+                seed=self.seed,
+                linear=True,
+                knn=self.knn,
+                batch_size=self.batch_size,
+                progress=False)
         finally:
             backbone.train(was_training)
         scalars: Dict[str, float] = {}
@@ -182,6 +206,8 @@ class EncoderProbeHook(Hook):
         runner.visualizer.add_scalars(scalars, step=step)
         self._last_step = step
         self.last_result = result
-        text = '  '.join(f'{k[len("probe/"):]}: {v:.4f}' for k, v in scalars.items())
-        runner.logger.info(f'probe (iter {step}, {self.split}, linear {self.iters} it): '
-                           f'{text}  ({time.perf_counter() - start:.1f} s)')
+        text = '  '.join(f'{k[len("probe/"):]}: {v:.4f}'
+                         for k, v in scalars.items())
+        runner.logger.info(
+            f'probe (iter {step}, {self.split}, linear {self.iters} it): '
+            f'{text}  ({time.perf_counter() - start:.1f} s)')

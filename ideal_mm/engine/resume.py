@@ -37,7 +37,6 @@ import torch
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-
 HOOK_TYPE = 'IterSeedHook'
 
 
@@ -93,7 +92,8 @@ class IterSeedHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, seed: Optional[int] = None,
+    def __init__(self,
+                 seed: Optional[int] = None,
                  deterministic_only: bool = False) -> None:
         self.seed = seed
         self.deterministic_only = deterministic_only
@@ -109,6 +109,5 @@ class IterSeedHook(Hook):
         if not hasattr(loop, 'dataloader_iterator'):
             return  # epoch-based loops iterate the dataloader directly
         seed = self.seed if self.seed is not None else runner.seed
-        loop.dataloader_iterator = _ReseedingIterator(
-            loop.dataloader_iterator, int(seed))
-
+        loop.dataloader_iterator = _ReseedingIterator(loop.dataloader_iterator,
+                                                      int(seed))

@@ -1,4 +1,5 @@
-"""``ACDCVisualizationHook``: mmseg's SegVisualizationHook for cached ACDC slices.
+"""``ACDCVisualizationHook``: mmseg's SegVisualizationHook for cached ACDC
+slices.
 
 mmseg's ``SegVisualizationHook`` reads each sample's image from ``img_path``
 with ``mmcv.imfrombytes``; ideal_mm's ``img_path`` is a float32 ``.npy``
@@ -30,10 +31,10 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import numpy as np
+from mmengine.structures import PixelData
 from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
-from mmengine.structures import PixelData
 
 from ideal_mm.visualization import to_uint8_gray
 
@@ -57,8 +58,8 @@ def _fit_gt(sample: SegDataSample, shape) -> SegDataSample:
         return sample
     import cv2
     arr = gt.squeeze(0).cpu().numpy().astype(np.uint8)
-    arr = cv2.resize(arr, (shape[1], shape[0]),
-                     interpolation=cv2.INTER_NEAREST)
+    arr = cv2.resize(
+        arr, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     out = sample.clone()
     out.gt_sem_seg = PixelData(data=gt.new_tensor(arr)[None])
     return out
@@ -86,8 +87,12 @@ class ACDCVisualizationHook(SegVisualizationHook):
                  show: bool = False,
                  wait_time: float = 0.,
                  backend_args: Optional[dict] = None) -> None:
-        super().__init__(draw=draw, interval=interval, show=show,
-                         wait_time=wait_time, backend_args=backend_args)
+        super().__init__(
+            draw=draw,
+            interval=interval,
+            show=show,
+            wait_time=wait_time,
+            backend_args=backend_args)
         self.max_samples = max_samples
         self.with_labels = with_labels
         self._drawn = 0

@@ -13,12 +13,15 @@ from typing import Any, List
 
 #: public name -> submodule that defines it
 _NAMES = {
-    'ACDC_LABELS': 'functional', 'binary_metrics': 'functional',
+    'ACDC_LABELS': 'functional',
+    'binary_metrics': 'functional',
     'volume_metrics': 'functional',
     'ACDCVolumeMetric': 'volume_metric',
-    'cardiac_function': 'clinical', 'ejection_fraction': 'clinical',
+    'cardiac_function': 'clinical',
+    'ejection_fraction': 'clinical',
     'label_volumes_ml': 'clinical',
-    'build_probe_encoder': 'probe', 'load_probe_data': 'probe',
+    'build_probe_encoder': 'probe',
+    'load_probe_data': 'probe',
     'probe_encoder': 'probe',
 }
 

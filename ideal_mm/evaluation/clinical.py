@@ -1,4 +1,5 @@
-"""Clinical quantities from cardiac label maps: volumes, ejection fraction, mass.
+"""Clinical quantities from cardiac label maps: volumes, ejection fraction,
+mass.
 
 ACDC exists to measure cardiac function: the end-diastolic (EDV) and
 end-systolic (ESV) volumes of both ventricles, their ejection fractions and
@@ -40,10 +41,10 @@ def _voxel_ml(spacing: Sequence[float]) -> float:
     return values[0] * values[1] * values[2] / 1000.0
 
 
-def label_volumes_ml(labels: np.ndarray,
-                     spacing: Sequence[float],
-                     classes: Optional[Mapping[str, int]] = None
-                     ) -> Dict[str, float]:
+def label_volumes_ml(
+        labels: np.ndarray,
+        spacing: Sequence[float],
+        classes: Optional[Mapping[str, int]] = None) -> Dict[str, float]:
     """Volume in ml of each structure of a 3D label map.
 
     ``V_c = count(labels == c) * prod(spacing) / 1000``. The product of the
@@ -63,12 +64,12 @@ def label_volumes_ml(labels: np.ndarray,
     voxel = _voxel_ml(spacing)
     labels = np.asarray(labels)
     counts = np.bincount(
-        labels.ravel().astype(np.int64),
-        minlength=max(classes.values()) + 1) if labels.size else None
+        labels.ravel().astype(np.int64), minlength=max(classes.values()) +
+        1) if labels.size else None
     out: Dict[str, float] = {}
     for name, value in classes.items():
-        n = int(counts[value]) if counts is not None and value < len(
-            counts) else 0
+        n = int(
+            counts[value]) if counts is not None and value < len(counts) else 0
         out[name] = n * voxel
     return out
 

@@ -37,11 +37,12 @@ from types import MappingProxyType
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
-from scipy.ndimage import binary_erosion, distance_transform_edt, generate_binary_structure
+from scipy.ndimage import (binary_erosion, distance_transform_edt,
+                           generate_binary_structure)
 
 __all__ = [
-    'ACDC_LABELS', 'METRIC_NAMES', 'binary_metrics', 'dice', 'jaccard', 'surface_distances',
-    'volume_metrics'
+    'ACDC_LABELS', 'METRIC_NAMES', 'binary_metrics', 'dice', 'jaccard',
+    'surface_distances', 'volume_metrics'
 ]
 
 #: ACDC label values by class name (0 is background).
@@ -53,7 +54,8 @@ _NAN = float('nan')
 
 
 def dice(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Dice ``2|P & G| / (|P| + |G|)`` as a fraction in [0, 1]; NaN if both are empty."""
+    """Dice ``2|P & G| / (|P| + |G|)`` as a fraction in [0, 1]; NaN if both are
+    empty."""
     p, g = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     total = np.count_nonzero(p) + np.count_nonzero(g)
     return 2.0 * np.count_nonzero(p & g) / total if total else _NAN
@@ -71,10 +73,14 @@ def _bbox(mask: np.ndarray, pad: int = 1) -> Optional[Tuple[slice, ...]]:
     box = []
     for axis in range(mask.ndim):
         others = tuple(a for a in range(mask.ndim) if a != axis)
-        idx = np.flatnonzero(mask.any(axis=others)) if others else np.flatnonzero(mask)
+        idx = np.flatnonzero(mask.any(
+            axis=others)) if others else np.flatnonzero(mask)
         if idx.size == 0:
             return None
-        box.append(slice(max(int(idx[0]) - pad, 0), min(int(idx[-1]) + 1 + pad, mask.shape[axis])))
+        box.append(
+            slice(
+                max(int(idx[0]) - pad, 0),
+                min(int(idx[-1]) + 1 + pad, mask.shape[axis])))
     return tuple(box)
 
 
@@ -82,14 +88,17 @@ def _check_spacing(spacing: Sequence[float], ndim: int) -> Tuple[float, ...]:
     """Return ``spacing`` as floats after checking its length and sign."""
     sp = tuple(float(s) for s in spacing)
     if len(sp) != ndim or not all(s > 0 and math.isfinite(s) for s in sp):
-        raise ValueError(f'spacing {tuple(spacing)} must hold {ndim} positive finite values, '
-                         'one per array axis')
+        raise ValueError(
+            f'spacing {tuple(spacing)} must hold {ndim} positive finite '
+            'values, one per array axis')
     return sp
 
 
-def _surface_distances_cropped(p: np.ndarray, g: np.ndarray,
-                               sp: Tuple[float, ...]) -> Tuple[np.ndarray, np.ndarray]:
-    """Both directed surface-distance sets of two non-empty masks already cropped."""
+def _surface_distances_cropped(
+        p: np.ndarray, g: np.ndarray,
+        sp: Tuple[float, ...]) -> Tuple[np.ndarray, np.ndarray]:
+    """Both directed surface-distance sets of two non-empty masks already
+    cropped."""
     cross = generate_binary_structure(p.ndim, 1)
     p_surf = p ^ binary_erosion(p, structure=cross, iterations=1)
     g_surf = g ^ binary_erosion(g, structure=cross, iterations=1)
@@ -98,8 +107,9 @@ def _surface_distances_cropped(p: np.ndarray, g: np.ndarray,
     return to_g, to_p
 
 
-def surface_distances(pred: np.ndarray, gt: np.ndarray,
-                      spacing: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+def surface_distances(
+        pred: np.ndarray, gt: np.ndarray,
+        spacing: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """Directed surface distances in mm: ``(A, B)`` as in the module docstring.
 
     ``A[i]`` is the distance from the i-th prediction-surface voxel to the
@@ -108,22 +118,33 @@ def surface_distances(pred: np.ndarray, gt: np.ndarray,
     """
     p, g = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     if p.shape != g.shape:
-        raise ValueError(f'prediction shape {p.shape} differs from reference shape {g.shape}')
+        raise ValueError(
+            f'prediction shape {p.shape} differs from reference shape '
+            f'{g.shape}')
     sp = _check_spacing(spacing, p.ndim)
     box = _bbox(p | g)
     if box is None or not p[box].any() or not g[box].any():
-        raise ValueError('surface distances need a non-empty prediction and reference')
-    return _surface_distances_cropped(np.ascontiguousarray(p[box]), np.ascontiguousarray(g[box]),
-                                      sp)
+        raise ValueError(
+            'surface distances need a non-empty prediction and reference')
+    return _surface_distances_cropped(
+        np.ascontiguousarray(p[box]), np.ascontiguousarray(g[box]), sp)
 
 
-def _metrics_cropped(p: np.ndarray, g: np.ndarray, sp: Tuple[float, ...]) -> Dict[str, float]:
-    """All five metrics of two boolean masks that hold every foreground voxel."""
+def _metrics_cropped(p: np.ndarray, g: np.ndarray,
+                     sp: Tuple[float, ...]) -> Dict[str, float]:
+    """All five metrics of two boolean masks that hold every foreground
+    voxel."""
     n_p, n_g = int(np.count_nonzero(p)), int(np.count_nonzero(g))
     if n_p == 0 and n_g == 0:
         return dict.fromkeys(METRIC_NAMES, _NAN)
     if n_p == 0 or n_g == 0:
-        return {'dice': 0.0, 'jaccard': 0.0, 'hd95': _NAN, 'asd': _NAN, 'assd': _NAN}
+        return {
+            'dice': 0.0,
+            'jaccard': 0.0,
+            'hd95': _NAN,
+            'asd': _NAN,
+            'assd': _NAN
+        }
     inter = int(np.count_nonzero(p & g))
     to_g, to_p = _surface_distances_cropped(p, g, sp)
     both = np.concatenate([to_g, to_p])
@@ -138,25 +159,32 @@ def _metrics_cropped(p: np.ndarray, g: np.ndarray, sp: Tuple[float, ...]) -> Dic
 
 def binary_metrics(pred: np.ndarray, gt: np.ndarray,
                    spacing: Sequence[float]) -> Dict[str, float]:
-    """Dice, Jaccard, HD95, ASD and ASSD (mm) of one binary prediction against its reference.
+    """Dice, Jaccard, HD95, ASD and ASSD (mm) of one binary prediction against
+    its reference.
 
-    Returns ``{'dice', 'jaccard', 'hd95', 'asd', 'assd'}`` with the formulas and
-    empty-mask rules of the module docstring; Dice and Jaccard are fractions.
+    Returns ``{'dice', 'jaccard', 'hd95', 'asd', 'assd'}`` with the formulas
+    and empty-mask rules of the module docstring; Dice and Jaccard are
+    fractions.
     """
     p, g = np.asarray(pred, dtype=bool), np.asarray(gt, dtype=bool)
     if p.shape != g.shape:
-        raise ValueError(f'prediction shape {p.shape} differs from reference shape {g.shape}')
+        raise ValueError(
+            f'prediction shape {p.shape} differs from reference shape '
+            f'{g.shape}')
     sp = _check_spacing(spacing, p.ndim)
     box = _bbox(p | g)
     if box is None:
         return dict.fromkeys(METRIC_NAMES, _NAN)
-    return _metrics_cropped(np.ascontiguousarray(p[box]), np.ascontiguousarray(g[box]), sp)
+    return _metrics_cropped(
+        np.ascontiguousarray(p[box]), np.ascontiguousarray(g[box]), sp)
 
 
-def volume_metrics(pred: np.ndarray,
-                   gt: np.ndarray,
-                   spacing: Sequence[float],
-                   labels: Mapping[str, int] = ACDC_LABELS) -> Dict[str, Dict[str, float]]:
+def volume_metrics(
+        pred: np.ndarray,
+        gt: np.ndarray,
+        spacing: Sequence[float],
+        labels: Mapping[str,
+                        int] = ACDC_LABELS) -> Dict[str, Dict[str, float]]:
     """Per-class metrics of a label volume.
 
     Returns ``{class_name: {'dice', 'jaccard', 'hd95', 'asd', 'assd'}}``.
@@ -174,11 +202,14 @@ def volume_metrics(pred: np.ndarray,
     """
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
-        raise ValueError(f'prediction shape {pred.shape} differs from reference shape {gt.shape}')
+        raise ValueError(
+            f'prediction shape {pred.shape} differs from reference shape '
+            f'{gt.shape}')
     sp = _check_spacing(spacing, pred.ndim)
     values = [int(v) for v in labels.values()]
     if any(v == 0 for v in values):
-        raise ValueError('label value 0 is the background and cannot be a class')
+        raise ValueError(
+            'label value 0 is the background and cannot be a class')
     # One crop to the foreground of both maps (background 0 never counts).
     box = _bbox((pred != 0) | (gt != 0))
     if box is None:
@@ -191,5 +222,6 @@ def volume_metrics(pred: np.ndarray,
         if sub is None:
             out[name] = dict.fromkeys(METRIC_NAMES, _NAN)
             continue
-        out[name] = _metrics_cropped(np.ascontiguousarray(p[sub]), np.ascontiguousarray(g[sub]), sp)
+        out[name] = _metrics_cropped(
+            np.ascontiguousarray(p[sub]), np.ascontiguousarray(g[sub]), sp)
     return out

@@ -1,4 +1,5 @@
-"""The encoder probes' data: labelled train slices and whole evaluation volumes.
+"""The encoder probes' data: labelled train slices and whole evaluation
+volumes.
 
 :func:`load_probe_data` builds both sets from a fine-tuning or supervised
 config through its evaluation pipeline (the method is described in
@@ -16,8 +17,8 @@ import torch
 from ..errors import ConfigError, DataError
 
 #: Meta keys every probe slice needs (from PackSegInputs' meta_keys).
-PROBE_META_KEYS = ('volume_id', 'slice_idx', 'num_slices', 'spacing', 'seg_map_path',
-                   'ori_shape')
+PROBE_META_KEYS = ('volume_id', 'slice_idx', 'num_slices', 'spacing',
+                   'seg_map_path', 'ori_shape')
 
 
 def maybe_tqdm(iterable: Iterable, enabled: bool, **kwargs: Any) -> Iterable:
@@ -30,7 +31,6 @@ def maybe_tqdm(iterable: Iterable, enabled: bool, **kwargs: Any) -> Iterable:
     return progress_bar(iterable, **kwargs)
 
 
-
 @dataclass
 class ProbeSlices:
     """Slices at network size with their metainfo.
@@ -40,7 +40,8 @@ class ProbeSlices:
             before the data preprocessor's normalisation).
         labels: (N, H, W) int64 label maps at network size, or None.
         metas: per slice ``volume_id``, ``slice_idx``, ``num_slices``,
-            ``spacing`` (sz, sx, sy), ``seg_map_path`` and ``ori_shape`` (H, W).
+            ``spacing`` (sz, sx, sy), ``seg_map_path`` and ``ori_shape``
+            (H, W).
     """
 
     images: torch.Tensor
@@ -53,7 +54,8 @@ class ProbeSlices:
 
 @dataclass
 class ProbeData:
-    """What both probes need: labelled train slices and labelled evaluation slices.
+    """What both probes need: labelled train slices and labelled evaluation
+    slices.
 
     Attributes:
         train: the labelled slices of the train dataset (``labels`` set).
@@ -85,8 +87,10 @@ def _cfg_get(cfg: Any, key: str) -> Any:
         return None
 
 
-def _input_norm(cfg: Any) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
-    """mean / std of ``model.data_preprocessor`` as (C, 1, 1) tensors (None: none)."""
+def _input_norm(
+        cfg: Any) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """mean / std of ``model.data_preprocessor`` as (C, 1, 1) tensors (None:
+    none)."""
     model = _cfg_get(cfg, 'model') or {}
     pre = _cfg_get(model, 'data_preprocessor') or {}
     mean, std = _cfg_get(pre, 'mean'), _cfg_get(pre, 'std')
@@ -103,14 +107,18 @@ def _dataset_cfg(cfg: Any, key: str) -> dict:
     loader = _cfg_get(cfg, key)
     dataset = _cfg_get(loader, 'dataset') if loader else None
     if not dataset:
-        raise ConfigError(f'{key}.dataset is not set in the probe config; give a fine-tuning '
-                          'or supervised config (with train and test/val dataloaders)')
+        raise ConfigError(
+            f'{key}.dataset is not set in the probe config; give a '
+            'fine-tuning or supervised config (with train and test/val '
+            'dataloaders)')
     return copy.deepcopy(dict(dataset))
 
 
-def _load_slices(dataset_cfg: dict, pipeline: list, labelled_only: bool, key: str,
-                 max_slices: Optional[int], progress: bool) -> Tuple[ProbeSlices, Any]:
-    """Build ``dataset_cfg`` with ``pipeline`` and collect its (labelled) slices."""
+def _load_slices(dataset_cfg: dict, pipeline: list, labelled_only: bool,
+                 key: str, max_slices: Optional[int],
+                 progress: bool) -> Tuple[ProbeSlices, Any]:
+    """Build ``dataset_cfg`` with ``pipeline`` and collect its (labelled)
+    slices."""
     from mmseg.registry import DATASETS
     dataset_cfg = dict(dataset_cfg, pipeline=copy.deepcopy(pipeline))
     dataset_cfg.pop('indices', None)
@@ -123,40 +131,53 @@ def _load_slices(dataset_cfg: dict, pipeline: list, labelled_only: bool, key: st
     dataset = DATASETS.build(dataset_cfg)
     indices = list(range(len(dataset)))
     if labelled_only:
-        indices = [i for i in indices if dataset.get_data_info(i).get('seg_map_path')]
+        indices = [
+            i for i in indices if dataset.get_data_info(i).get('seg_map_path')
+        ]
         if not indices:
-            raise DataError(f'{key}: no labelled slice (every seg_map_path is None); the '
-                            'linear probe needs labelled train patients (set label_budget)')
+            raise DataError(
+                f'{key}: no labelled slice (every seg_map_path is None); the '
+                'linear probe needs labelled train patients (set label_budget)'
+            )
     if max_slices is not None and len(indices) > max_slices:
         pick = np.linspace(0, len(indices) - 1, max_slices).round().astype(int)
         indices = [indices[i] for i in pick]
     images, labels, metas = [], [], []
-    for i in maybe_tqdm(indices, progress, desc=f'probe: load {key}', unit='slice',
-                       leave=False):
+    for i in maybe_tqdm(
+            indices,
+            progress,
+            desc=f'probe: load {key}',
+            unit='slice',
+            leave=False):
         sample = dataset[i]
         inputs = sample['inputs']
         ds = sample['data_samples']
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 3:
-            raise ConfigError(f'{key}: the pipeline must end with PackSegInputs giving (C, H, W) '
-                              f'inputs, got {type(inputs).__name__}')
+            raise ConfigError(
+                f'{key}: the pipeline must end with PackSegInputs giving (C, '
+                f'H, W) inputs, got {type(inputs).__name__}')
         meta = dict(ds.metainfo)
         missing = [k for k in PROBE_META_KEYS if k not in meta]
         if missing:
-            raise ConfigError(f'{key}: metainfo lacks {missing}; add them to PackSegInputs\' '
-                              'meta_keys of the test pipeline (docs/data_contract.md)')
+            raise ConfigError(f'{key}: metainfo lacks {missing}; add them to '
+                              'PackSegInputs\' meta_keys of the test pipeline '
+                              '(docs/data_contract.md)')
         gt = getattr(ds, 'gt_sem_seg', None) if 'gt_sem_seg' in ds else None
         if gt is None and labelled_only:
-            raise DataError(f'{key}: slice {meta.get("volume_id")}[{meta.get("slice_idx")}] '
-                            'has no label map; the probe needs the test pipeline to load '
-                            'labels (LoadACDCSlice with_label=True)')
+            raise DataError(
+                f'{key}: slice '
+                f'{meta.get("volume_id")}[{meta.get("slice_idx")}] has no '
+                'label map; the probe needs the test pipeline to load labels '
+                '(LoadACDCSlice with_label=True)')
         images.append(inputs.float())
         if gt is not None:
             labels.append(gt.data.reshape(inputs.shape[-2:]).long())
         metas.append({k: meta[k] for k in PROBE_META_KEYS})
     shapes = {tuple(i.shape) for i in images}
     if len(shapes) != 1:
-        raise ConfigError(f'{key}: slices of different sizes {sorted(shapes)}; the probe needs '
-                          'a test pipeline with a fixed Resize')
+        raise ConfigError(
+            f'{key}: slices of different sizes {sorted(shapes)}; the probe '
+            'needs a test pipeline with a fixed Resize')
     stacked = torch.stack(labels) if len(labels) == len(images) else None
     return ProbeSlices(torch.stack(images), stacked, metas), dataset
 
@@ -190,16 +211,22 @@ def load_probe_data(cfg: Any,
     train_cfg = _dataset_cfg(cfg, 'train_dataloader')
     pipeline = eval_cfg.get('pipeline')
     if not pipeline:
-        raise ConfigError(f'{eval_key}.dataset.pipeline is not set in the probe config')
-    train, _ = _load_slices(train_cfg, pipeline, True, 'train_dataloader.dataset',
-                            max_train_slices, progress)
-    test, dataset = _load_slices(eval_cfg, pipeline, False, f'{eval_key}.dataset', None,
-                                 progress)
+        raise ConfigError(
+            f'{eval_key}.dataset.pipeline is not set in the probe config')
+    train, _ = _load_slices(train_cfg, pipeline, True,
+                            'train_dataloader.dataset', max_train_slices,
+                            progress)
+    test, dataset = _load_slices(eval_cfg, pipeline, False,
+                                 f'{eval_key}.dataset', None, progress)
     if train.images.shape[1:] != test.images.shape[1:]:
-        raise ConfigError(f'train slices {tuple(train.images.shape[1:])} and {split} slices '
-                          f'{tuple(test.images.shape[1:])} differ in size after the pipeline')
+        raise ConfigError(
+            f'train slices {tuple(train.images.shape[1:])} and {split} slices '
+            f'{tuple(test.images.shape[1:])} differ in size after the pipeline'
+        )
     classes = tuple(getattr(dataset, 'metainfo', {}).get('classes') or ())
     if len(classes) < 2:
-        raise ConfigError(f'{eval_key}.dataset has no class names in its metainfo')
+        raise ConfigError(
+            f'{eval_key}.dataset has no class names in its metainfo')
     mean, std = _input_norm(cfg)
-    return ProbeData(train, test, tuple(str(c) for c in classes[1:]), mean, std, split)
+    return ProbeData(train, test, tuple(str(c) for c in classes[1:]), mean,
+                     std, split)

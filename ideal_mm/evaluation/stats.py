@@ -1,4 +1,5 @@
-"""Statistics for method comparisons: per-run summaries and paired bootstrap CIs.
+"""Statistics for method comparisons: per-run summaries and paired bootstrap
+CIs.
 
 A comparison of two segmentation methods has two sources of noise: the
 training run (seed) and the test cases. Each run is tested on the same
@@ -18,7 +19,8 @@ import numpy as np
 from ..errors import DataError
 
 
-def case_scores(summary: Mapping, metric: str = 'dice',
+def case_scores(summary: Mapping,
+                metric: str = 'dice',
                 classes: Optional[Sequence[str]] = None) -> Dict[str, float]:
     """Per-case mean of ``metric`` over the foreground classes.
 
@@ -39,14 +41,19 @@ def case_scores(summary: Mapping, metric: str = 'dice',
     for case in summary['cases']:
         names = classes or [k for k, v in case.items() if isinstance(v, dict)]
         vals = [case[n].get(metric) for n in names if n in case]
-        vals = [float(v) for v in vals
-                if v is not None and not math.isnan(float(v))]
+        vals = [
+            float(v) for v in vals
+            if v is not None and not math.isnan(float(v))
+        ]
         out[str(case['case'])] = float(np.mean(vals)) if vals else math.nan
     return out
 
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, num: int = 10000,
-                     seed: int = 0, level: float = 0.95) -> Dict[str, float]:
+def paired_bootstrap(a: np.ndarray,
+                     b: np.ndarray,
+                     num: int = 10000,
+                     seed: int = 0,
+                     level: float = 0.95) -> Dict[str, float]:
     """Mean paired difference ``mean(a - b)`` with a two-level bootstrap CI.
 
     Args:
@@ -81,4 +88,5 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, num: int = 10000,
         low=float(np.quantile(reps, alpha)),
         high=float(np.quantile(reps, 1 - alpha)),
         p_below_zero=float((reps <= 0).mean()),
-        seeds=int(s), volumes=int(v))
+        seeds=int(s),
+        volumes=int(v))

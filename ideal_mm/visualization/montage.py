@@ -23,8 +23,10 @@ __all__ = [
 ]
 
 
-def to_uint8_gray(img: np.ndarray,
-                  percentiles: Sequence[float] = (0.5, 99.5)) -> np.ndarray:
+def to_uint8_gray(
+        img: np.ndarray,
+        percentiles: Sequence[float] = (0.5, 99.5),
+) -> np.ndarray:
     """Scale an image to uint8 [0, 255] between two intensity percentiles.
 
     ``out = clip((img - p_lo) / (p_hi - p_lo), 0, 1) * 255``; a constant
@@ -43,7 +45,8 @@ def to_uint8_gray(img: np.ndarray,
     return np.round(scaled * 255.0).astype(np.uint8)
 
 
-def overlay_labels(gray: np.ndarray, labels: Optional[np.ndarray],
+def overlay_labels(gray: np.ndarray,
+                   labels: Optional[np.ndarray],
                    palette: Sequence[Sequence[int]],
                    alpha: float = 0.5) -> np.ndarray:
     """RGB uint8 image: ``gray`` with every label > 0 blended in its colour.
@@ -68,7 +71,8 @@ def overlay_labels(gray: np.ndarray, labels: Optional[np.ndarray],
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
-def tile_slices(tiles: Sequence[np.ndarray], ncols: Optional[int] = None,
+def tile_slices(tiles: Sequence[np.ndarray],
+                ncols: Optional[int] = None,
                 pad: int = 2) -> np.ndarray:
     """Arrange equally sized (H, W, 3) tiles in a grid (row-major), padded.
 
@@ -89,8 +93,10 @@ def tile_slices(tiles: Sequence[np.ndarray], ncols: Optional[int] = None,
     return out
 
 
-def volume_montage(image: np.ndarray, labels: Optional[np.ndarray],
-                   palette: Sequence[Sequence[int]], alpha: float = 0.5,
+def volume_montage(image: np.ndarray,
+                   labels: Optional[np.ndarray],
+                   palette: Sequence[Sequence[int]],
+                   alpha: float = 0.5,
                    ncols: Optional[int] = None) -> np.ndarray:
     """Montage (RGB uint8) of every slice of a (D, H, W) volume with overlay.
 
@@ -102,8 +108,8 @@ def volume_montage(image: np.ndarray, labels: Optional[np.ndarray],
         raise ValueError(f'image must be (D, H, W), got {image.shape}')
     gray = to_uint8_gray(image)
     tiles = [
-        overlay_labels(gray[k], None if labels is None else labels[k],
-                       palette, alpha) for k in range(image.shape[0])
+        overlay_labels(gray[k], None if labels is None else labels[k], palette,
+                       alpha) for k in range(image.shape[0])
     ]
     return tile_slices(tiles, ncols)
 
@@ -144,20 +150,24 @@ def save_volume_montage(out_file: str,
     scale = max(4.0 / max(w, 1), 1.0 / 100)
     fig_w = max(4.0, len(panels) * w * scale * 1.05)
     fig_h = max(3.0, h * scale + 1.0)
-    fig, axes = plt.subplots(1, len(panels), figsize=(fig_w, fig_h),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(fig_w, fig_h), squeeze=False)
     for ax, (name, montage) in zip(axes[0], panels):
         ax.imshow(montage, interpolation='nearest')
         ax.set_title(name)
         ax.axis('off')
     handles = [
-        Patch(color=np.asarray(palette[i], dtype=float) / 255.0,
-              label=str(classes[i]))
+        Patch(
+            color=np.asarray(palette[i], dtype=float) / 255.0,
+            label=str(classes[i]))
         for i in range(1, min(len(palette), len(classes)))
     ]
     if handles:
-        fig.legend(handles=handles, loc='lower center', ncol=len(handles),
-                   frameon=False)
+        fig.legend(
+            handles=handles,
+            loc='lower center',
+            ncol=len(handles),
+            frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0.06, 1, 1))

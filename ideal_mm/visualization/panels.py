@@ -24,8 +24,8 @@ from .montage import overlay_labels, tile_slices, to_uint8_gray
 
 __all__ = [
     'extend_palette', 'label_panel', 'add_title', 'hstack_panels',
-    'vstack_panels', 'legend_strip', 'correspondence_panel',
-    'panel_montage', 'save_png'
+    'vstack_panels', 'legend_strip', 'correspondence_panel', 'panel_montage',
+    'save_png'
 ]
 
 IGNORE_COLOUR = (40, 40, 40)
@@ -48,9 +48,12 @@ def extend_palette(palette: Optional[Sequence[Sequence[int]]],
     return colours
 
 
-def label_panel(image: np.ndarray, labels: Optional[np.ndarray],
-                palette: Sequence[Sequence[int]], scale: int = 1,
-                title: str = '', ignore_index: int = 255,
+def label_panel(image: np.ndarray,
+                labels: Optional[np.ndarray],
+                palette: Sequence[Sequence[int]],
+                scale: int = 1,
+                title: str = '',
+                ignore_index: int = 255,
                 alpha: float = 0.45) -> np.ndarray:
     """A gray image with its labels blended in, enlarged and titled.
 
@@ -68,12 +71,13 @@ def label_panel(image: np.ndarray, labels: Optional[np.ndarray],
         rgb = overlay_labels(gray, np.where(known, labels, 0),
                              extend_palette(palette, top + 1), alpha)
         if not known.all():
-            dark = (rgb[~known].astype(np.float32) * 0.5 +
-                    np.float32(IGNORE_COLOUR) * 0.5)
+            dark = (
+                rgb[~known].astype(np.float32) * 0.5 +
+                np.float32(IGNORE_COLOUR) * 0.5)
             rgb[~known] = dark.astype(np.uint8)
     if scale > 1:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale,
-                         interpolation=cv2.INTER_NEAREST)
+        rgb = cv2.resize(
+            rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     return add_title(rgb, title) if title else rgb
 
 
@@ -124,8 +128,11 @@ def legend_strip(classes: Sequence[str], palette: Sequence[Sequence[int]],
                  width: int) -> np.ndarray:
     """One line naming every class but the background in its colour (and
     the darkened colour of ignored pixels), wrapped to ``width``."""
-    entries = [(str(name), tuple(int(v) for v in colour)) for name, colour in
-               zip(classes[1:], extend_palette(palette, len(classes))[1:])]
+    entries = [
+        (str(name), tuple(int(v) for v in colour))
+        for name, colour in zip(classes[1:],
+                                extend_palette(palette, len(classes))[1:])
+    ]
     entries.append(('ignored', IGNORE_COLOUR))
     rows: List[List[tuple]] = [[]]
     x = 2
@@ -146,16 +153,22 @@ def legend_strip(classes: Sequence[str], palette: Sequence[Sequence[int]],
     return out
 
 
-def _canvas_point(x: float, y: float, scale: int, dx: int = 0,
+def _canvas_point(x: float,
+                  y: float,
+                  scale: int,
+                  dx: int = 0,
                   dy: int = 0) -> tuple:
     """Pixel centre (x, y) of the original image -> enlarged canvas pixel."""
     return (int(round((x + 0.5) * scale - 0.5)) + dx,
             int(round((y + 0.5) * scale - 0.5)) + dy)
 
 
-def correspondence_panel(view_q: np.ndarray, view_k: np.ndarray,
-                         lines: np.ndarray, invalid: np.ndarray,
-                         scale: int = 3, pad: int = 8,
+def correspondence_panel(view_q: np.ndarray,
+                         view_k: np.ndarray,
+                         lines: np.ndarray,
+                         invalid: np.ndarray,
+                         scale: int = 3,
+                         pad: int = 8,
                          title: str = '') -> np.ndarray:
     """Query and key view side by side, corresponding cells joined.
 
@@ -188,8 +201,7 @@ def correspondence_panel(view_q: np.ndarray, view_k: np.ndarray,
     return add_title(canvas, title) if title else canvas
 
 
-def panel_montage(pictures: Sequence[np.ndarray], pad: int = 6
-                  ) -> np.ndarray:
+def panel_montage(pictures: Sequence[np.ndarray], pad: int = 6) -> np.ndarray:
     """All pictures of a run in one grid (wide pictures one per row)."""
     if not pictures:
         raise ValueError('no pictures for the montage')

@@ -86,27 +86,31 @@ def model_config(path: str):
             d['init_cfg'] = None
         if d.get('pretrained') is not None:
             d['pretrained'] = None
+
     _walk(model, fix)
     return cfg, model
 
 
 def num_strong_views(cfg) -> int:
-    """``num_strong`` of a ``WeakStrongViews`` transform in the train
-    pipeline (0 without one)."""
+    """``num_strong`` of a ``WeakStrongViews`` (or ``UniMatchStrongViews``)
+    transform in the train pipeline (0 without one)."""
     found = []
 
     def look(d):
-        if d.get('type') == 'WeakStrongViews':
+        if d.get('type') in ('WeakStrongViews', 'UniMatchStrongViews'):
             found.append(int(d.get('num_strong', 1)))
+
     _walk(cfg.get('train_dataloader', {}), look)
     return found[0] if found else 0
 
 
 def is_covered(path: str) -> bool:
     """True for semi-supervised and pre-training model configs."""
-    import ideal_mm  # noqa: F401  (registers)
+    # isort: off
+    import ideal_mm  # noqa: F401  (registers; compat before mmseg)
     from mmengine.config import Config
     from mmseg.registry import MODELS
+    # isort: on
 
     from ideal_mm.models.segmentors import SemiSupervisedSegmentor
     from ideal_mm.models.selfsup.dense_pretrainer import \
@@ -121,10 +125,12 @@ def is_covered(path: str) -> bool:
 
 def covered_configs() -> List[str]:
     """Repository-relative paths of the covered configs."""
-    paths = sorted(glob.glob(osp.join(REPO, 'configs/**/*.py'),
-                             recursive=True))
-    return [osp.relpath(p, REPO) for p in paths
-            if '_base_' not in p and is_covered(p)]
+    paths = sorted(
+        glob.glob(osp.join(REPO, 'configs/**/*.py'), recursive=True))
+    return [
+        osp.relpath(p, REPO) for p in paths
+        if '_base_' not in p and is_covered(p)
+    ]
 
 
 def set_parameters(model: torch.nn.Module, model_type: str) -> List[str]:
@@ -147,8 +153,8 @@ def set_parameters(model: torch.nn.Module, model_type: str) -> List[str]:
     return sorted(names)
 
 
-def segmentation_batch(num_classes: int, in_channels: int, views: int
-                       ) -> Tuple[torch.Tensor, list]:
+def segmentation_batch(num_classes: int, in_channels: int,
+                       views: int) -> Tuple[torch.Tensor, list]:
     """2 labelled + 2 unlabelled samples; views channel groups each."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
@@ -157,12 +163,15 @@ def segmentation_batch(num_classes: int, in_channels: int, views: int
     samples = []
     for i in range(4):
         pad = (0, 4, 0, 4) if i == 3 else (0, 0, 0, 0)
-        s = SegDataSample(metainfo=dict(
-            ori_shape=(SIZE, SIZE), img_shape=(SIZE, SIZE),
-            pad_shape=(SIZE, SIZE), padding_size=pad))
+        s = SegDataSample(
+            metainfo=dict(
+                ori_shape=(SIZE, SIZE),
+                img_shape=(SIZE, SIZE),
+                pad_shape=(SIZE, SIZE),
+                padding_size=pad))
         # blocky labels (4x4 cells) so that Dice terms see regions
-        cells = torch.randint(0, num_classes, (1, SIZE // 4, SIZE // 4),
-                              generator=g)
+        cells = torch.randint(
+            0, num_classes, (1, SIZE // 4, SIZE // 4), generator=g)
         label = cells.repeat_interleave(4, 1).repeat_interleave(4, 2)
         if i < 2:
             s.gt_sem_seg = PixelData(data=label)
@@ -199,10 +208,12 @@ def prepare(model: torch.nn.Module) -> None:
 
 def compute_losses(path: str) -> Tuple[Dict[str, float], List[str]]:
     """(loss dict as floats, canonical parameter names) of one config."""
-    import ideal_mm  # noqa: F401
+    # isort: off
+    import ideal_mm  # noqa: F401  (compat before mmseg)
     from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+    # isort: on
     init_default_scope('mmseg')
     cfg, model_cfg = model_config(osp.join(REPO, path))
     torch.manual_seed(0)
@@ -217,8 +228,7 @@ def compute_losses(path: str) -> Tuple[Dict[str, float], List[str]]:
         inputs, samples = pretrain_batch(in_channels)
     else:
         inputs, samples = segmentation_batch(
-            int(model.num_classes), in_channels,
-            1 + num_strong_views(cfg))
+            int(model.num_classes), in_channels, 1 + num_strong_views(cfg))
     MessageHub.get_current_instance().update_info('iter', ITER)
     try:
         torch.manual_seed(SEED)
@@ -242,15 +252,17 @@ def model_key(path: str) -> str:
     """Identity of what ``compute_losses`` depends on (model + views)."""
     cfg, model = model_config(osp.join(REPO, path))
     return json.dumps([model.to_dict(), num_strong_views(cfg)],
-                      sort_keys=True, default=str)
+                      sort_keys=True,
+                      default=str)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--write', action='store_true',
-                        help=f'write {GOLDEN}')
+    parser.add_argument('--write', action='store_true', help=f'write {GOLDEN}')
     parser.add_argument(
-        '--only', nargs='+', metavar='CONFIG',
+        '--only',
+        nargs='+',
+        metavar='CONFIG',
         help='compute (and with --write, store) only these configs, keeping '
         'every other entry of the golden file: how a new config is added '
         'without re-deriving the others')
@@ -271,11 +283,12 @@ def main() -> None:
         if key not in cache:
             cache[key] = compute_losses(path)
         losses, names = cache[key]
-        results[path] = dict(losses=losses,
-                             parameters=names_digest(names))
-        print(path, losses.get('loss_dense', losses.get('sup.s1.loss_ce',
-                                                          losses.get(
-                                                              'sup.loss_ce'))))
+        results[path] = dict(losses=losses, parameters=names_digest(names))
+        print(
+            path,
+            losses.get('loss_dense',
+                       losses.get('sup.s1.loss_ce',
+                                  losses.get('sup.loss_ce'))))
     if args.write:
         with open(GOLDEN + '.tmp', 'w') as f:
             json.dump(results, f, indent=1, sort_keys=True)

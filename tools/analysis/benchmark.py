@@ -58,7 +58,6 @@ import argparse
 import os
 from typing import Any, Optional, Sequence, Tuple
 
-
 SECTIONS = ('model', 'runner', 'data')
 
 
@@ -68,50 +67,109 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark the training speed of a config')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16 autocast (AmpOptimWrapper on CUDA)')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='channels-last model and inputs')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile backbone and heads (model only)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch.set_num_threads (default: torch\'s)')
-    parser.add_argument('--ab', action='store_true',
-                        help='model only: baseline and options one step '
-                        'each in turn (--iters rounds)')
-    parser.add_argument('--ab-crop', type=int, nargs=2, default=None,
-                        metavar=('H', 'W'), help='--ab: the options\' crop')
-    parser.add_argument('--ab-batch', type=int, default=None,
-                        help='--ab: the options\' batch size')
-    parser.add_argument('--ab-threads', type=int, default=None,
-                        help='--ab: the options\' torch threads')
-    parser.add_argument('--ab-width', type=int, default=None,
-                        help='--ab: the options\' encoder base_channels '
-                        '(every head follows, as a study spec\'s '
-                        'model_width)')
-    parser.add_argument('--iters', type=int, default=20,
-                        help='timed iterations per section (default 20)')
-    parser.add_argument('--warmup', type=int, default=5,
-                        help='untimed iterations first (default 5)')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
-                        help='default: cuda when available, else cpu')
-    parser.add_argument('--batch-size', type=int, default=None,
-                        help="override the config's train batch size")
-    parser.add_argument('--crop', type=int, nargs=2, default=None,
-                        metavar=('H', 'W'),
-                        help="override the train pipeline's output size")
-    parser.add_argument('--num-workers', type=int, default=None,
-                        help="override the train DataLoader's num_workers")
-    parser.add_argument('--data-samples', type=int, default=300,
-                        help='samples timed for one worker (default 300)')
-    parser.add_argument('--sections', nargs='+', choices=SECTIONS,
-                        default=list(SECTIONS), help='sections to run')
-    parser.add_argument('--inference', action='store_true',
-                        help='also time segment_volume on test volumes')
-    parser.add_argument('--inference-volumes', type=int, default=4,
-                        help='volumes timed with --inference (default 4)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bf16 autocast (AmpOptimWrapper on CUDA)')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='channels-last model and inputs')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile backbone and heads (model only)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch.set_num_threads (default: torch\'s)')
+    parser.add_argument(
+        '--ab',
+        action='store_true',
+        help='model only: baseline and options one step '
+        'each in turn (--iters rounds)')
+    parser.add_argument(
+        '--ab-crop',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('H', 'W'),
+        help='--ab: the options\' crop')
+    parser.add_argument(
+        '--ab-batch',
+        type=int,
+        default=None,
+        help='--ab: the options\' batch size')
+    parser.add_argument(
+        '--ab-threads',
+        type=int,
+        default=None,
+        help='--ab: the options\' torch threads')
+    parser.add_argument(
+        '--ab-width',
+        type=int,
+        default=None,
+        help='--ab: the options\' encoder base_channels '
+        '(every head follows, as a study spec\'s '
+        'model_width)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=20,
+        help='timed iterations per section (default 20)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=5,
+        help='untimed iterations first (default 5)')
+    parser.add_argument(
+        '--device',
+        choices=['cpu', 'cuda'],
+        default=None,
+        help='default: cuda when available, else cpu')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help="override the config's train batch size")
+    parser.add_argument(
+        '--crop',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('H', 'W'),
+        help="override the train pipeline's output size")
+    parser.add_argument(
+        '--num-workers',
+        type=int,
+        default=None,
+        help="override the train DataLoader's num_workers")
+    parser.add_argument(
+        '--data-samples',
+        type=int,
+        default=300,
+        help='samples timed for one worker (default 300)')
+    parser.add_argument(
+        '--sections',
+        nargs='+',
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help='sections to run')
+    parser.add_argument(
+        '--inference',
+        action='store_true',
+        help='also time segment_volume on test volumes')
+    parser.add_argument(
+        '--inference-volumes',
+        type=int,
+        default=4,
+        help='volumes timed with --inference (default 4)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
     args = parser.parse_args(argv)
     for name in ('iters', 'data_samples', 'inference_volumes'):
         if getattr(args, name) < 1:
@@ -133,8 +191,8 @@ def fmt(x: Optional[float]) -> str:
     return 'n/a' if x is None else f'{x:.2f}'
 
 
-def ab_compare(cfg: Any, device: str, batch_size: int,
-               crop: Tuple[int, int], args: argparse.Namespace) -> float:
+def ab_compare(cfg: Any, device: str, batch_size: int, crop: Tuple[int, int],
+               args: argparse.Namespace) -> float:
     """Model-only timing of the baseline (fp32, no channels-last, no
     compile, the config's batch and crop) against the options given, one
     step of each in turn (:func:`ideal_mm.engine.benchmark.interleaved`);
@@ -144,15 +202,13 @@ def ab_compare(cfg: Any, device: str, batch_size: int,
     import copy
 
     from ideal_mm.engine.benchmark import (build_step, interleaved,
-                                           set_pipeline_crop,
-                                           train_datasets)
+                                           set_pipeline_crop, train_datasets)
     b_batch = args.ab_batch or batch_size
     b_crop = tuple(args.ab_crop) if args.ab_crop else crop
     b_cfg = copy.deepcopy(cfg)
     for ds in train_datasets(b_cfg):  # the pipeline makes the batch
         set_pipeline_crop(ds['pipeline'], b_crop)
-    from ideal_mm.engine.model_width import (fit_size_divisor,
-                                             scale_model_width)
+    from ideal_mm.engine.model_width import fit_size_divisor, scale_model_width
     if args.ab_width:
         scale_model_width(b_cfg.model, args.ab_width)
     for c, hw in ((cfg, crop), (b_cfg, b_crop)):  # no padding back up
@@ -171,6 +227,7 @@ def ab_compare(cfg: Any, device: str, batch_size: int,
                 return inner()
             finally:
                 torch.set_num_threads(own)
+
     res = interleaved([base, opt], args.iters, args.warmup)
     m0, m1 = res['median']
     ratio = res['ratio'][0]
@@ -205,9 +262,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         torch.set_num_threads(args.threads)
 
     from ideal_mm.engine.benchmark import (config_crop, data_rates, machine,
-                                          model_only, prepare_config,
-                                          runner_rate)
-
+                                           model_only, prepare_config,
+                                           runner_rate)
     from ideal_mm.errors import ConfigError
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():
@@ -240,8 +296,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"first step {model_res['first_s']:.1f} s)")
         print(f"(d) peak memory, model only: {model_res['memory']}")
     if 'runner' in args.sections:
-        run_res = runner_rate(cfg, device, batch_size, args.iters,
-                              args.warmup, args.amp, args.channels_last)
+        run_res = runner_rate(cfg, device, batch_size, args.iters, args.warmup,
+                              args.amp, args.channels_last)
         wait = run_res.get('data_wait')
         wait_text = '' if wait is None else \
             f', data wait {100 * wait:.0f}% of the iteration'
@@ -251,8 +307,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f'    note: {note}')
         print(f"(d) peak memory, runner: {run_res['memory']}")
     if 'data' in args.sections:
-        data_res = data_rates(cfg, batch_size, args.data_samples,
-                              args.iters, args.warmup)
+        data_res = data_rates(cfg, batch_size, args.data_samples, args.iters,
+                              args.warmup)
         print(f"(c) data pipeline, 1 worker in-process: "
               f"{data_res['worker']:.1f} samples/s (median of 5 chunks, "
               f"{data_res['dataset_len']} samples in the dataset)")

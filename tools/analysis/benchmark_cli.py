@@ -36,16 +36,16 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def tool_scripts(repo: str) -> List[str]:
     """Scripts under ``repo/tools`` that run as programs, relative paths."""
     out = []
-    for path in sorted(glob.glob(osp.join(repo, 'tools', '**', '*.py'),
-                                 recursive=True)):
+    for path in sorted(
+            glob.glob(osp.join(repo, 'tools', '**', '*.py'), recursive=True)):
         with open(path) as f:
             if "__name__ == '__main__'" in f.read():
                 out.append(osp.relpath(path, repo))
     return out
 
 
-def process_time(cmd: Sequence[str], repo: str, runs: int
-                 ) -> Tuple[float, float]:
+def process_time(cmd: Sequence[str], repo: str,
+                 runs: int) -> Tuple[float, float]:
     """Median wall time and median CPU time (user + system; less sensitive
     to other processes on a shared machine) in s of ``cmd`` as a fresh
     process in ``repo``; raises RuntimeError when it fails."""
@@ -54,12 +54,12 @@ def process_time(cmd: Sequence[str], repo: str, runs: int
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = subprocess.run(list(cmd), cwd=repo, env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            list(cmd), cwd=repo, env=env, capture_output=True, text=True)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime +
-                    after.ru_stime - before.ru_stime)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime -
+                    before.ru_stime)
         if proc.returncode:
             raise RuntimeError(f'{" ".join(cmd)} failed:\n{proc.stderr}')
     return statistics.median(walls), statistics.median(cpus)
@@ -73,8 +73,9 @@ def make_label_maps(out_dir: str, volumes: int) -> Dict[str, str]:
     from ideal_mm.datasets.phantom import make_phantom_acdc
     root = osp.join(out_dir, 'acdc')
     make_phantom_acdc(root, num_patients=(volumes + 1) // 2, seed=0)
-    gts = sorted(glob.glob(osp.join(root, 'training', '*',
-                                    '*_frame??_gt.nii.gz')))[:volumes]
+    gts = sorted(
+        glob.glob(osp.join(root, 'training', '*',
+                           '*_frame??_gt.nii.gz')))[:volumes]
     dirs = dict(gt=osp.join(out_dir, 'gt'), pred=osp.join(out_dir, 'pred'))
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
@@ -83,10 +84,12 @@ def make_label_maps(out_dir: str, volumes: int) -> Dict[str, str]:
         gt = np.asarray(img.dataobj).astype(np.uint8)
         pred = np.roll(gt, (1 + i % 2, -(1 + (i + 1) % 2)), axis=(0, 1))
         name = osp.basename(path)[:-len('_gt.nii.gz')]
-        nib.save(nib.Nifti1Image(gt, img.affine, img.header),
-                 osp.join(dirs['gt'], f'{name}_gt.nii.gz'))
-        nib.save(nib.Nifti1Image(pred, img.affine, img.header),
-                 osp.join(dirs['pred'], f'{name}_pred.nii.gz'))
+        nib.save(
+            nib.Nifti1Image(gt, img.affine, img.header),
+            osp.join(dirs['gt'], f'{name}_gt.nii.gz'))
+        nib.save(
+            nib.Nifti1Image(pred, img.affine, img.header),
+            osp.join(dirs['pred'], f'{name}_pred.nii.gz'))
     return dirs
 
 
@@ -118,14 +121,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the selected sections and print one line per measurement."""
     parser = argparse.ArgumentParser(
         description='Start-up time of tools/ and evaluate.py vs medpy')
-    parser.add_argument('--runs', type=int, default=5,
-                        help='processes per measurement (median)')
-    parser.add_argument('--repo', default=REPO,
-                        help='checkout whose tools/ to time (default: this)')
-    parser.add_argument('--sections', nargs='+', default=['help', 'evaluate'],
-                        choices=['help', 'evaluate'])
-    parser.add_argument('--volumes', type=int, default=12,
-                        help='label maps for the evaluate section')
+    parser.add_argument(
+        '--runs',
+        type=int,
+        default=5,
+        help='processes per measurement (median)')
+    parser.add_argument(
+        '--repo',
+        default=REPO,
+        help='checkout whose tools/ to time (default: this)')
+    parser.add_argument(
+        '--sections',
+        nargs='+',
+        default=['help', 'evaluate'],
+        choices=['help', 'evaluate'])
+    parser.add_argument(
+        '--volumes',
+        type=int,
+        default=12,
+        help='label maps for the evaluate section')
     args = parser.parse_args(argv)
     repo = osp.abspath(args.repo)
     print(f'machine: {platform.platform()}, {os.cpu_count()} CPUs, Python '
@@ -140,9 +154,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if 'evaluate' in args.sections:
         with tempfile.TemporaryDirectory() as tmp:
             dirs = make_label_maps(tmp, args.volumes)
-            cmd = [py, 'tools/evaluate.py', '--pred-dir', dirs['pred'],
-                   '--gt-dir', dirs['gt'], '--out',
-                   osp.join(tmp, 'summary.json')]
+            cmd = [
+                py, 'tools/evaluate.py', '--pred-dir', dirs['pred'],
+                '--gt-dir', dirs['gt'], '--out',
+                osp.join(tmp, 'summary.json')
+            ]
             t_eval = process_time(cmd, repo, args.runs)
             t_medpy = medpy_time(dirs, args.runs)
         print(f'evaluate.py, {args.volumes} volumes (whole process): wall '

@@ -29,20 +29,34 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description='Draw samples of a config\'s pipeline (every stage)')
     parser.add_argument('config', help='config file')
     parser.add_argument('--out', required=True, help='folder for the PNGs')
-    parser.add_argument('--num', type=int, default=4,
-                        help='samples to draw (stage 2: labelled and '
-                        'unlabelled each; default 4)')
-    parser.add_argument('--split', default='train',
-                        choices=['train', 'val', 'test'])
-    parser.add_argument('--checkpoint', help='stage 2: model weights for the '
-                        'pseudo-labels (default: untrained model)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the augmentation and mixing draws')
-    parser.add_argument('--scale', type=int, default=3,
-                        help='enlargement of every slice (default 3)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. '
-                        'train_dataloader.dataset.data_root=data/acdc')
+    parser.add_argument(
+        '--num',
+        type=int,
+        default=4,
+        help='samples to draw (stage 2: labelled and '
+        'unlabelled each; default 4)')
+    parser.add_argument(
+        '--split', default='train', choices=['train', 'val', 'test'])
+    parser.add_argument(
+        '--checkpoint',
+        help='stage 2: model weights for the '
+        'pseudo-labels (default: untrained model)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the augmentation and mixing draws')
+    parser.add_argument(
+        '--scale',
+        type=int,
+        default=3,
+        help='enlargement of every slice (default 3)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. '
+        'train_dataloader.dataset.data_root=data/acdc')
     return parser.parse_args(argv)
 
 
@@ -50,9 +64,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Draw the samples and print where they went."""
     args = parse_args(argv)
     from ideal_mm.analysis.browse import browse_dataset
-    browse_dataset(args.config, args.out, num=args.num, split=args.split,
-                   cfg_options=args.cfg_options, checkpoint=args.checkpoint,
-                   seed=args.seed, scale=args.scale)
+    browse_dataset(
+        args.config,
+        args.out,
+        num=args.num,
+        split=args.split,
+        cfg_options=args.cfg_options,
+        checkpoint=args.checkpoint,
+        seed=args.seed,
+        scale=args.scale)
     return 0
 
 

@@ -22,14 +22,23 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='Per-level feature statistics of encoders')
-    parser.add_argument('config', help='config with model.backbone and data')
-    parser.add_argument('encoders', nargs='*', metavar='ENCODER',
-                        help='encoder.pth files or checkpoints to compare')
+    parser.add_argument(
+        'config',
+        help='config with an encoder (model.backbone or '
+        'model.segmentor.backbone) and data')
+    parser.add_argument(
+        'encoders',
+        nargs='*',
+        metavar='ENCODER',
+        help='encoder.pth files or checkpoints to compare')
     parser.add_argument('--num-slices', type=int, default=32)
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random-init row (default 0)')
-    parser.add_argument('--split', default='test',
-                        choices=['test', 'val', 'train'])
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the random-init row (default 0)')
+    parser.add_argument(
+        '--split', default='test', choices=['test', 'val', 'train'])
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -40,8 +49,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # torch and mmseg only after the arguments are read (--help is instant)
     import ideal_mm
     ideal_mm.register_all_modules()
-    from ideal_mm.analysis.encoder_stats import diagnose, format_report
     from mmengine.config import Config
+
+    from ideal_mm.analysis.encoder_stats import diagnose, format_report
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist')
     if args.num_slices < 2:

@@ -22,12 +22,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Plot scalars of mmengine work dirs (several runs)')
     parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
-    parser.add_argument('--keys', nargs='+', default=['loss', 'mDice'],
-                        help='scalars to plot (default: loss mDice)')
-    parser.add_argument('--out', default='curves.png',
-                        help='image file (.png, .pdf, .svg)')
-    parser.add_argument('--latest-only', action='store_true',
-                        help='read only the latest timestamp of each run')
+    parser.add_argument(
+        '--keys',
+        nargs='+',
+        default=['loss', 'mDice'],
+        help='scalars to plot (default: loss mDice)')
+    parser.add_argument(
+        '--out', default='curves.png', help='image file (.png, .pdf, .svg)')
+    parser.add_argument(
+        '--latest-only',
+        action='store_true',
+        help='read only the latest timestamp of each run')
     parser.add_argument('--title', help='figure title')
     return parser.parse_args(argv)
 

@@ -10,12 +10,19 @@ STUDY.py is an mmengine config (see configs/studies/) with:
 * ``methods``: ``{name: dict(config=..., pretrain=None | config,
   budgets=None | [...], cfg_options={...})}``; ``pretrain`` names a stage-1
   config, run once per study (seed 0, no labels) and loaded through
-  ``model.backbone.init_cfg.checkpoint``; ``pretrain_exclude=[prefix, ...]``
+  ``model.segmentor.backbone.init_cfg.checkpoint`` (``model.backbone`` for
+  a plain segmentor); ``pretrain_exclude=[prefix, ...]``
   loads that stage 1 without the encoder keys starting with those prefixes
   (an ``encoder_excl-<prefixes>.pth`` exported from the same stage-1
   checkpoint; ``[]`` exports the whole encoder, ``encoder_excl-none.pth``,
   whatever the config's own export leaves out), so transferring the whole
   encoder and leaving a stage out can be compared on one pre-training run;
+  ``first=dict(config=..., cfg_options={...}, init_key=...)`` is a first
+  stage trained for every budget and seed in ``<run>/first`` (BCP's
+  labelled phase; the study's ``cfg_options``, then its own, seed and
+  budget as the run's), resumed when interrupted, skipped once
+  ``first_done.json`` exists; the run starts from its single ``best_*.pth``
+  through ``init_key`` (default ``model.segmentor.init_cfg.checkpoint``);
 * ``budgets``: label budgets (int = patients, float = fraction, None = all);
 * ``seeds``: fine-tuning seeds (``randomness.seed``);
 * ``cfg_options``: overrides for every run (data root, split, schedule),
@@ -60,20 +67,35 @@ def parse_args() -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('spec', help='study spec (configs/studies/*.py)')
-    parser.add_argument('--out', help='study folder (default '
-                        'work_dirs/studies/<spec name>)')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at a time (threads split between them)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch threads per run (default: CPUs / jobs)')
+    parser.add_argument(
+        '--out',
+        help='study folder (default '
+        'work_dirs/studies/<spec name>)')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='runs at a time (threads split between them)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch threads per run (default: CPUs / jobs)')
     parser.add_argument('--methods', nargs='+', help='only these methods')
-    parser.add_argument('--seeds', type=int, nargs='+', help='only these seeds')
-    parser.add_argument('--budgets', nargs='+',
-                        help="only these budgets, by name (e.g. 1pat 10pct)")
-    parser.add_argument('--report-only', action='store_true',
-                        help='write the tables from finished runs only')
-    parser.add_argument('--dry-run', action='store_true',
-                        help='list the runs that would start')
+    parser.add_argument(
+        '--seeds', type=int, nargs='+', help='only these seeds')
+    parser.add_argument(
+        '--budgets',
+        nargs='+',
+        help="only these budgets, by name (e.g. 1pat 10pct)")
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='write the tables from finished runs only')
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='list the runs that would start')
     return parser.parse_args()
 
 
@@ -87,8 +109,8 @@ def main() -> int:
     study = Study(args.spec, args.out)
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f'--threads {args.threads}: must be >= 1')
-    runner = StudyRunner(study, args.jobs, args.dry_run, repo=REPO,
-                         threads=args.threads)
+    runner = StudyRunner(
+        study, args.jobs, args.dry_run, repo=REPO, threads=args.threads)
     if not args.report_only:
         if not args.dry_run:
             ensure_data(study)

@@ -25,9 +25,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description='Markdown results table from tested work dirs')
     parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR')
     parser.add_argument('--out', help='Markdown file to write (also printed)')
-    parser.add_argument('--metrics', nargs='+', default=['dice', 'hd95', 'asd'],
-                        choices=sorted(METRIC_TITLES),
-                        help='metrics per cell (default: dice hd95 asd)')
+    parser.add_argument(
+        '--metrics',
+        nargs='+',
+        default=['dice', 'hd95', 'asd'],
+        choices=sorted(METRIC_TITLES),
+        help='metrics per cell (default: dice hd95 asd)')
     return parser.parse_args(argv)
 
 

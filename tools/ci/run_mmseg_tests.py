@@ -55,9 +55,9 @@ class Need:
     """Something a test needs that an environment may lack.
 
     ``kind`` is :data:`COMPILED_OP` (mmcv's compiled extension), :data:`CONFIG`
-    (``what`` is a file or folder relative to the folder above ``tests/``:
-    the source tree has ``configs/``, the wheel does not) or :data:`PACKAGE` (``what``
-    is an importable module name).
+    (``what`` is a file or folder relative to the folder above ``tests/``: the
+    source tree has ``configs/``, the wheel does not) or :data:`PACKAGE`
+    (``what`` is an importable module name).
     """
     kind: str
     what: str = ''
@@ -101,7 +101,7 @@ class Expected:
         return f'{self.why} [missing: {missing}]'
 
 
-OPS = (Need(COMPILED_OP),)
+OPS = (Need(COMPILED_OP), )
 SOURCE_CONFIGS = 'configs'  # test_forward.py's own check
 VPD_CONFIG = 'configs/_base_/models/vpd_sd.py'
 MASKFORMER_CONFIG = ('configs/maskformer/'
@@ -110,10 +110,10 @@ NO_CONFIG = r'Cannot find config path|No such file or directory: .*configs'
 
 
 def _forward(name: str) -> Expected:
-    return Expected(
-        f'test_forward.py::{name}', (Need(CONFIG, SOURCE_CONFIGS), ),
-        'builds segmentors from configs/ of the source tree', Exception,
-        NO_CONFIG)
+    return Expected(f'test_forward.py::{name}',
+                    (Need(CONFIG, SOURCE_CONFIGS), ),
+                    'builds segmentors from configs/ of the source tree',
+                    Exception, NO_CONFIG)
 
 
 # mmsegmentation 1.2.2, tests/test_models. Keep each entry's reason; an entry
@@ -121,8 +121,8 @@ def _forward(name: str) -> Expected:
 EXPECTED_FAILURES: Tuple[Expected, ...] = (
     # --- compiled op: mmcv-lite has no mmcv._ext (pass with full mmcv) ------
     Expected('test_backbones/test_resnet.py', OPS,
-             'imports mmcv.ops.DeformConv2dPack at module level',
-             ImportError, r'DeformConv2dPack'),
+             'imports mmcv.ops.DeformConv2dPack at module level', ImportError,
+             r'DeformConv2dPack'),
     # ... and with full mmcv it imports, and then this one needs torchvision
     # (not a dependency) and the network (torchvision://resnet18 weights)
     Expected('test_backbones/test_resnet.py::test_resnet_backbone',
@@ -130,43 +130,47 @@ EXPECTED_FAILURES: Tuple[Expected, ...] = (
              "loads pretrained='torchvision://resnet18'", ModuleNotFoundError,
              r'torchvision'),
     Expected('test_backbones/test_resnext.py::test_renext_bottleneck', OPS,
-             "builds conv type 'DCN', which mmcv.ops registers",
-             KeyError, r'Cannot find None in registry'),
+             "builds conv type 'DCN', which mmcv.ops registers", KeyError,
+             r'Cannot find None in registry'),
     Expected('test_heads/test_cc_head.py::test_cc_head', OPS,
-             'CCHead needs mmcv.ops.CrissCrossAttention',
-             RuntimeError, r'CrissCrossAttention'),
+             'CCHead needs mmcv.ops.CrissCrossAttention', RuntimeError,
+             r'CrissCrossAttention'),
     Expected('test_heads/test_psa_head.py::test_psa_head', OPS,
              'PSAHead needs mmcv.ops.PSAMask', RuntimeError, r'PSAMask'),
     # --- config not shipped: the wheel has tests/ but not configs/ ---------
-    *(_forward(name) for name in (
-        'test_pspnet_forward', 'test_fcn_forward', 'test_deeplabv3_forward',
-        'test_deeplabv3plus_forward', 'test_gcnet_forward',
-        'test_upernet_forward', 'test_hrnet_forward', 'test_ocrnet_forward',
-        'test_sem_fpn_forward', 'test_mobilenet_v2_forward')),
+    *(_forward(name)
+      for name in ('test_pspnet_forward', 'test_fcn_forward',
+                   'test_deeplabv3_forward', 'test_deeplabv3plus_forward',
+                   'test_gcnet_forward', 'test_upernet_forward',
+                   'test_hrnet_forward', 'test_ocrnet_forward',
+                   'test_sem_fpn_forward', 'test_mobilenet_v2_forward')),
     # (test_forward.py::test_ccnet_forward is skipped by mmseg without CUDA)
     Expected('test_heads/test_maskformer_head.py::test_maskformer_head',
              (Need(CONFIG, MASKFORMER_CONFIG), Need(PACKAGE, 'mmdet')),
              'reads its config from configs/; the head subclasses mmdet\'s',
              Exception, NO_CONFIG + r'|unexpected keyword'),
     # VPD also downloads class embeddings from download.openmmlab.com
-    Expected('test_backbones/test_vpd.py::TestVPD::test_forward',
-             (Need(CONFIG, VPD_CONFIG), Need(PACKAGE, 'ldm')),
-             'reads configs/_base_/models/vpd_sd.py; VPD needs stable '
-             'diffusion (ldm)', Exception, NO_CONFIG + r'|ldm'),
-    *(Expected(f'test_segmentors/test_depth_estimator.py::TestDepthEstimator::'
-               f'{name}', (Need(CONFIG, VPD_CONFIG), Need(PACKAGE, 'ldm')),
-               'builds a VPD depth estimator from configs/_base_/models/'
-               'vpd_sd.py (needs ldm)', Exception, NO_CONFIG + r'|ldm')
+    Expected(
+        'test_backbones/test_vpd.py::TestVPD::test_forward',
+        (Need(CONFIG, VPD_CONFIG), Need(PACKAGE, 'ldm')),
+        'reads configs/_base_/models/vpd_sd.py; VPD needs stable '
+        'diffusion (ldm)', Exception, NO_CONFIG + r'|ldm'),
+    *(Expected(
+        f'test_segmentors/test_depth_estimator.py::TestDepthEstimator::'
+        f'{name}', (Need(CONFIG, VPD_CONFIG), Need(PACKAGE, 'ldm')),
+        'builds a VPD depth estimator from configs/_base_/models/'
+        'vpd_sd.py (needs ldm)', Exception, NO_CONFIG + r'|ldm')
       for name in ('test__forward', 'test_slide_flip_inference')),
     # --- optional package: not a dependency of mmseg or ideal_mm ------------
     Expected('test_backbones/test_timm_backbone.py::test_timm_backbone',
              (Need(PACKAGE, 'timm'), ), 'TIMMBackbone wraps timm',
              RuntimeError, r'timm is not installed'),
-    Expected('test_heads/test_mask2former_head.py::test_mask2former_head',
-             (Need(PACKAGE, 'mmdet'), Need(COMPILED_OP)),
-             'the head subclasses mmdet\'s Mask2FormerHead (its pixel decoder '
-             'uses MultiScaleDeformableAttention, a compiled op)', Exception,
-             r'unexpected keyword argument|mmdet|MultiScaleDeformable'),
+    Expected(
+        'test_heads/test_mask2former_head.py::test_mask2former_head',
+        (Need(PACKAGE, 'mmdet'), Need(COMPILED_OP)),
+        'the head subclasses mmdet\'s Mask2FormerHead (its pixel decoder '
+        'uses MultiScaleDeformableAttention, a compiled op)', Exception,
+        r'unexpected keyword argument|mmdet|MultiScaleDeformable'),
 )
 
 
@@ -183,7 +187,8 @@ class ExpectedFailures:
     did not happen and an entry that names no collected test fail the run.
     """
 
-    def __init__(self, tests_root: str,
+    def __init__(self,
+                 tests_root: str,
                  expected: Iterable[Expected] = EXPECTED_FAILURES) -> None:
         self.tests_root = os.path.abspath(tests_root)
         self.entries: Dict[str, Expected] = {}
@@ -191,8 +196,10 @@ class ExpectedFailures:
             if entry.nodeid in self.entries:
                 raise ValueError(f'{entry.nodeid} is listed twice')
             self.entries[entry.nodeid] = entry
-        self.active = {k: e for k, e in self.entries.items()
-                       if e.missing(self.tests_root)}
+        self.active = {
+            k: e
+            for k, e in self.entries.items() if e.missing(self.tests_root)
+        }
         self.seen: set = set()
         self.expected_errors: List[str] = []  # collection errors as expected
         self.problems: List[str] = []
@@ -228,12 +235,13 @@ class ExpectedFailures:
         if report.failed:
             self.expected_errors.append(key)
             # its tests cannot be collected: their entries are not stale
-            self.seen.update(k for k in self.entries
-                             if k.startswith(key + '::'))
-            outcome.force_result(pytest.CollectReport(
-                report.nodeid, 'skipped',
-                (str(collector.path), 0,
-                 f'expected collection error: {reason}'), []))
+            self.seen.update(
+                k for k in self.entries if k.startswith(key + '::'))
+            outcome.force_result(
+                pytest.CollectReport(report.nodeid, 'skipped',
+                                     (str(collector.path), 0,
+                                      f'expected collection error: {reason}'),
+                                     []))
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         self.seen.add(self._item_key(item))
@@ -242,9 +250,11 @@ class ExpectedFailures:
         for item in items:
             entry = self.active.get(self._item_key(item))
             if entry is not None:
-                item.add_marker(pytest.mark.xfail(
-                    reason=entry.reason(self.tests_root), strict=True,
-                    raises=entry.raises))
+                item.add_marker(
+                    pytest.mark.xfail(
+                        reason=entry.reason(self.tests_root),
+                        strict=True,
+                        raises=entry.raises))
 
     # -- results ------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -297,7 +307,8 @@ class ExpectedFailures:
 
 
 def find_mmseg_tests() -> Optional[str]:
-    """``tests/test_models`` of the installed mmsegmentation, if it ships it."""
+    """``tests/test_models`` of the installed mmsegmentation, if it ships
+    it."""
     from importlib import metadata
     try:
         dist = metadata.distribution('mmsegmentation')
@@ -329,8 +340,8 @@ def fetch_mmseg_tests(cache: str, version: str = MMSEG_VERSION) -> str:
     if not os.path.isfile(wheel):
         subprocess.check_call([
             sys.executable, '-m', 'pip', 'download', '--no-deps',
-            '--only-binary', ':all:', '-d', cache,
-            f'mmsegmentation=={version}'])
+            '--only-binary', ':all:', '-d', cache, f'mmsegmentation=={version}'
+        ])
     expected = WHEEL_SHA256.get(version)
     with open(wheel, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()
@@ -353,21 +364,27 @@ WHEEL_SHA256 = {
 def pytest_args(tests_root: str, extra: Sequence[str] = ()) -> List[str]:
     """The pytest command line for ``tests_root`` (``extra`` appended)."""
     return [
-        tests_root, '--rootdir', tests_root, '-c', os.devnull,
-        '-p', 'no:cacheprovider', '--continue-on-collection-errors',
-        '-q', '-rfEsxX', '--disable-warnings', *extra]
+        tests_root, '--rootdir', tests_root, '-c', os.devnull, '-p',
+        'no:cacheprovider', '--continue-on-collection-errors', '-q', '-rfEsxX',
+        '--disable-warnings', *extra
+    ]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument(
-        '--tests-dir', help='a tests/test_models folder (default: the one '
+        '--tests-dir',
+        help='a tests/test_models folder (default: the one '
         'the installed mmsegmentation wheel ships)')
     parser.add_argument(
-        '--fetch-into', metavar='CACHE', help='when the installed mmseg ships '
+        '--fetch-into',
+        metavar='CACHE',
+        help='when the installed mmseg ships '
         'no tests: download its wheel from PyPI into CACHE and use its tests')
-    parser.add_argument('pytest_args', nargs='*',
-                        help='passed to pytest after "--" (e.g. -x, -k vit)')
+    parser.add_argument(
+        'pytest_args',
+        nargs='*',
+        help='passed to pytest after "--" (e.g. -x, -k vit)')
     args = parser.parse_args(argv)
     ideal_mm.register_all_modules()
     import mmseg
@@ -376,25 +393,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         tests_root = fetch_mmseg_tests(args.fetch_into, mmseg.__version__)
     if tests_root is None or not os.path.isfile(
             os.path.join(tests_root, '__init__.py')):
-        print(f'error: no mmseg tests/test_models found '
-              f'({tests_root or "the installed wheel ships none"}); '
-              'run `make test-mmseg`, which extracts it from the '
-              f'mmsegmentation=={MMSEG_VERSION} wheel, or pass --tests-dir',
-              file=sys.stderr)
+        print(
+            f'error: no mmseg tests/test_models found '
+            f'({tests_root or "the installed wheel ships none"}); '
+            'run `make test-mmseg`, which extracts it from the '
+            f'mmsegmentation=={MMSEG_VERSION} wheel, or pass --tests-dir',
+            file=sys.stderr)
         return 2
     if mmseg.__version__ != MMSEG_VERSION:
-        print(f'warning: mmseg {mmseg.__version__} is installed; the '
-              f'expected-failure list is for {MMSEG_VERSION}', file=sys.stderr)
-    from ideal_mm.compat import mmcv_has_compiled_ops
+        print(
+            f'warning: mmseg {mmseg.__version__} is installed; the '
+            f'expected-failure list is for {MMSEG_VERSION}',
+            file=sys.stderr)
     import mmcv
-    print(f'mmseg {mmseg.__version__} tests from {tests_root}; mmcv '
-          f'{mmcv.__version__} '
-          f'({"compiled ops" if mmcv_has_compiled_ops() else "no compiled ops"}'
-          f'); ideal_mm {ideal_mm.__version__} imported first', flush=True)
+
+    from ideal_mm.compat import mmcv_has_compiled_ops
+    print(
+        f'mmseg {mmseg.__version__} tests from {tests_root}; mmcv '
+        f'{mmcv.__version__} '
+        f'({"compiled ops" if mmcv_has_compiled_ops() else "no compiled ops"}'
+        f'); ideal_mm {ideal_mm.__version__} imported first',
+        flush=True)
     sys.dont_write_bytecode = True  # leave the installed tree as it is
     plugin = ExpectedFailures(tests_root)
-    return int(pytest.main(pytest_args(tests_root, args.pytest_args),
-                           plugins=[plugin]))
+    return int(
+        pytest.main(
+            pytest_args(tests_root, args.pytest_args), plugins=[plugin]))
 
 
 if __name__ == '__main__':

@@ -2,8 +2,10 @@
 
 Example::
 
-    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_CT --modality ct
-    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_MR --modality mr
+    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_CT \
+        --modality ct
+    python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_MR \
+        --modality mr
 
 ``--src`` holds ``ct_train/ct_train_1001_image.nii.gz`` + ``..._label.nii.gz``
 (and ``mr_train/``, ``ct_test/``, ``mr_test/``). Labels 205 (LV myocardium),
@@ -37,13 +39,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Convert; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--src', required=True, help='the MM-WHS folder')
-    parser.add_argument('--out', required=True,
-                        help='the nnU-Net data set folder to create')
+    parser.add_argument(
+        '--out', required=True, help='the nnU-Net data set folder to create')
     parser.add_argument('--modality', choices=('ct', 'mr'), default='ct')
-    parser.add_argument('--extra-map', nargs='+', metavar='RAW=INDEX',
-                        help='further raw label values to map')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace a non-empty --out')
+    parser.add_argument(
+        '--extra-map',
+        nargs='+',
+        metavar='RAW=INDEX',
+        help='further raw label values to map')
+    parser.add_argument(
+        '--overwrite', action='store_true', help='replace a non-empty --out')
     args = parser.parse_args(argv)
     from ideal_mm.datasets.convert import convert_mmwhs
     meta = convert_mmwhs(args.src, args.out, args.modality,

@@ -24,8 +24,7 @@ unlabelled_pipeline = [
 ]
 
 __acdc = dict(
-    type=dataset_type, data_root=data_root, source=source,
-    split_cfg=split_cfg)
+    type=dataset_type, data_root=data_root, source=source, split_cfg=split_cfg)
 train_dataloader = dict(dataset=dict(__acdc, label_budget=label_budget))
 val_dataloader = dict(dataset=__acdc)
 test_dataloader = dict(dataset=__acdc)

@@ -1,5 +1,6 @@
 # MM-WHS 2017 (the IDEAL paper's second data set), either modality, after
-#   python tools/data/convert_mmwhs.py --src data/MMWHS --out data/MMWHS_<CT|MR> --modality <ct|mr>
+#   python tools/data/convert_mmwhs.py --src data/MMWHS \
+#       --out data/MMWHS_<CT|MR> --modality <ct|mr>
 # an nnU-Net v2 raw folder: 20 labelled volumes (imagesTr/labelsTr, 8
 # classes: background, Myo, LA, LV, RA, RV, AA, PA) and the 40 unlabelled
 # challenge test volumes (imagesTs), which join the unlabelled pool.
@@ -7,7 +8,10 @@
 # per patient); label budgets are fractions of the 12 train patients.
 # Axial slices (the NIfTI Z axis) at 256x256 (volume_slices.py).
 # The modality (data_root and intensity normalisation) is set by
-# mmwhs_ct.py / mmwhs_mr.py; configs inherit one of those.
+# mmwhs_ct.py / mmwhs_mr.py, which repeat the data set fields below next to
+# it (each inherits volume_slices.py directly, so that a config using them
+# stays two `_base_` levels deep); configs inherit one of those. This file is
+# the modality-neutral form (a config setting data_root itself).
 #
 # Children that change split_cfg / label_budget must set them in the
 # dataloaders' `dataset` dicts too (mmengine substitutes variables when this

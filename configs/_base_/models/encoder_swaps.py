@@ -1,9 +1,12 @@
 # Encoder swaps of IDEAL's stage-2 model as named blocks (names no other base
 # defines), so that the plain form (resnet50_acdc.py, mitb0_acdc.py) and every
 # stage-2 option config take the same swap as a second base:
-#   _base_ = ['./ideal_bcp_unet_1xb24-30k_acdc-10pct.py',
+#   _base_ = ['../_base_/models/ideal_unet_two_decoders.py', ...,
 #             '../_base_/models/encoder_swaps.py']
 #   model = _base_.resnet50_swap
+# A *_swap block gives the student's encoder and decoder
+# (model.segmentor.backbone / decode_head) and stream 2's decoder
+# (model.decode_head_2).
 # The *_encoder blocks are the encoders alone (stage 1 builds them too).
 # Blocks: resnet50_*, mitb0_*, swin_*, hrnet_*, vit_* (docs/backbones.md).
 # The encoder files are those the matching *_pretrain.py configs export.
@@ -38,12 +41,14 @@ resnet50_encoder = dict(
     style='pytorch',
     contract_dilation=True)
 resnet50_swap = dict(
-    backbone=dict(
-        resnet50_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=resnet50_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=resnet50_decoder,
+    segmentor=dict(
+        backbone=dict(
+            resnet50_encoder,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=resnet50_encoder_file,
+                prefix='backbone.')),
+        decode_head=resnet50_decoder),
     decode_head_2=resnet50_decoder)
 
 # mmseg's MixVisionTransformer MiT-B0 (single-channel patch embedding, exactly
@@ -69,23 +74,28 @@ mitb0_encoder = dict(
     drop_rate=0.0,
     attn_drop_rate=0.0,
     drop_path_rate=0.1)
+mitb0_decoder = dict(  # merged into the UNet decoders of the model base
+    in_channels=[32, 64, 160, 256],
+    in_index=[0, 1, 2, 3],
+    channels=32)
 mitb0_swap = dict(
-    backbone=dict(
-        mitb0_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=mitb0_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=dict(
-        in_channels=[32, 64, 160, 256], in_index=[0, 1, 2, 3], channels=32),
-    decode_head_2=dict(
-        in_channels=[32, 64, 160, 256], in_index=[0, 1, 2, 3], channels=32))
+    segmentor=dict(
+        backbone=dict(
+            mitb0_encoder,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=mitb0_encoder_file,
+                prefix='backbone.')),
+        decode_head=mitb0_decoder),
+    decode_head_2=mitb0_decoder)
 mitb0_optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
-                   weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys=dict(
-        pos_block=dict(decay_mult=0.0), norm=dict(decay_mult=0.0))))
+    optimizer=dict(
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(
+        custom_keys=dict(
+            pos_block=dict(decay_mult=0.0), norm=dict(decay_mult=0.0))))
 
 # mmseg's SwinTransformer, Swin-T (single-channel patch embedding; window 7 at
 # 256x256 inputs: 64x64 .. 8x8 grids, padded to whole windows); its four
@@ -117,22 +127,25 @@ swin_decoder = dict(
     channels=48,
     decoder_channels=[48, 96, 192, 384])
 swin_swap = dict(
-    backbone=dict(
-        swin_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=swin_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=swin_decoder,
+    segmentor=dict(
+        backbone=dict(
+            swin_encoder,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=swin_encoder_file,
+                prefix='backbone.')),
+        decode_head=swin_decoder),
     decode_head_2=swin_decoder)
 swin_optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
-                   weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys=dict(
-        absolute_pos_embed=dict(decay_mult=0.0),
-        relative_position_bias_table=dict(decay_mult=0.0),
-        norm=dict(decay_mult=0.0))))
+    optimizer=dict(
+        type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(
+        custom_keys=dict(
+            absolute_pos_embed=dict(decay_mult=0.0),
+            relative_position_bias_table=dict(decay_mult=0.0),
+            norm=dict(decay_mult=0.0))))
 
 # mmseg's HRNet-W18 (single-channel stem); its four branches (18, 36, 72,
 # 144 channels at 1/4 .. 1/32) feed the two UNet decoders at their own
@@ -147,15 +160,30 @@ hrnet_encoder = dict(
     norm_cfg=hrnet_norm_cfg,
     norm_eval=False,
     extra=dict(
-        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                    num_blocks=(4, ), num_channels=(64, )),
-        stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                    num_blocks=(4, 4), num_channels=(18, 36)),
-        stage3=dict(num_modules=4, num_branches=3, block='BASIC',
-                    num_blocks=(4, 4, 4), num_channels=(18, 36, 72)),
-        stage4=dict(num_modules=3, num_branches=4, block='BASIC',
-                    num_blocks=(4, 4, 4, 4),
-                    num_channels=(18, 36, 72, 144))))
+        stage1=dict(
+            num_modules=1,
+            num_branches=1,
+            block='BOTTLENECK',
+            num_blocks=(4, ),
+            num_channels=(64, )),
+        stage2=dict(
+            num_modules=1,
+            num_branches=2,
+            block='BASIC',
+            num_blocks=(4, 4),
+            num_channels=(18, 36)),
+        stage3=dict(
+            num_modules=4,
+            num_branches=3,
+            block='BASIC',
+            num_blocks=(4, 4, 4),
+            num_channels=(18, 36, 72)),
+        stage4=dict(
+            num_modules=3,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(4, 4, 4, 4),
+            num_channels=(18, 36, 72, 144))))
 hrnet_decoder = dict(
     type='UNetDecoderHead',
     in_channels=[18, 36, 72, 144],
@@ -164,12 +192,14 @@ hrnet_decoder = dict(
     decoder_channels=[18, 36, 72, 144],
     norm_cfg=hrnet_norm_cfg)
 hrnet_swap = dict(
-    backbone=dict(
-        hrnet_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=hrnet_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=hrnet_decoder,
+    segmentor=dict(
+        backbone=dict(
+            hrnet_encoder,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=hrnet_encoder_file,
+                prefix='backbone.')),
+        decode_head=hrnet_decoder),
     decode_head_2=hrnet_decoder)
 
 # mmseg's VisionTransformer, ViT-S/16 at 256x256 (single-channel patch
@@ -205,18 +235,22 @@ vit_decoder = dict(
     channels=48,
     decoder_channels=[48, 96, 192, 384])
 vit_swap = dict(
-    backbone=dict(
-        vit_encoder,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=vit_encoder_file,
-            prefix='backbone.')),
-    decode_head_1=vit_decoder,
+    segmentor=dict(
+        backbone=dict(
+            vit_encoder,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=vit_encoder_file,
+                prefix='backbone.')),
+        decode_head=vit_decoder),
     decode_head_2=vit_decoder)
 vit_optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
-                   weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys=dict(
-        pos_embed=dict(decay_mult=0.0), cls_token=dict(decay_mult=0.0),
-        norm=dict(decay_mult=0.0))))
+    optimizer=dict(
+        type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(
+        custom_keys=dict(
+            pos_embed=dict(decay_mult=0.0),
+            cls_token=dict(decay_mult=0.0),
+            norm=dict(decay_mult=0.0))))

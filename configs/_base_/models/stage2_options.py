@@ -7,12 +7,12 @@
 #                unsup_branches=_base_.unimatch_branches)
 # The plain form of the paper (no option) stays the model's default.
 
-# Confident, balanced pseudo-labels: UniMatch's unlabelled loss on ACDC,
-# (CE + per-class Dice) over pixels with confidence >= 0.95, with the guards
+# Confident, balanced pseudo-labels: this project's guarded variant, (CE +
+# per-class Dice) over pixels with confidence >= 0.95 (UniMatch itself uses
+# Dice only on unlabelled views, see docs/comparators.md), with the guards
 # against the collapse measured without them on the hard phantom with one
-# labelled patient (CE alone: oracle.s1.pl_fg_dice 0.25 -> 0.00 by iteration
-# 400, test Dice 0.00; Dice over all classes: test Dice 0.061; BCP with
-# argmax pseudo-labels: test Dice 0.134 against 0.453 supervised):
+# labelled patient (docs/paper_to_code.md, "Stage-2 options on the same
+# phantom", has the figures):
 # * the Dice averages only over classes present among the kept pseudo-labels;
 # * pseudo-labels come from distribution-aligned probabilities (labelled
 #   class shares / the stream's unlabelled marginal, ReMixMatch);
@@ -27,8 +27,12 @@ guarded_filters = [
 guarded_pseudo_labels = dict(
     conf_threshold=0.95,
     unsup_loss=[
-        dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5,
-             avg_non_ignore=True, loss_name='loss_cps'),
+        dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=0.5,
+            avg_non_ignore=True,
+            loss_name='loss_cps'),
         dict(type='ClassDiceLoss', loss_weight=0.5, present_only=True),
     ])
 

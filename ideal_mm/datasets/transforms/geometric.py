@@ -1,4 +1,5 @@
-"""``RandomAffineResize``: resize + rotation + scale + flip + shift in one warp.
+"""``RandomAffineResize``: resize + rotation + scale + flip + shift in one
+warp.
 
 mmseg's training geometry for ACDC is ``Resize`` -> ``RandomRotate`` ->
 ``RandomFlip``: three passes over the image and the label map, and two
@@ -12,10 +13,6 @@ with the default settings) take an even cheaper path: ``cv2.resize`` plus
 Coordinates: pixel centres at integer ``(x, y)`` (column, row), as in OpenCV
 and in :mod:`ideal_mm.datasets.transforms.two_view`. The stored 3x3 matrix maps
 source pixel coordinates to output pixel coordinates.
-
-Over 300 lines on purpose (about 320): one transform, with the argument checks
-and the two matrix builders that only it uses; its class docstring and
-``__init__`` checks are half of the file.
 """
 from __future__ import annotations
 
@@ -63,9 +60,10 @@ def _prob(name: str, value: float) -> float:
     return float(value)
 
 
-def _range(name: str, value: Optional[Union[float, Sequence[float]]],
-           centre: float, low: float = -np.inf
-           ) -> Optional[Tuple[float, float]]:
+def _range(name: str,
+           value: Optional[Union[float, Sequence[float]]],
+           centre: float,
+           low: float = -np.inf) -> Optional[Tuple[float, float]]:
     """(a, b); a scalar v means (centre - v, centre + v); None stays None."""
     if value is None:
         return None
@@ -91,15 +89,18 @@ def resize_matrix(src_shape: Sequence[int],
     """
     (src_h, src_w), (h, w) = src_shape[:2], out_shape[:2]
     sx, sy = w / src_w, h / src_h
-    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5],
-                     [0, 0, 1]], dtype=np.float64)
+    return np.array(
+        [[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]],
+        dtype=np.float64)
 
 
-def augment_matrix(out_shape: Sequence[int],
-                   angle: float = 0.0,
-                   scale: float = 1.0,
-                   flip_direction: Optional[str] = None,
-                   shift: Tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def augment_matrix(
+    out_shape: Sequence[int],
+    angle: float = 0.0,
+    scale: float = 1.0,
+    flip_direction: Optional[str] = None,
+    shift: Tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
     """3x3 map on the output grid: scale, rotate, flip about the centre, shift.
 
     ``angle`` in degrees, positive = clockwise on the displayed image (mmcv's
@@ -226,12 +227,17 @@ class RandomAffineResize(BaseTransform):
             h, w = self.out_size
             dx, dy = np.random.uniform(-self.translate, self.translate, 2)
             shift = (float(dx * w), float(dy * h))
-        return dict(angle=angle, scale=scale, flip_direction=direction,
-                    shift=shift)
+        return dict(
+            angle=angle, scale=scale, flip_direction=direction, shift=shift)
 
-    def matrix(self, src_shape: Sequence[int], angle: float = 0.0,
-               scale: float = 1.0, flip_direction: Optional[str] = None,
-               shift: Tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    def matrix(
+        self,
+        src_shape: Sequence[int],
+        angle: float = 0.0,
+        scale: float = 1.0,
+        flip_direction: Optional[str] = None,
+        shift: Tuple[float, float] = (0.0, 0.0)
+    ) -> np.ndarray:
         """The 3x3 source -> output matrix for the given parameters."""
         return augment_matrix(self.out_size, angle, scale, flip_direction,
                               shift) @ resize_matrix(src_shape, self.out_size)
@@ -255,17 +261,26 @@ class RandomAffineResize(BaseTransform):
             return np.concatenate([
                 self._warp(arr[..., i:i + 4], matrix, interp, border)
                 for i in range(0, arr.shape[2], 4)
-            ], axis=2)
-        out = cv2.warpAffine(arr, matrix[:2], (w, h), flags=_INTERP[interp],
-                             borderMode=cv2.BORDER_CONSTANT,
-                             borderValue=border)
+            ],
+                                  axis=2)
+        out = cv2.warpAffine(
+            arr,
+            matrix[:2], (w, h),
+            flags=_INTERP[interp],
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border)
         if arr.ndim == 3 and out.ndim == 2:  # cv2 drops a single channel
             out = out[..., None]
         return out
 
-    def apply(self, results: dict, angle: float = 0.0, scale: float = 1.0,
-              flip_direction: Optional[str] = None,
-              shift: Tuple[float, float] = (0.0, 0.0)) -> dict:
+    def apply(
+        self,
+        results: dict,
+        angle: float = 0.0,
+        scale: float = 1.0,
+        flip_direction: Optional[str] = None,
+        shift: Tuple[float, float] = (0.0, 0.0)
+    ) -> dict:
         """Apply the given (not random) parameters to ``results``."""
         img = results['img']
         if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):

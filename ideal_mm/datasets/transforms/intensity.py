@@ -20,7 +20,9 @@ from mmseg.registry import TRANSFORMS
 from ideal_mm.errors import ConfigError
 
 
-def _range(name: str, value: Sequence[float], low: float = -np.inf,
+def _range(name: str,
+           value: Sequence[float],
+           low: float = -np.inf,
            high: float = np.inf) -> Tuple[float, float]:
     try:
         a, b = (float(v) for v in value)
@@ -35,14 +37,15 @@ def _range(name: str, value: Sequence[float], low: float = -np.inf,
 
 def _prob(name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(f'RandomIntensity.{name}={value!r} must be in [0, 1]')
+        raise ConfigError(
+            f'RandomIntensity.{name}={value!r} must be in [0, 1]')
     return float(value)
 
 
 def _affine(img: np.ndarray, scale: float, offset: float) -> np.ndarray:
     """``scale * img + offset`` in float32 (one OpenCV pass)."""
-    return cv2.addWeighted(img, float(scale), img, 0.0, float(offset),
-                           dtype=cv2.CV_32F)
+    return cv2.addWeighted(
+        img, float(scale), img, 0.0, float(offset), dtype=cv2.CV_32F)
 
 
 @TRANSFORMS.register_module()
@@ -65,17 +68,19 @@ class RandomIntensity(BaseTransform):
     Required/modified key: ``img`` (float32 result, any number of channels).
     """
 
-    def __init__(self,
-                 gamma_prob: float = 0.5,
-                 gamma_range: Sequence[float] = (0.7, 1.5),
-                 contrast_prob: float = 0.5,
-                 contrast_range: Sequence[float] = (0.75, 1.25),
-                 brightness_prob: float = 0.5,
-                 brightness_range: Sequence[float] = (-0.1, 0.1),
-                 noise_prob: float = 0.3,
-                 noise_std_range: Sequence[float] = (0.0, 0.05),
-                 blur_prob: float = 0.2,
-                 blur_sigma_range: Sequence[float] = (0.5, 1.0)) -> None:
+    def __init__(
+        self,
+        gamma_prob: float = 0.5,
+        gamma_range: Sequence[float] = (0.7, 1.5),
+        contrast_prob: float = 0.5,
+        contrast_range: Sequence[float] = (0.75, 1.25),
+        brightness_prob: float = 0.5,
+        brightness_range: Sequence[float] = (-0.1, 0.1),
+        noise_prob: float = 0.3,
+        noise_std_range: Sequence[float] = (0.0, 0.05),
+        blur_prob: float = 0.2,
+        blur_sigma_range: Sequence[float] = (0.5, 1.0)
+    ) -> None:
         self.gamma_prob = _prob('gamma_prob', gamma_prob)
         self.gamma_range = _range('gamma_range', gamma_range, 1e-3)
         self.contrast_prob = _prob('contrast_prob', contrast_prob)
@@ -101,8 +106,8 @@ class RandomIntensity(BaseTransform):
                 g = np.random.uniform(*self.gamma_range)
                 unit = _affine(flat, 1.0 / (hi - lo), -lo / (hi - lo))
                 np.maximum(unit, 0.0, out=unit)  # rounding: pow(<0) is NaN
-                flat = _affine(cv2.pow(unit, float(np.float32(g))), hi - lo,
-                               lo)
+                flat = _affine(
+                    cv2.pow(unit, float(np.float32(g))), hi - lo, lo)
         if np.random.rand() < self.contrast_prob:
             c = float(np.float32(np.random.uniform(*self.contrast_range)))
             mean = float(np.float32(cv2.mean(flat)[0]))
@@ -123,7 +128,9 @@ class RandomIntensity(BaseTransform):
         if np.random.rand() < self.blur_prob:
             sigma = np.random.uniform(*self.blur_sigma_range)
             img = cv2.GaussianBlur(
-                img, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                img, (0, 0),
+                sigmaX=sigma,
+                sigmaY=sigma,
                 borderType=cv2.BORDER_REFLECT_101).reshape(shape)
         results['img'] = np.ascontiguousarray(img, dtype=np.float32)
         return results

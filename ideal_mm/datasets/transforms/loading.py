@@ -45,8 +45,9 @@ class LoadACDCSlice(BaseTransform):
 
     def __init__(self, with_label: bool = True, max_open: int = 512) -> None:
         if not isinstance(max_open, int) or max_open < 1:
-            raise ConfigError(f'LoadACDCSlice.max_open={max_open!r} must be an '
-                              'int >= 1')
+            raise ConfigError(
+                f'LoadACDCSlice.max_open={max_open!r} must be an '
+                'int >= 1')
         self.with_label = bool(with_label)
         self.max_open = max_open
         self._maps: 'OrderedDict[str, np.ndarray]' = OrderedDict()

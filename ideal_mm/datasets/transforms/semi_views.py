@@ -1,4 +1,5 @@
-"""Weak/strong views of a slice for semi-supervised training, and their packing.
+"""Weak/strong views of a slice for semi-supervised training, and their
+packing.
 
 FixMatch / UniMatch-style training lets a weakly augmented view's confident
 prediction supervise strongly perturbed views of the *same* pixels. mmdet packs
@@ -27,20 +28,25 @@ from typing import Dict, Optional
 
 import numpy as np
 import torch
+from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
-from mmcv.transforms import BaseTransform
 
 from ideal_mm.errors import ConfigError
 from .intensity import RandomIntensity
 
 STRONG_DEFAULT = dict(
-    gamma_prob=0.8, gamma_range=(0.5, 2.0),
-    contrast_prob=0.8, contrast_range=(0.5, 1.5),
-    brightness_prob=0.8, brightness_range=(-0.25, 0.25),
-    noise_prob=0.5, noise_std_range=(0.0, 0.1),
-    blur_prob=0.5, blur_sigma_range=(0.1, 2.0))
+    gamma_prob=0.8,
+    gamma_range=(0.5, 2.0),
+    contrast_prob=0.8,
+    contrast_range=(0.5, 1.5),
+    brightness_prob=0.8,
+    brightness_range=(-0.25, 0.25),
+    noise_prob=0.5,
+    noise_std_range=(0.0, 0.1),
+    blur_prob=0.5,
+    blur_sigma_range=(0.1, 2.0))
 
 
 @TRANSFORMS.register_module()
@@ -61,11 +67,14 @@ class WeakStrongViews(BaseTransform):
         labelled_strong: also perturb labelled slices.
     """
 
-    def __init__(self, num_strong: int = 1, strong: Optional[dict] = None,
+    def __init__(self,
+                 num_strong: int = 1,
+                 strong: Optional[dict] = None,
                  labelled_strong: bool = False) -> None:
         if not isinstance(num_strong, int) or num_strong < 1:
             raise ConfigError(
-                f'WeakStrongViews.num_strong={num_strong!r} must be an int >= 1')
+                f'WeakStrongViews.num_strong={num_strong!r} must be an int '
+                '>= 1')
         self.num_strong = num_strong
         self.strong_cfg = dict(STRONG_DEFAULT if strong is None else strong)
         self.strong = RandomIntensity(**self.strong_cfg)
@@ -109,8 +118,8 @@ class PackSemiSegInputs(PackSegInputs):
         packed = super().transform(results)
         oracle = results.get('oracle_seg_map')
         if oracle is not None:
-            data = torch.from_numpy(np.ascontiguousarray(oracle).astype(
-                np.int64))[None]
+            data = torch.from_numpy(
+                np.ascontiguousarray(oracle).astype(np.int64))[None]
             packed['data_samples'].set_data(
                 dict(oracle_sem_seg=PixelData(data=data)))
         return packed

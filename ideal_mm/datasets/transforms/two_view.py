@@ -25,7 +25,7 @@ from mmcv.transforms import BaseTransform, Compose
 from mmengine.structures import BaseDataElement
 from mmseg.registry import TRANSFORMS
 
-from ideal_mm.correspondence import dense_correspondence  # noqa: F401 (re-export)
+from ideal_mm.correspondence import dense_correspondence  # noqa: F401
 from ideal_mm.errors import ConfigError
 
 Range = Tuple[float, float]
@@ -41,7 +41,8 @@ def _pair(value: Union[int, Sequence[int]], key: str) -> Tuple[int, int]:
     return value  # type: ignore[return-value]
 
 
-def _range(value: Optional[Union[float, Sequence[float]]], key: str,
+def _range(value: Optional[Union[float, Sequence[float]]],
+           key: str,
            symmetric_around: Optional[float] = None) -> Optional[Range]:
     """A (low, high) range; a scalar v means (c - v, c + v) around c."""
     if value is None:
@@ -110,15 +111,15 @@ class DenseContrastiveTwoView(BaseTransform):
                  rotate_range: Union[float, Sequence[float]] = 30.0,
                  scale_range: Optional[Sequence[float]] = (0.8, 1.25),
                  translate: float = 0.1,
-                 view_pipeline: Sequence[dict] = (
-                     dict(type='RandomIntensity'), ),
+                 view_pipeline: Sequence[dict] = (dict(
+                     type='RandomIntensity'), ),
                  interpolation: str = 'bilinear',
                  pad_val: float = 0.0) -> None:
         super().__init__()
         self.out_size = _pair(out_size, 'DenseContrastiveTwoView.out_size')
         self.keep_ratio = bool(keep_ratio)
-        for name, prob in (('flip_prob', flip_prob),
-                           ('rotate_prob', rotate_prob)):
+        for name, prob in (('flip_prob', flip_prob), ('rotate_prob',
+                                                      rotate_prob)):
             if not 0.0 <= prob <= 1.0:
                 raise ConfigError(
                     f'DenseContrastiveTwoView.{name} must be in [0, 1], got '
@@ -139,9 +140,10 @@ class DenseContrastiveTwoView(BaseTransform):
                 f'DenseContrastiveTwoView.scale_range must be positive, got '
                 f'{scale_range!r}')
         self.translate = float(translate)
-        self.view_pipeline = Compose(
-            [TRANSFORMS.build(cfg) if isinstance(cfg, dict) else cfg
-             for cfg in view_pipeline])
+        self.view_pipeline = Compose([
+            TRANSFORMS.build(cfg) if isinstance(cfg, dict) else cfg
+            for cfg in view_pipeline
+        ])
         flags = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST)
         if interpolation not in flags:
             raise ConfigError(
@@ -164,8 +166,8 @@ class DenseContrastiveTwoView(BaseTransform):
         if np.random.rand() < self.flip_prob:
             direction = self.flip_direction[np.random.randint(
                 len(self.flip_direction))]
-            m = (_linear(-1, 0, 0, 1) if direction == 'horizontal' else
-                 _linear(1, 0, 0, -1)) @ m
+            m = (_linear(-1, 0, 0, 1)
+                 if direction == 'horizontal' else _linear(1, 0, 0, -1)) @ m
         if self.scale_range is not None:
             s = np.random.uniform(*self.scale_range)
             m = _linear(s, 0, 0, s) @ m
@@ -174,16 +176,19 @@ class DenseContrastiveTwoView(BaseTransform):
             theta = math.radians(np.random.uniform(*self.rotate_range))
             c, s_ = math.cos(theta), math.sin(theta)
             m = _linear(c, -s_, s_, c) @ m
-        tx, ty = (np.random.uniform(-self.translate, self.translate, 2) *
-                  (out_w, out_h))
+        tx, ty = (
+            np.random.uniform(-self.translate, self.translate, 2) *
+            (out_w, out_h))
         return _translation((out_w - 1) / 2 + tx, (out_h - 1) / 2 + ty) @ m
 
     def warp(self, img: np.ndarray, affine: np.ndarray) -> np.ndarray:
         """Resample ``img`` with the source -> view matrix ``affine``."""
         out_h, out_w = self.out_size
         return cv2.warpAffine(
-            img, affine[:2].astype(np.float64), (out_w, out_h),
-            flags=self._flag, borderMode=cv2.BORDER_CONSTANT,
+            img,
+            affine[:2].astype(np.float64), (out_w, out_h),
+            flags=self._flag,
+            borderMode=cv2.BORDER_CONSTANT,
             borderValue=self.pad_val)
 
     def photometric(self, view: np.ndarray) -> np.ndarray:
@@ -241,11 +246,12 @@ class PackTwoViewInputs(BaseTransform):
         meta_keys: keys copied into the data sample's metainfo.
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = ('img_path', 'volume_id',
-                                             'slice_idx', 'num_slices',
-                                             'img_shape', 'ori_shape',
-                                             'labelled')) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = ('img_path', 'volume_id', 'slice_idx',
+                                    'num_slices', 'img_shape', 'ori_shape',
+                                    'labelled')
+    ) -> None:
         super().__init__()
         self.meta_keys = tuple(meta_keys)
 
@@ -258,13 +264,14 @@ class PackTwoViewInputs(BaseTransform):
                     f'DenseContrastiveTwoView before it in the pipeline')
         img = np.ascontiguousarray(results['img'], dtype=np.float32)
         sample = BaseDataElement(
-            metainfo={k: results[k] for k in self.meta_keys if k in results})
-        sample.affine_q = torch.as_tensor(results['affine_q'],
-                                          dtype=torch.float64)
-        sample.affine_k = torch.as_tensor(results['affine_k'],
-                                          dtype=torch.float64)
-        sample.src_shape = torch.as_tensor(results['src_shape'],
-                                           dtype=torch.long)
+            metainfo={k: results[k]
+                      for k in self.meta_keys if k in results})
+        sample.affine_q = torch.as_tensor(
+            results['affine_q'], dtype=torch.float64)
+        sample.affine_k = torch.as_tensor(
+            results['affine_k'], dtype=torch.float64)
+        sample.src_shape = torch.as_tensor(
+            results['src_shape'], dtype=torch.long)
         return dict(inputs=torch.from_numpy(img), data_samples=sample)
 
     def __repr__(self) -> str:

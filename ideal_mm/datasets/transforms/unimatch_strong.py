@@ -33,10 +33,13 @@ from ideal_mm.errors import ConfigError
 from .semi_views import WeakStrongViews
 
 
-def gray_color_jitter(img: np.ndarray, brightness: float, contrast: float,
-                      contrast_first: bool = False,
-                      value_range: Optional[Sequence[float]] = (0.0, 1.0)
-                      ) -> np.ndarray:
+def gray_color_jitter(
+    img: np.ndarray,
+    brightness: float,
+    contrast: float,
+    contrast_first: bool = False,
+    value_range: Optional[Sequence[float]] = (0.0, 1.0)
+) -> np.ndarray:
     """Brightness and contrast factors of ``ColorJitter`` on a grey image.
 
     ``brightness``: ``x -> b * x``; ``contrast``: ``x -> m + c * (x - m)``
@@ -90,17 +93,21 @@ class UniMatchStrongAug(BaseTransform):
             ACDC slices in this project lie in [0, 1].
     """
 
-    def __init__(self, jitter_prob: float = 0.8, brightness: float = 0.5,
-                 contrast: float = 0.5, blur_prob: float = 0.5,
-                 blur_sigma_range: Sequence[float] = (0.1, 2.0),
-                 value_range: Optional[Sequence[float]] = (0.0, 1.0)) -> None:
-        for name, p in (('jitter_prob', jitter_prob),
-                        ('blur_prob', blur_prob)):
+    def __init__(
+        self,
+        jitter_prob: float = 0.8,
+        brightness: float = 0.5,
+        contrast: float = 0.5,
+        blur_prob: float = 0.5,
+        blur_sigma_range: Sequence[float] = (0.1, 2.0),
+        value_range: Optional[Sequence[float]] = (0.0, 1.0)
+    ) -> None:
+        for name, p in (('jitter_prob', jitter_prob), ('blur_prob',
+                                                       blur_prob)):
             if not isinstance(p, (int, float)) or not 0 <= p <= 1:
                 raise ConfigError(f'UniMatchStrongAug.{name}={p!r} must be '
                                   'in [0, 1]')
-        self.jitter_prob, self.blur_prob = float(jitter_prob), float(
-            blur_prob)
+        self.jitter_prob, self.blur_prob = float(jitter_prob), float(blur_prob)
         self.brightness = _factor('brightness', brightness)
         self.contrast = _factor('contrast', contrast)
         try:
@@ -128,13 +135,18 @@ class UniMatchStrongAug(BaseTransform):
         if np.random.rand() < self.jitter_prob:
             b = np.random.uniform(*self.brightness)
             c = np.random.uniform(*self.contrast)
-            img = gray_color_jitter(img, b, c,
-                                    contrast_first=np.random.rand() < 0.5,
-                                    value_range=self.value_range)
+            img = gray_color_jitter(
+                img,
+                b,
+                c,
+                contrast_first=np.random.rand() < 0.5,
+                value_range=self.value_range)
         if np.random.rand() < self.blur_prob:
             sigma = np.random.uniform(*self.blur_sigma_range)
             img = cv2.GaussianBlur(
-                img, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                img, (0, 0),
+                sigmaX=sigma,
+                sigmaY=sigma,
                 borderType=cv2.BORDER_REFLECT_101).reshape(shape)
         results['img'] = np.ascontiguousarray(img, dtype=np.float32)
         return results
@@ -162,9 +174,11 @@ class UniMatchStrongViews(WeakStrongViews):
         labelled_strong: also perturb labelled slices.
     """
 
-    def __init__(self, num_strong: int = 2, strong: Optional[dict] = None,
+    def __init__(self,
+                 num_strong: int = 2,
+                 strong: Optional[dict] = None,
                  labelled_strong: bool = False) -> None:
-        super().__init__(num_strong=num_strong,
-                         labelled_strong=labelled_strong)
+        super().__init__(
+            num_strong=num_strong, labelled_strong=labelled_strong)
         self.strong_cfg = dict(strong or {})
         self.strong = UniMatchStrongAug(**self.strong_cfg)

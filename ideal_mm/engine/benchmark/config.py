@@ -6,6 +6,7 @@ import inspect
 from typing import Any, Iterator, Optional, Sequence, Tuple
 
 from ...errors import ConfigError
+from ...model_config import head_configs
 from ..config_edits import load_config, weights_from_checkpoint
 from ..config_walk import dataloader_datasets
 
@@ -67,7 +68,8 @@ def set_pipeline_crop(pipeline: Sequence[dict], hw: Tuple[int, int]) -> None:
             t['crop_size'] = (h, w)
 
 
-def prepare_config(config: str, cfg_options: Optional[dict] = None,
+def prepare_config(config: str,
+                   cfg_options: Optional[dict] = None,
                    batch_size: Optional[int] = None,
                    num_workers: Optional[int] = None,
                    crop: Optional[Tuple[int, int]] = None) -> Any:
@@ -125,9 +127,14 @@ def labelled_count(cfg: Any, batch_size: int) -> int:
     if not ratio:
         return batch_size
     from mmseg.registry import DATA_SAMPLERS
-    built = DATA_SAMPLERS.build(dict(
-        copy.deepcopy(sampler), dataset=_OnePerSource(len(ratio)),
-        batch_size=batch_size, seed=0, rank=0, world_size=1))
+    built = DATA_SAMPLERS.build(
+        dict(
+            copy.deepcopy(sampler),
+            dataset=_OnePerSource(len(ratio)),
+            batch_size=batch_size,
+            seed=0,
+            rank=0,
+            world_size=1))
     return int(built.num_per_source[0])
 
 
@@ -135,14 +142,15 @@ def num_classes(cfg: Any) -> int:
     """Number of classes from the config (default 4, ACDC)."""
     if isinstance(cfg.get('num_classes'), int):
         return cfg.num_classes
-    for key in ('decode_head', 'decode_head_1'):
-        head = cfg.model.get(key)
-        if isinstance(head, dict) and 'num_classes' in head:
+    for _, head in head_configs(cfg.model):
+        if 'num_classes' in head:
             return int(head['num_classes'])
     return 4
 
 
-def synthetic_batch(cfg: Any, batch_size: int, crop: Tuple[int, int],
+def synthetic_batch(cfg: Any,
+                    batch_size: int,
+                    crop: Tuple[int, int],
                     seed: int = 0) -> dict:
     """A collated batch made by the config's train pipeline from random slices.
 
@@ -155,8 +163,10 @@ def synthetic_batch(cfg: Any, batch_size: int, crop: Tuple[int, int],
     from mmengine.dataset import Compose, pseudo_collate
     from mmengine.registry import FUNCTIONS
     ds = next(train_datasets(cfg), None)
-    pipeline = [t for t in (ds['pipeline'] if ds else [])
-                if not str(t.get('type', '')).startswith(LOAD_PREFIX)]
+    pipeline = [
+        t for t in (ds['pipeline'] if ds else [])
+        if not str(t.get('type', '')).startswith(LOAD_PREFIX)
+    ]
     transform = Compose(copy.deepcopy(pipeline))
     rng = np.random.default_rng(seed)
     h, w = crop
@@ -169,15 +179,24 @@ def synthetic_batch(cfg: Any, batch_size: int, crop: Tuple[int, int],
         img = (0.5 + 0.25 * np.sin(fy * yy) * np.cos(fx * xx) +
                0.1 * rng.random((h, w))).astype(np.float32)
         labelled = i < n_lab
-        item = dict(img=img, img_shape=(h, w), ori_shape=(h, w),
-                    img_path=f'synthetic_{i}', slice_idx=0, num_slices=1,
-                    volume_id=f'synthetic_{i}', patient_id='synthetic',
-                    frame='ED', spacing=(10.0, 1.5, 1.5), labelled=labelled,
-                    reduce_zero_label=False, seg_fields=[],
-                    seg_map_path=None)
+        item = dict(
+            img=img,
+            img_shape=(h, w),
+            ori_shape=(h, w),
+            img_path=f'synthetic_{i}',
+            slice_idx=0,
+            num_slices=1,
+            volume_id=f'synthetic_{i}',
+            patient_id='synthetic',
+            frame='ED',
+            spacing=(10.0, 1.5, 1.5),
+            labelled=labelled,
+            reduce_zero_label=False,
+            seg_fields=[],
+            seg_map_path=None)
         if labelled:
-            item['gt_seg_map'] = rng.integers(0, classes, (h, w)).astype(
-                np.uint8)
+            item['gt_seg_map'] = rng.integers(0, classes,
+                                              (h, w)).astype(np.uint8)
             item['seg_fields'] = ['gt_seg_map']
             item['seg_map_path'] = f'synthetic_{i}'
         items.append(transform(item))

@@ -44,11 +44,15 @@ def peak_memory(device: str) -> str:
             f'worker: {kids:.0f} MiB)')
 
 
-def build_step(cfg: Any, device: str, batch_size: int,
-               crop: Tuple[int, int], amp: bool = False,
-               channels_last: bool = False,
-               compile_model: bool = False) -> Tuple[Callable[[], float],
-                                                     Dict[str, Any]]:
+def build_step(
+        cfg: Any,
+        device: str,
+        batch_size: int,
+        crop: Tuple[int, int],
+        amp: bool = False,
+        channels_last: bool = False,
+        compile_model: bool = False
+) -> Tuple[Callable[[], float], Dict[str, Any]]:
     """A model, its optimizer wrapper and one synthetic on-device batch;
     returns ``(step, info)``: ``step()`` runs one ``train_step`` and returns
     its seconds, ``info['loss']`` holds the last step's loss and
@@ -92,8 +96,7 @@ def build_step(cfg: Any, device: str, batch_size: int,
     def step() -> float:
         sync(device)
         t0 = time.perf_counter()
-        with torch.autocast('cpu', dtype=torch.bfloat16,
-                            enabled=cpu_autocast):
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=cpu_autocast):
             log_vars = model.train_step(data, optim_wrapper)
         sync(device)
         info['loss'] = float(log_vars.get('loss', float('nan')))
@@ -102,15 +105,20 @@ def build_step(cfg: Any, device: str, batch_size: int,
     return step, info
 
 
-def model_only(cfg: Any, device: str, batch_size: int, crop: Tuple[int, int],
-               iters: int, warmup: int, amp: bool = False,
+def model_only(cfg: Any,
+               device: str,
+               batch_size: int,
+               crop: Tuple[int, int],
+               iters: int,
+               warmup: int,
+               amp: bool = False,
                channels_last: bool = False,
                compile_model: bool = False) -> Dict[str, Any]:
     """(a): median ``train_step`` time on a synthetic on-device batch
     (:func:`build_step`). ``first_s`` in the result is the first step's
     time (the compile cost with ``compile_model``)."""
-    step, info = build_step(cfg, device, batch_size, crop, amp,
-                            channels_last, compile_model)
+    step, info = build_step(cfg, device, batch_size, crop, amp, channels_last,
+                            compile_model)
     reset_peak(device)
     times: List[float] = []
     first = 0.0
@@ -121,9 +129,14 @@ def model_only(cfg: Any, device: str, batch_size: int, crop: Tuple[int, int],
         if i >= warmup:
             times.append(took)
     med = statistics.median(times)
-    return dict(rate=batch_size / med, step_ms=med * 1e3, loss=info['loss'],
-                precision=info['precision'], memory=peak_memory(device),
-                first_s=first, times=times)
+    return dict(
+        rate=batch_size / med,
+        step_ms=med * 1e3,
+        loss=info['loss'],
+        precision=info['precision'],
+        memory=peak_memory(device),
+        first_s=first,
+        times=times)
 
 
 def interleaved(steps: Sequence[Callable[[], float]], iters: int,
@@ -143,22 +156,30 @@ def interleaved(steps: Sequence[Callable[[], float]], iters: int,
         if i >= extra:
             for k, t in enumerate(took):
                 times[k].append(t)
-    ratio = [statistics.median(a / b for a, b in zip(times[0], t))
-             for t in times[1:]]
-    return dict(first=first, median=[statistics.median(t) for t in times],
-                ratio=ratio, times=times)
+    ratio = [
+        statistics.median(a / b for a, b in zip(times[0], t))
+        for t in times[1:]
+    ]
+    return dict(
+        first=first,
+        median=[statistics.median(t) for t in times],
+        ratio=ratio,
+        times=times)
 
 
 def compile_submodules(model: Any) -> List[str]:
     """``torch.compile`` the backbone and every decode head of a model in
     place (``nn.Module.compile``: the state-dict keys do not change); the
-    data preprocessor, losses and ``train_step`` stay eager. Returns the
-    names compiled."""
+    data preprocessor, losses and ``train_step`` stay eager. A
+    semi-supervised model's student (``student``) is searched the same way;
+    an EMA teacher is not compiled. Returns the names compiled."""
     names = []
     for name, child in model.named_children():
         if name == 'backbone' or 'head' in name:
             child.compile()
             names.append(name)
+        elif name == 'student':
+            names += [f'student.{n}' for n in compile_submodules(child)]
     return names
 
 
@@ -172,7 +193,9 @@ class IterClockHook(Hook):
         self.device = device
         self.stamps: List[float] = []
 
-    def after_train_iter(self, runner, batch_idx: int,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch: Any = None,
                          outputs: Any = None) -> None:
         """Stamp the end of this iteration."""
@@ -180,8 +203,12 @@ class IterClockHook(Hook):
         self.stamps.append(time.perf_counter())
 
 
-def runner_rate(cfg: Any, device: str, batch_size: int, iters: int,
-                warmup: int, amp: bool = False,
+def runner_rate(cfg: Any,
+                device: str,
+                batch_size: int,
+                iters: int,
+                warmup: int,
+                amp: bool = False,
                 channels_last: bool = False) -> Dict[str, Any]:
     """(b): mmengine Runner with the real data, median iteration interval.
 
@@ -200,8 +227,8 @@ def runner_rate(cfg: Any, device: str, batch_size: int, iters: int,
         cfg.resume = False
         cfg.load_from = None
         cfg.log_level = 'WARNING'
-        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=total,
-                             val_interval=total + 1)
+        cfg.train_cfg = dict(
+            type='IterBasedTrainLoop', max_iters=total, val_interval=total + 1)
         for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
                     'test_dataloader', 'test_cfg', 'test_evaluator'):
             cfg[key] = None
@@ -211,8 +238,10 @@ def runner_rate(cfg: Any, device: str, batch_size: int, iters: int,
         if hooks.get('logger') is not None:
             hooks['logger']['interval'] = total + 1
         cfg.default_hooks = hooks
-        custom = [h for h in (cfg.get('custom_hooks') or [])
-                  if h.get('type') not in ('ExportEncoderHook', )]
+        custom = [
+            h for h in (cfg.get('custom_hooks') or [])
+            if h.get('type') not in ('ExportEncoderHook', )
+        ]
         if channels_last:
             custom.append(dict(type='ChannelsLastHook'))
         cfg.custom_hooks = custom
@@ -228,16 +257,18 @@ def runner_rate(cfg: Any, device: str, batch_size: int, iters: int,
         runner.register_hook(clock)
         runner.train()
         stamps = clock.stamps
-        steps = [b - a for a, b in zip(stamps[warmup:],
-                                       stamps[warmup + 1:])]
+        steps = [b - a for a, b in zip(stamps[warmup:], stamps[warmup + 1:])]
         try:
             buf = runner.message_hub.get_scalar('train/data_time')
             data_times: List[float] = list(buf.data[0])[warmup + 1:]
         except (KeyError, AttributeError):
             data_times = []  # the runner logged no data_time: reported as n/a
         step = statistics.median(steps)
-        out = dict(rate=batch_size / step, step_ms=step * 1e3, notes=notes,
-                   memory=peak_memory(device))
+        out = dict(
+            rate=batch_size / step,
+            step_ms=step * 1e3,
+            notes=notes,
+            memory=peak_memory(device))
         if data_times:
             out['data_wait'] = statistics.median(data_times) / step
         del runner
@@ -268,8 +299,8 @@ def data_rates(cfg: Any, batch_size: int, samples: int, iters: int,
     cv2.setNumThreads(0)
     rng = np.random.default_rng(0)
     order = rng.permutation(max(n, 1))
-    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms',
-                         None)
+    transforms = getattr(
+        getattr(dataset, 'pipeline', None), 'transforms', None)
     per_t: Dict[str, float] = {}
     chunks: List[float] = []
     np.random.seed(0)
@@ -318,8 +349,12 @@ def data_rates(cfg: Any, batch_size: int, samples: int, iters: int,
         next(it)
     loader_rate = batches * batch_size / (time.perf_counter() - t0)
     del it, loader
-    return dict(worker=statistics.median(chunks), per_transform=per_t,
-                loader=loader_rate, workers=workers, dataset_len=n)
+    return dict(
+        worker=statistics.median(chunks),
+        per_transform=per_t,
+        loader=loader_rate,
+        workers=workers,
+        dataset_len=n)
 
 
 def machine(device: str) -> str:

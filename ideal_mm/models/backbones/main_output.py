@@ -49,7 +49,8 @@ class _MainOutput:
 
 
 @MODELS.register_module()
-def MainOutput(backbone: dict, train_index: int = 1,
+def MainOutput(backbone: dict,
+               train_index: int = 1,
                init_cfg: Optional[Any] = None) -> nn.Module:
     """Build ``backbone`` so that it returns ``(main output,)`` in training
     and eval alike.

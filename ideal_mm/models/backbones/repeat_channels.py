@@ -47,12 +47,13 @@ class _RepeatChannels:
                 f'input; it repeats 1-channel input to {self.channels} '
                 f'channels only (set the data to 1 channel, or drop the '
                 f'wrapper from model.backbone)')
-        return (x.expand(-1, self.channels, -1, -1).contiguous(),
-                ) + tuple(args[1:])
+        return (x.expand(-1, self.channels, -1, -1).contiguous(), ) + tuple(
+            args[1:])
 
 
 @MODELS.register_module()
-def RepeatInputChannels(backbone: dict, channels: int = 3,
+def RepeatInputChannels(backbone: dict,
+                        channels: int = 3,
                         init_cfg: Optional[Any] = None) -> nn.Module:
     """Build ``backbone`` (a config dict) so that 1-channel inputs reach it
     repeated to ``channels`` channels.

@@ -1,4 +1,5 @@
-"""Encoder-only UNet: the encoder half of mmseg's UNet, returning every level."""
+"""Encoder-only UNet: the encoder half of mmseg's UNet, returning every
+level."""
 from __future__ import annotations
 
 from typing import Tuple
@@ -26,8 +27,9 @@ class UNetEncoder(UNet):
     Args:
         **kwargs: the arguments of :class:`mmseg.models.backbones.UNet`
             (``in_channels``, ``base_channels``, ``num_stages``, ``strides``,
-            ``enc_num_convs``, ``downsamples``, ``enc_dilations``, ``norm_cfg``,
-            ...). Decoder-only arguments are accepted and ignored.
+            ``enc_num_convs``, ``downsamples``, ``enc_dilations``,
+            ``norm_cfg``, ...). Decoder-only arguments are accepted and
+            ignored.
     """
 
     def __init__(self, **kwargs) -> None:

@@ -79,15 +79,17 @@ class DenseConvProjHead(BaseModule):
         init_cfg: mmengine init config.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 in_index: Union[int, Sequence[int]] = -1,
-                 channels: int = 128,
-                 hidden_channels: Optional[int] = None,
-                 norm_cfg: Optional[dict] = dict(type='BN'),
-                 align_corners: bool = False,
-                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
-                     type='Kaiming', layer='Conv2d')) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        in_index: Union[int, Sequence[int]] = -1,
+        channels: int = 128,
+        hidden_channels: Optional[int] = None,
+        norm_cfg: Optional[dict] = dict(type='BN'),
+        align_corners: bool = False,
+        init_cfg: Optional[Union[dict, List[dict]]] = dict(
+            type='Kaiming', layer='Conv2d')
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_index = _as_index_list(in_index)
         self.in_channels = int(in_channels)
@@ -95,8 +97,11 @@ class DenseConvProjHead(BaseModule):
         self.hidden_channels = int(hidden_channels or in_channels)
         self.align_corners = align_corners
         layers: List[nn.Module] = [
-            nn.Conv2d(self.in_channels, self.hidden_channels, 1,
-                      bias=norm_cfg is None)
+            nn.Conv2d(
+                self.in_channels,
+                self.hidden_channels,
+                1,
+                bias=norm_cfg is None)
         ]
         if norm_cfg is not None:
             layers.append(build_norm_layer(norm_cfg, self.hidden_channels)[1])
@@ -106,8 +111,9 @@ class DenseConvProjHead(BaseModule):
         ]
         self.proj = nn.Sequential(*layers)
 
-    def fuse(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
-             ) -> torch.Tensor:
+    def fuse(
+            self, feats: Union[torch.Tensor,
+                               Sequence[torch.Tensor]]) -> torch.Tensor:
         """The chosen level, or the chosen levels fused at the finest one."""
         selected = _select_levels(feats, self.in_index, 'proj_head')
         _check_channels(selected, self.in_channels, 'proj_head')
@@ -117,13 +123,16 @@ class DenseConvProjHead(BaseModule):
                      key=lambda s: s[0] * s[1])
         resized = [
             f if f.shape[-2:] == target else F.interpolate(
-                f, size=tuple(target), mode='bilinear',
+                f,
+                size=tuple(target),
+                mode='bilinear',
                 align_corners=self.align_corners) for f in selected
         ]
         return torch.cat(resized, dim=1)
 
-    def forward(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> torch.Tensor:
+    def forward(
+            self, feats: Union[torch.Tensor,
+                               Sequence[torch.Tensor]]) -> torch.Tensor:
         """Return L2-normalised embeddings (B, channels, h, w)."""
         return F.normalize(self.proj(self.fuse(feats)), dim=1)
 
@@ -162,8 +171,8 @@ class GlobalProjHead(BaseModule):
         self.channels = int(channels)
         self.hidden_channels = int(hidden_channels or in_channels)
         layers: List[nn.Module] = [
-            nn.Linear(self.in_channels, self.hidden_channels,
-                      bias=norm_cfg is None)
+            nn.Linear(
+                self.in_channels, self.hidden_channels, bias=norm_cfg is None)
         ]
         if norm_cfg is not None:
             layers.append(build_norm_layer(norm_cfg, self.hidden_channels)[1])
@@ -173,8 +182,9 @@ class GlobalProjHead(BaseModule):
         ]
         self.mlp = nn.Sequential(*layers)
 
-    def forward(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> torch.Tensor:
+    def forward(
+            self, feats: Union[torch.Tensor,
+                               Sequence[torch.Tensor]]) -> torch.Tensor:
         """Return L2-normalised image embeddings (B, channels)."""
         selected = _select_levels(feats, self.in_index, 'global_head')
         _check_channels(selected, self.in_channels, 'global_head')

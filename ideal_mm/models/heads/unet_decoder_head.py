@@ -5,7 +5,7 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule, build_norm_layer, build_activation_layer
+from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
 from mmseg.models.backbones.unet import BasicConvBlock
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
@@ -30,17 +30,20 @@ class _UpBlock(nn.Module):
       if the result differs from the skip size it is interpolated to it.
     """
 
-    def __init__(self, in_channels: int, skip_channels: int,
-                 out_channels: int, num_convs: int, upsample_mode: str,
-                 align_corners: bool, conv_cfg: Optional[dict],
-                 norm_cfg: Optional[dict], act_cfg: Optional[dict]) -> None:
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int,
+                 num_convs: int, upsample_mode: str, align_corners: bool,
+                 conv_cfg: Optional[dict], norm_cfg: Optional[dict],
+                 act_cfg: Optional[dict]) -> None:
         super().__init__()
         self.upsample_mode = upsample_mode
         self.align_corners = align_corners
         if upsample_mode == 'deconv':
             layers: List[nn.Module] = [
                 nn.ConvTranspose2d(
-                    in_channels, skip_channels, kernel_size=2, stride=2,
+                    in_channels,
+                    skip_channels,
+                    kernel_size=2,
+                    stride=2,
                     bias=norm_cfg is None)
             ]
             if norm_cfg is not None:
@@ -50,8 +53,12 @@ class _UpBlock(nn.Module):
             self.up_conv = nn.Sequential(*layers)
         else:
             self.up_conv = ConvModule(
-                in_channels, skip_channels, 1, conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg, act_cfg=act_cfg)
+                in_channels,
+                skip_channels,
+                1,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg)
         self.conv_block = BasicConvBlock(
             in_channels=2 * skip_channels,
             out_channels=out_channels,
@@ -67,9 +74,11 @@ class _UpBlock(nn.Module):
             mode = 'bilinear' if self.upsample_mode == 'deconv' \
                 else self.upsample_mode
             x = resize(
-                x, size=skip.shape[2:], mode=mode,
-                align_corners=self.align_corners if mode == 'bilinear'
-                else None)
+                x,
+                size=skip.shape[2:],
+                mode=mode,
+                align_corners=self.align_corners
+                if mode == 'bilinear' else None)
         return self.conv_block(torch.cat([skip, x], dim=1))
 
 
@@ -125,9 +134,8 @@ class UNetDecoderHead(BaseDecodeHead):
                  decoder_channels: Optional[Sequence[int]] = None,
                  **kwargs) -> None:
         if upsample_mode not in UPSAMPLE_MODES:
-            raise ConfigError(
-                f'UNetDecoderHead.upsample_mode must be one of '
-                f'{UPSAMPLE_MODES}, got {upsample_mode!r}')
+            raise ConfigError(f'UNetDecoderHead.upsample_mode must be one of '
+                              f'{UPSAMPLE_MODES}, got {upsample_mode!r}')
         in_channels = list(in_channels)
         if len(in_channels) < 2:
             raise ConfigError(

@@ -29,7 +29,8 @@ from ideal_mm.errors import ConfigError
 from .class_dice_loss import ClassDiceLoss
 
 
-def largest_component_per_class(labels: torch.Tensor, num_classes: int,
+def largest_component_per_class(labels: torch.Tensor,
+                                num_classes: int,
                                 connectivity: int = 2) -> torch.Tensor:
     """Keep each foreground class's largest component per slice.
 
@@ -61,9 +62,8 @@ def largest_component_per_class(labels: torch.Tensor, num_classes: int,
             'must be 1 (4-neighbourhood) or 2 (8-neighbourhood)')
     arr = labels.detach().cpu().numpy()
     if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        raise ValueError(
-            'largest_component_per_class: labels must lie in '
-            f'[0, {num_classes}), got [{arr.min()}, {arr.max()}]')
+        raise ValueError('largest_component_per_class: labels must lie in '
+                         f'[0, {num_classes}), got [{arr.min()}, {arr.max()}]')
     structure = ndimage.generate_binary_structure(2, connectivity)
     out = np.zeros_like(arr, dtype=np.int64)
     for n in range(arr.shape[0]):
@@ -108,8 +108,11 @@ class BCPMixedLoss(nn.Module):
         loss_name: key in the loss dict; must start with ``loss_``.
     """
 
-    def __init__(self, l_weight: float = 1.0, u_weight: float = 0.5,
-                 eps: float = 1e-10, ignore_index: int = 255,
+    def __init__(self,
+                 l_weight: float = 1.0,
+                 u_weight: float = 0.5,
+                 eps: float = 1e-10,
+                 ignore_index: int = 255,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_bcp_mix') -> None:
         super().__init__()
@@ -127,12 +130,11 @@ class BCPMixedLoss(nn.Module):
         self.loss_weight = float(loss_weight)
         self._loss_name = loss_name
         self.dice = ClassDiceLoss(eps=eps, ignore_index=ignore_index)
-        self.ce = CrossEntropyLoss(avg_non_ignore=True,
-                                   loss_name='loss_ce')
+        self.ce = CrossEntropyLoss(avg_non_ignore=True, loss_name='loss_ce')
 
-    def region_terms(self, pred: torch.Tensor, target: torch.Tensor,
-                     region: torch.Tensor
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def region_terms(
+            self, pred: torch.Tensor, target: torch.Tensor,
+            region: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(Dice, CE) of ``pred`` against ``target`` over ``region`` only."""
         masked = torch.where(region, target,
                              torch.full_like(target, self.ignore_index))
@@ -141,8 +143,8 @@ class BCPMixedLoss(nn.Module):
         return dice, ce
 
     def components(self, pred: torch.Tensor, target: torch.Tensor,
-                   box: torch.Tensor, pseudo_in_box: bool
-                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+                   box: torch.Tensor,
+                   pseudo_in_box: bool) -> Tuple[torch.Tensor, torch.Tensor]:
         """Weighted (Dice, CE) as BCP's ``mix_loss`` returns them."""
         if pred.dim() != 4 or target.shape != (pred.shape[0],) + \
                 pred.shape[2:]:
@@ -163,8 +165,11 @@ class BCPMixedLoss(nn.Module):
         return (w_out * dice_out + w_in * dice_in,
                 w_out * ce_out + w_in * ce_in)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor,
-                box: torch.Tensor, pseudo_in_box: bool = False,
+    def forward(self,
+                pred: torch.Tensor,
+                target: torch.Tensor,
+                box: torch.Tensor,
+                pseudo_in_box: bool = False,
                 **kwargs) -> torch.Tensor:
         """pred (N, C, H, W) logits; target (N, H, W); box (H, W) or (N, H, W)
         bool, True inside the pasted box."""

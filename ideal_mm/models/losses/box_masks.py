@@ -37,13 +37,13 @@ def _uniform(generator: Optional[torch.Generator], low: float,
     return low + (high - low) * u
 
 
-def _randint(generator: Optional[torch.Generator], low: int,
-             high: int) -> int:
+def _randint(generator: Optional[torch.Generator], low: int, high: int) -> int:
     """One int drawn uniformly from [low, high)."""
     return int(torch.randint(low, high, (), generator=generator).item())
 
 
-def bcp_box_mask(height: int, width: int,
+def bcp_box_mask(height: int,
+                 width: int,
                  generator: Optional[torch.Generator] = None,
                  device: Device = None) -> torch.Tensor:
     """BCP's one box per batch: (H, W) bool, True inside the box.
@@ -76,13 +76,13 @@ def _check_unimatch_args(p: float, area_range: Sequence[float],
     """Raise ConfigError for a box sampler setting that cannot work."""
     if not 0.0 <= float(p) <= 1.0:
         raise ConfigError(f'cutmix box p={p!r} must lie in [0, 1]')
-    if len(area_range) != 2 or not (
-            0.0 < area_range[0] <= area_range[1] <= 1.0):
+    if len(area_range) != 2 or not (0.0 < area_range[0] <= area_range[1] <=
+                                    1.0):
         raise ConfigError(
             f'cutmix box area_range={tuple(area_range)!r} must be '
             '(low, high) with 0 < low <= high <= 1 (a fraction of the image)')
-    if len(aspect_range) != 2 or not (
-            0.0 < aspect_range[0] <= aspect_range[1]):
+    if len(aspect_range) != 2 or not (0.0 < aspect_range[0] <=
+                                      aspect_range[1]):
         raise ConfigError(
             f'cutmix box aspect_range={tuple(aspect_range)!r} must be '
             '(low, high) with 0 < low <= high')
@@ -93,7 +93,9 @@ def _check_unimatch_args(p: float, area_range: Sequence[float],
             '1.0, or boxes of a large area may never fit the image')
 
 
-def unimatch_cutmix_box(height: int, width: int, p: float = 0.5,
+def unimatch_cutmix_box(height: int,
+                        width: int,
+                        p: float = 0.5,
                         area_range: Sequence[float] = (0.02, 0.4),
                         aspect_range: Sequence[float] = (0.3, 1 / 0.3),
                         generator: Optional[torch.Generator] = None,
@@ -139,7 +141,9 @@ def unimatch_cutmix_box(height: int, width: int, p: float = 0.5,
         f'{height}x{width} image in {max_tries} draws')
 
 
-def unimatch_cutmix_boxes(num: int, height: int, width: int,
+def unimatch_cutmix_boxes(num: int,
+                          height: int,
+                          width: int,
                           generator: Optional[torch.Generator] = None,
                           device: Device = None,
                           **kwargs) -> torch.Tensor:
@@ -148,9 +152,11 @@ def unimatch_cutmix_boxes(num: int, height: int, width: int,
     UniMatch draws one box per slice in the data loader; ``kwargs`` are
     :func:`unimatch_cutmix_box`'s ``p``, ``area_range``, ``aspect_range``.
     """
-    boxes = [unimatch_cutmix_box(height, width, generator=generator,
-                                 device=device, **kwargs)
-             for _ in range(int(num))]
+    boxes = [
+        unimatch_cutmix_box(
+            height, width, generator=generator, device=device, **kwargs)
+        for _ in range(int(num))
+    ]
     if not boxes:
         return torch.zeros(0, height, width, dtype=torch.bool, device=device)
     return torch.stack(boxes)

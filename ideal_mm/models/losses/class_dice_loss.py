@@ -19,7 +19,8 @@ class ClassDiceLoss(nn.Module):
     loss used by SSL4MIS/IDEAL on ACDC is the per-class soft Dice::
 
         p = softmax(logits),  g = one_hot(target),  m = (target != ignore)
-        D_c = (2 * sum(m * p_c * g_c) + eps) / (sum(m * p_c^2) + sum(m * g_c^2) + eps)
+        D_c = (2 * sum(m * p_c * g_c) + eps)
+              / (sum(m * p_c^2) + sum(m * g_c^2) + eps)
         loss = loss_weight * (1 - mean_{c in classes} D_c)
 
     sums run over the batch and all pixels; ``classes`` defaults to every class

@@ -59,11 +59,11 @@ class DenseContrastiveLoss(nn.Module):
             \mathcal N(i)} \max(0, S_{ij} - m) \\
         L &= w\,\big(w_{nce} L_{nce} + w_{metric} (L_{pos} + L_{neg})\big)
 
-    (:math:`L_{neg} = 0` when there is no negative.) The metric term follows the paper's
-    description of its dense (dis)similarity loss: pull corresponding
-    embeddings together, push non-corresponding ones below a cosine margin.
-    Invalid locations never contribute; a batch without any valid location
-    gives 0 (still attached to the graph).
+    (:math:`L_{neg} = 0` when there is no negative.) The metric term follows
+    the paper's description of its dense (dis)similarity loss: pull
+    corresponding embeddings together, push non-corresponding ones below a
+    cosine margin. Invalid locations never contribute; a batch without any
+    valid location gives 0 (still attached to the graph).
 
     Args:
         tau: temperature :math:`\tau` (default 0.1).
@@ -128,10 +128,12 @@ class DenseContrastiveLoss(nn.Module):
         """Key of this loss in the loss dict (mmseg convention)."""
         return self._loss_name
 
-    def sample_pairs(self, q: torch.Tensor, k: torch.Tensor,
-                     corr: torch.Tensor, valid: torch.Tensor,
-                     return_meta: bool = False
-                     ) -> Tuple[torch.Tensor, ...]:
+    def sample_pairs(self,
+                     q: torch.Tensor,
+                     k: torch.Tensor,
+                     corr: torch.Tensor,
+                     valid: torch.Tensor,
+                     return_meta: bool = False) -> Tuple[torch.Tensor, ...]:
         """Return the sampled (N, C) query rows and their (N, C) key rows,
         and with ``return_meta`` also each row's image index (N,) and its
         query-grid cell centre (N, 2) as (x, y) in units of the view side."""
@@ -145,7 +147,10 @@ class DenseContrastiveLoss(nn.Module):
                 f'corr must be {(b, h, w, 2)} and valid {(b, h, w)}, got '
                 f'{tuple(corr.shape)} and {tuple(valid.shape)}')
         k_at = F.grid_sample(
-            k, corr.to(k.dtype), mode='bilinear', padding_mode='border',
+            k,
+            corr.to(k.dtype),
+            mode='bilinear',
+            padding_mode='border',
             align_corners=self.align_corners)
         k_at = F.normalize(k_at, dim=1)
         q_flat = q.flatten(2).transpose(1, 2)  # (B, HW, C)
@@ -161,9 +166,10 @@ class DenseContrastiveLoss(nn.Module):
             k_rows.append(k_flat[i, idx])
             if return_meta:
                 img_idx.append(torch.full_like(idx, i))
-                cells.append(torch.stack(
-                    [((idx % w).float() + 0.5) / w,
-                     ((idx // w).float() + 0.5) / h], dim=1))
+                cells.append(
+                    torch.stack([((idx % w).float() + 0.5) / w,
+                                 ((idx // w).float() + 0.5) / h],
+                                dim=1))
         if not return_meta:
             return torch.cat(q_rows), torch.cat(k_rows)
         return (torch.cat(q_rows), torch.cat(k_rows), torch.cat(img_idx),
@@ -179,9 +185,12 @@ class DenseContrastiveLoss(nn.Module):
             return ~(same & near)
         return ~same
 
-    def pair_losses(self, q_rows: torch.Tensor, k_rows: torch.Tensor,
-                    neg_mask: Optional[torch.Tensor] = None
-                    ) -> Dict[str, torch.Tensor]:
+    def pair_losses(
+            self,
+            q_rows: torch.Tensor,
+            k_rows: torch.Tensor,
+            neg_mask: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
         """Unweighted ``nce``, ``pos`` and ``neg`` terms for matched rows.
 
         ``neg_mask`` (N, N) bool marks the negatives of each row (symmetric;
@@ -205,13 +214,14 @@ class DenseContrastiveLoss(nn.Module):
             neg = sim.sum() * 0.0
         return dict(nce=nce, pos=pos, neg=neg)
 
-    def forward(self,
-                q: torch.Tensor,
-                k: torch.Tensor,
-                corr: torch.Tensor,
-                valid: torch.Tensor,
-                return_components: bool = False
-                ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
+    def forward(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        corr: torch.Tensor,
+        valid: torch.Tensor,
+        return_components: bool = False
+    ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
         """The weighted loss L (a scalar), or a dict with ``loss`` and the
         unweighted ``nce``/``pos``/``neg`` terms and ``num_pairs`` N when
         ``return_components``."""
@@ -231,8 +241,7 @@ class DenseContrastiveLoss(nn.Module):
         if not return_components:
             return loss
         return dict(
-            loss=loss, num_pairs=torch.tensor(float(q_rows.shape[0])),
-            **parts)
+            loss=loss, num_pairs=torch.tensor(float(q_rows.shape[0])), **parts)
 
 
 @MODELS.register_module()

@@ -33,42 +33,53 @@ from mmseg.registry import MODELS
 from ideal_mm.errors import ConfigError
 
 # corners in quarter-grid units (row k, column l) -> (q(k, m_y), q(l, m_x))
-POSITIVES: Tuple[Tuple[int, int], ...] = (
-    (0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4), (4, 0), (4, 2), (4, 4),
-    (1, 1), (1, 3), (3, 1), (3, 3))
-NEGATIVES_3X3: Tuple[Tuple[Tuple[int, int], ...], ...] = (
-    ((0, 2), (1, 1), (1, 2), (2, 0), (2, 1)),
-    ((0, 0), (0, 4), (1, 1), (1, 3), (2, 2)),
-    ((0, 2), (1, 2), (1, 3), (2, 3), (2, 4)),
-    ((0, 0), (1, 1), (2, 2), (4, 0), (3, 1)),
-    ((1, 1), (1, 3), (3, 1), (3, 3), (2, 0)),
-    ((0, 4), (2, 2), (4, 4), (1, 3), (3, 3)),
-    ((2, 0), (2, 1), (4, 2), (3, 1), (3, 2)),
-    ((2, 2), (4, 0), (4, 4), (3, 1), (3, 3)),
-    ((2, 3), (2, 4), (4, 2), (3, 3), (3, 2)),
-    ((0, 0), (0, 2), (2, 0), (2, 2), (1, 3)),
-    ((0, 2), (0, 4), (1, 1), (2, 2), (2, 4)),
-    ((2, 0), (2, 2), (4, 0), (4, 2), (3, 3)),
-    ((2, 2), (2, 4), (4, 2), (4, 4), (3, 1)))
-NEGATIVES_1X1: Tuple[Tuple[Tuple[int, int], ...], ...] = (
-    ((0, 2), (2, 0), (2, 2), (1, 1), (1, 3)),
-    ((0, 0), (0, 4), (2, 2), (1, 1), (1, 3)),
-    ((0, 2), (2, 2), (2, 4), (3, 1), (1, 3)),
-    ((0, 0), (2, 2), (4, 0), (1, 1), (3, 1)),
-    ((1, 1), (1, 3), (3, 1), (3, 3), (2, 0)),
-    ((0, 4), (2, 2), (4, 4), (1, 3), (3, 3)),
-    ((2, 0), (2, 2), (4, 2), (3, 1), (1, 1)),
-    ((2, 2), (4, 0), (4, 4), (3, 1), (3, 3)),
-    ((2, 2), (2, 4), (4, 2), (3, 3), (3, 1)),
-    ((0, 0), (0, 2), (2, 0), (2, 2), (1, 3)),
-    ((0, 2), (0, 4), (2, 2), (2, 4), (3, 3)),
-    ((2, 0), (2, 2), (4, 0), (0, 2), (1, 1)),
-    ((2, 2), (2, 4), (4, 2), (4, 4), (1, 3)))
+POSITIVES: Tuple[Tuple[int, int],
+                 ...] = ((0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4),
+                         (4, 0), (4, 2), (4, 4), (1, 1), (1, 3), (3, 1), (3,
+                                                                          3))
+NEGATIVES_3X3: Tuple[Tuple[Tuple[int, int], ...],
+                     ...] = (((0, 2), (1, 1), (1, 2), (2, 0), (2, 1)),
+                             ((0, 0), (0, 4), (1, 1), (1, 3),
+                              (2, 2)), ((0, 2), (1, 2), (1, 3), (2, 3),
+                                        (2, 4)), ((0, 0), (1, 1), (2, 2),
+                                                  (4, 0), (3, 1)),
+                             ((1, 1), (1, 3), (3, 1), (3, 3),
+                              (2, 0)), ((0, 4), (2, 2), (4, 4), (1, 3),
+                                        (3, 3)), ((2, 0), (2, 1), (4, 2),
+                                                  (3, 1), (3, 2)),
+                             ((2, 2), (4, 0), (4, 4), (3, 1),
+                              (3, 3)), ((2, 3), (2, 4), (4, 2), (3, 3),
+                                        (3, 2)), ((0, 0), (0, 2), (2, 0),
+                                                  (2, 2), (1, 3)),
+                             ((0, 2), (0, 4), (1, 1), (2, 2),
+                              (2, 4)), ((2, 0), (2, 2), (4, 0), (4, 2),
+                                        (3, 3)), ((2, 2), (2, 4), (4, 2),
+                                                  (4, 4), (3, 1)))
+NEGATIVES_1X1: Tuple[Tuple[Tuple[int, int], ...],
+                     ...] = (((0, 2), (2, 0), (2, 2), (1, 1), (1, 3)),
+                             ((0, 0), (0, 4), (2, 2), (1, 1),
+                              (1, 3)), ((0, 2), (2, 2), (2, 4), (3, 1),
+                                        (1, 3)), ((0, 0), (2, 2), (4, 0),
+                                                  (1, 1), (3, 1)),
+                             ((1, 1), (1, 3), (3, 1), (3, 3),
+                              (2, 0)), ((0, 4), (2, 2), (4, 4), (1, 3),
+                                        (3, 3)), ((2, 0), (2, 2), (4, 2),
+                                                  (3, 1), (1, 1)),
+                             ((2, 2), (4, 0), (4, 4), (3, 1),
+                              (3, 3)), ((2, 2), (2, 4), (4, 2), (3, 3),
+                                        (3, 1)), ((0, 0), (0, 2), (2, 0),
+                                                  (2, 2), (1, 3)),
+                             ((0, 2), (0, 4), (2, 2), (2, 4),
+                              (3, 3)), ((2, 0), (2, 2), (4, 0), (0, 2),
+                                        (1, 1)), ((2, 2), (2, 4), (4, 2),
+                                                  (4, 4), (1, 3)))
 
 
-def local_region_layout(height: int, width: int, region_size: int = 3
-                        ) -> Tuple[List[Tuple[int, int]],
-                                   List[List[Tuple[int, int]]]]:
+def local_region_layout(
+    height: int,
+    width: int,
+    region_size: int = 3
+) -> Tuple[List[Tuple[int, int]], List[List[Tuple[int, int]]]]:
     """Top-left corners (row, col) of the 13 positive regions and of each
     one's 5 negative regions on an ``height x width`` feature map."""
     if region_size not in (1, 3):
@@ -121,8 +132,11 @@ class LocalContrastiveLoss(nn.Module):
         loss_name: key in the loss dict; must start with ``loss_``.
     """
 
-    def __init__(self, temperature: float = 0.1, region_size: int = 3,
-                 in_channels: Optional[int] = None, embed_dim: int = 128,
+    def __init__(self,
+                 temperature: float = 0.1,
+                 region_size: int = 3,
+                 in_channels: Optional[int] = None,
+                 embed_dim: int = 128,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_local_contrast') -> None:
         super().__init__()
@@ -141,15 +155,16 @@ class LocalContrastiveLoss(nn.Module):
         self._loss_name = loss_name
         self.proj: Optional[nn.Linear] = None
         if in_channels is not None:
-            self.proj = nn.Linear(int(in_channels) * region_size ** 2,
-                                  int(embed_dim), bias=False)
+            self.proj = nn.Linear(
+                int(in_channels) * region_size**2, int(embed_dim), bias=False)
 
     def _regions(self, feat: torch.Tensor,
                  corners: List[Tuple[int, int]]) -> torch.Tensor:
         """(N, R, D) region vectors at ``corners``, L2-normalised."""
         s = self.region_size
-        vecs = torch.stack([feat[:, :, y:y + s, x:x + s].flatten(1)
-                            for y, x in corners], dim=1)
+        vecs = torch.stack(
+            [feat[:, :, y:y + s, x:x + s].flatten(1) for y, x in corners],
+            dim=1)
         if self.proj is not None:
             vecs = self.proj(vecs)
         return F.normalize(vecs, dim=-1)
@@ -163,18 +178,19 @@ class LocalContrastiveLoss(nn.Module):
                 f'shape (N, C, H, W); got {tuple(feat_a.shape)} and '
                 f'{tuple(feat_b.shape)}')
         expected = (self.proj.in_features if self.proj is not None else None)
-        got = feat_a.shape[1] * self.region_size ** 2
+        got = feat_a.shape[1] * self.region_size**2
         if expected is not None and got != expected:
             raise ValueError(
                 f'LocalContrastiveLoss: in_channels gives {expected} region '
                 f'features, the feature map gives {got}; set in_channels to '
                 f'{feat_a.shape[1]}')
-        positives, negatives = local_region_layout(
-            feat_a.shape[2], feat_a.shape[3], self.region_size)
+        positives, negatives = local_region_layout(feat_a.shape[2],
+                                                   feat_a.shape[3],
+                                                   self.region_size)
         k = len(positives)
         flat_neg = [c for row in negatives for c in row]
-        za, zb = self._regions(feat_a, positives), self._regions(
-            feat_b, positives)
+        za, zb = self._regions(feat_a,
+                               positives), self._regions(feat_b, positives)
         na = self._regions(feat_a, flat_neg).unflatten(1, (k, -1))
         nb = self._regions(feat_b, flat_neg).unflatten(1, (k, -1))
         t = self.temperature
@@ -183,7 +199,8 @@ class LocalContrastiveLoss(nn.Module):
         def one_way(z: torch.Tensor, same: torch.Tensor,
                     other: torch.Tensor) -> torch.Tensor:
             neg = torch.cat([(z.unsqueeze(2) * same).sum(-1),
-                             (z.unsqueeze(2) * other).sum(-1)], dim=2) / t
+                             (z.unsqueeze(2) * other).sum(-1)],
+                            dim=2) / t
             logits = torch.cat([pos.unsqueeze(2), neg], dim=2)
             return -(pos - torch.logsumexp(logits, dim=2))
 

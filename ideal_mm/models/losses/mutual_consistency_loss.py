@@ -52,7 +52,9 @@ class MutualConsistencyLoss(nn.Module):
         loss_name: key in the loss dict; must start with ``loss_``.
     """
 
-    def __init__(self, temperature: float = 0.1, detach_target: bool = False,
+    def __init__(self,
+                 temperature: float = 0.1,
+                 detach_target: bool = False,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_mutual_consistency') -> None:
         super().__init__()
@@ -88,7 +90,7 @@ class MutualConsistencyLoss(nn.Module):
         for i, p_i in enumerate(probs):
             for j, t_j in enumerate(targets):
                 if i != j:
-                    loss = loss + ((p_i - t_j) ** 2).mean()
+                    loss = loss + ((p_i - t_j)**2).mean()
         return self.loss_weight * loss
 
     @property

@@ -1,12 +1,22 @@
 """Registered components; each module registers on import."""
-from .semi_base import (SemiBatch, SemiSupervisedSegmentor,  # noqa: F401
-                        split_labelled)
-from .bi_consistency import BiConsistencySemiSupModel  # noqa: F401
-from .mean_teacher import MeanTeacherSemiSupModel  # noqa: F401
-from .unimatch import UniMatchSemiSupModel  # noqa: F401
-from .unsup_branches import (BidirectionalCopyPaste,  # noqa: F401
-                             FeaturePerturbation, StrongViewPseudoLabel,
-                             UnsupBranch, WeakViewPseudoLabel)
-from .pseudo_label_filters import (ClassBalancedThreshold,  # noqa: F401
-                                   PseudoLabelFilter)
-from .dist_align import DistributionAlignment  # noqa: F401
+from .bcp import BCPSemiSupModel
+from .bi_consistency import BiConsistencySemiSupModel
+from .dist_align import DistributionAlignment
+from .mc_net import MCNetSemiSupModel
+from .mean_teacher import MeanTeacherSemiSupModel
+from .pseudo_label_filters import ClassBalancedThreshold, PseudoLabelFilter
+from .semi_base import SemiBatch, SemiSupervisedSegmentor, split_labelled
+from .unimatch import UniMatchSemiSupModel
+from .unimatch_style import UniMatchStyleSemiSupModel
+from .unsup_branches import (BidirectionalCopyPaste, FeaturePerturbation,
+                             StrongViewPseudoLabel, UnsupBranch,
+                             WeakViewPseudoLabel)
+
+__all__ = [
+    'BCPSemiSupModel', 'BiConsistencySemiSupModel', 'DistributionAlignment',
+    'MCNetSemiSupModel', 'MeanTeacherSemiSupModel', 'ClassBalancedThreshold',
+    'PseudoLabelFilter', 'SemiBatch', 'SemiSupervisedSegmentor',
+    'split_labelled', 'UniMatchSemiSupModel', 'UniMatchStyleSemiSupModel',
+    'BidirectionalCopyPaste', 'FeaturePerturbation', 'StrongViewPseudoLabel',
+    'UnsupBranch', 'WeakViewPseudoLabel'
+]

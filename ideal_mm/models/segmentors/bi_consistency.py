@@ -2,29 +2,63 @@
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ...errors import ConfigError
 from .semi_base import SemiSupervisedSegmentor
 from .unlabelled_signal import SIGNAL_DEFAULTS, UnlabelledSignalMixin
 
+#: keys of the flat form (before the student became ``segmentor``) and
+#: where each one lives now
+FLAT_KEYS = dict(
+    backbone='segmentor.backbone',
+    decode_head_1='segmentor.decode_head',
+    neck='segmentor.neck',
+    auxiliary_head='segmentor.auxiliary_head',
+    train_cfg='segmentor.train_cfg',
+    test_cfg='segmentor.test_cfg',
+    pretrained='segmentor.pretrained')
+
+
+def check_student_form(segmentor: Optional[dict],
+                       decode_head_2: Optional[dict],
+                       flat_keys: Dict[str, object]) -> None:
+    """Raise ``ConfigError`` naming the new form for a config written for
+    the flat form (``model.backbone`` / ``model.decode_head_1``), for an
+    unknown key, and when ``segmentor`` or ``decode_head_2`` is missing."""
+    moved = sorted(k for k in flat_keys if k in FLAT_KEYS)
+    if moved:
+        where = ', '.join(f'model.{k} -> model.{FLAT_KEYS[k]}' for k in moved)
+        raise ConfigError(
+            'BiConsistencySemiSupModel takes the student (stream 1) as '
+            "model.segmentor=dict(type='EncoderDecoder', backbone=..., "
+            'decode_head=<stream 1>, ...) and stream 2 as '
+            f'model.decode_head_2; move {where}')
+    if flat_keys:
+        raise ConfigError(
+            f'unknown BiConsistencySemiSupModel keys {sorted(flat_keys)} '
+            '(model.*); see the class docstring')
+    if segmentor is None or decode_head_2 is None:
+        raise ConfigError(
+            'BiConsistencySemiSupModel needs model.segmentor (the student: '
+            "dict(type='EncoderDecoder', backbone=..., decode_head=<stream "
+            "1>)) and model.decode_head_2 (stream 2's decode head)")
 
 
 @MODELS.register_module()
 class BiConsistencySemiSupModel(UnlabelledSignalMixin,
                                 SemiSupervisedSegmentor):
-    """IDEAL fine-tuning: shared encoder E, decoders D1 and D2, cross pseudo-labels.
+    """IDEAL fine-tuning: the student plus a second head, cross pseudo-labels.
 
-    The student (mmseg ``EncoderDecoder`` of ``backbone`` and
-    ``decode_head_1``) is stream 1; ``decode_head_2`` on the same encoder
-    features is stream 2. Both streams see the same batch: ``z_k =
-    D_k(E(x))`` for k = 1, 2, one encoder forward and one forward per decoder
-    on the whole batch. Losses with the default branch
+    The student (``segmentor``, an mmseg ``EncoderDecoder``: the shared
+    encoder and stream 1's decoder) is stream 1; ``decode_head_2`` on the
+    same encoder features is stream 2. Both streams see the same batch:
+    ``z_k = D_k(E(x))`` for k = 1, 2, one encoder forward and one forward
+    per decoder on the whole batch. Losses with the default branch
     (``WeakViewPseudoLabel``)
     (``L`` = labelled indices, ``U`` = pseudo-labelled indices)::
 
@@ -66,16 +100,18 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
     :mod:`.pseudo_label_filters`; none by default, the paper's form):
 
     * ``DistributionAlignment(momentum)`` (ReMixMatch's distribution
-      alignment): each stream's weak-view probabilities are rescaled by ``prior / marginal`` (EMA of the labelled
-      class shares over EMA of that stream's mean prediction on unlabelled
-      pixels) before argmax and threshold, so pseudo-labels cannot drift to
-      all-background while the labelled slices hold foreground. For the
-      unlabelled Dice term use ``ClassDiceLoss(present_only=True)``.
+      alignment): each stream's weak-view probabilities are rescaled by
+      ``prior / marginal`` (EMA of the labelled class shares over EMA of
+      that stream's mean prediction on unlabelled pixels) before argmax and
+      threshold, so pseudo-labels cannot drift to all-background while the
+      labelled slices hold foreground. For the unlabelled Dice term use
+      ``ClassDiceLoss(present_only=True)``.
     * ``ClassBalancedThreshold(portion=q)`` (with ``conf_threshold``;
-      class-balanced self-training, CBST): the threshold of class c is lowered to the
-      confidence of the top ``q`` share of the pixels predicted as c in the
-      batch, so a rare class that is never 0.95-confident still gives
-      pseudo-labels (``pseudo_labelling.class_thresholds``).
+      class-balanced self-training, CBST): the threshold of class c is
+      lowered to the confidence of the top ``q`` share of the pixels
+      predicted as c in the batch, so a rare class that is never
+      0.95-confident still gives pseudo-labels
+      (``pseudo_labelling.class_thresholds``).
 
     Logged diagnostics (not summed): ``unsup.s{k}.kept`` (share of confident
     pseudo-label pixels that supervise stream k), ``unsup.agree`` (share of
@@ -97,14 +133,22 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
     level, or an auxiliary head is configured but batches may lack labels).
 
     Args:
-        backbone: the shared encoder, any mmseg backbone returning a tuple of
-            multi-level features (e.g. ``UNetEncoder``, ``ResNetV1c``,
-            ``MixVisionTransformer``).
-        decode_head_1: stream 1's decoder (any mmseg decode head).
-        decode_head_2: stream 2's decoder, usually of another architecture.
-        neck: optional mmseg neck between encoder and decoders.
-        auxiliary_head: optional mmseg head (or list) trained on labelled
-            samples only, keys ``sup.aux.*`` / ``sup.aux_{i}.*``.
+        segmentor: the student, stream 1: any mmseg segmentor config
+            (``type`` defaults to ``'EncoderDecoder'``) with the shared
+            encoder (``backbone``, any mmseg backbone returning multi-level
+            features, e.g. ``UNetEncoder``, ``ResNetV1c``,
+            ``MixVisionTransformer``), stream 1's decoder
+            (``decode_head``), and optionally ``neck``, ``auxiliary_head``
+            (trained on labelled samples only, keys ``sup.aux.*``),
+            ``train_cfg``, ``test_cfg`` (mmseg inference, ``mode='whole'``
+            or ``'slide'``) and ``pretrained``. A stage-1 ``encoder.pth``
+            is loaded with ``backbone.init_cfg=dict(type='Pretrained',
+            checkpoint=..., prefix='backbone.')``.
+        decode_head_2: stream 2's decoder on the student's encoder
+            features, usually of another architecture (any mmseg decode
+            head). The flat keys of earlier versions (``backbone``,
+            ``decode_head_1``, ``neck``, ...) raise ``ConfigError`` naming
+            where they moved.
         semi_train_cfg: ``rampup_iters`` (T, iterations; 0 = no ramp-up),
             ``max_consistency_weight`` (lambda), ``conf_threshold`` (None or
             a probability in (0, 1)), ``unsup_on`` ('unlabelled' | 'all'),
@@ -120,14 +164,7 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
             none).
         semi_test_cfg: ``predict_on``: 's1', 's2' or 'mean' (mean of the two
             softmax maps; ``seg_logits`` then holds probabilities).
-        train_cfg: passed to the auxiliary heads' ``loss`` (mmseg).
-        test_cfg: mmseg inference settings, ``mode='whole'`` or ``'slide'``
-            (with ``crop_size`` and ``stride``).
         data_preprocessor: e.g. ``SegDataPreProcessor``.
-        pretrained: backbone checkpoint, as in mmseg's ``EncoderDecoder``
-            (a stage-1 ``encoder.pth`` is loaded with the backbone's
-            ``init_cfg=dict(type='Pretrained', checkpoint=...,
-            prefix='backbone.')`` instead).
         init_cfg: mmengine init config of the whole model.
     """
 
@@ -137,38 +174,27 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
     DEFAULT_PREDICT_ON = 's1'
 
     def __init__(self,
-                 backbone: dict,
-                 decode_head_1: dict,
-                 decode_head_2: dict,
-                 neck: Optional[dict] = None,
-                 auxiliary_head: Optional[Union[dict, List[dict]]] = None,
+                 segmentor: Optional[dict] = None,
+                 decode_head_2: Optional[dict] = None,
                  unsup_branches: Optional[List[dict]] = None,
                  pseudo_label_filters: Optional[List[dict]] = None,
                  semi_train_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        if pretrained is not None and backbone.get('pretrained') is not None:
-            raise ConfigError('set either model.pretrained or '
-                              'model.backbone.pretrained, not both')
-        super().__init__(
-            dict(type='EncoderDecoder', backbone=backbone,
-                 decode_head=decode_head_1, neck=neck,
-                 auxiliary_head=auxiliary_head, train_cfg=train_cfg,
-                 test_cfg=test_cfg, pretrained=pretrained),
-            semi_train_cfg, semi_test_cfg, data_preprocessor, init_cfg)
+                 init_cfg: Optional[dict] = None,
+                 **flat_keys) -> None:
+        check_student_form(segmentor, decode_head_2, flat_keys)
+        super().__init__(segmentor, semi_train_cfg, semi_test_cfg,
+                         data_preprocessor, init_cfg)
         self.decode_head_2 = MODELS.build(decode_head_2)
         if self.out_channels != self.decode_head_2.out_channels:
             raise ConfigError(
-                'model.decode_head_1 and model.decode_head_2 must predict the '
-                f'same classes (out_channels {self.out_channels}'
+                'model.segmentor.decode_head and model.decode_head_2 must '
+                f'predict the same classes (out_channels {self.out_channels}'
                 f' vs {self.decode_head_2.out_channels})')
-        self.build_signal(2, self.DEFAULT_UNSUP_BRANCHES
-                          if unsup_branches is None else unsup_branches,
-                          pseudo_label_filters)
+        self.build_signal(
+            2, self.DEFAULT_UNSUP_BRANCHES if unsup_branches is None else
+            unsup_branches, pseudo_label_filters)
 
     def check_semi_train_cfg(self, cfg: dict) -> None:
         """Check the pseudo-label options."""
@@ -201,6 +227,7 @@ class BiConsistencySemiSupModel(UnlabelledSignalMixin,
         cfg = self.test_cfg
         if self.semi_test_cfg.predict_on == 's2':
             return self.decode_head_2.predict(x, batch_img_metas, cfg)
-        p1, p2 = (head.predict(x, batch_img_metas, cfg).softmax(dim=1)
-                  for head in self.stream_heads())
+        p1, p2 = (
+            head.predict(x, batch_img_metas, cfg).softmax(dim=1)
+            for head in self.stream_heads())
         return (p1 + p2) / 2

@@ -54,8 +54,11 @@ class DistributionAlignment(PseudoLabelFilter):
         eps: floor of the marginal in the division.
     """
 
-    def __init__(self, num_classes: int, num_streams: int = 2,
-                 momentum: float = 0.99, eps: float = 1e-6) -> None:
+    def __init__(self,
+                 num_classes: int,
+                 num_streams: int = 2,
+                 momentum: float = 0.99,
+                 eps: float = 1e-6) -> None:
         super().__init__(num_classes, num_streams)
         if not 0.0 <= float(momentum) < 1.0:
             raise ConfigError('model.pseudo_label_filters: '
@@ -64,7 +67,7 @@ class DistributionAlignment(PseudoLabelFilter):
         self.momentum = float(momentum)
         self.eps = float(eps)
         self.register_buffer('prior',
-                             torch.full((num_classes,), 1.0 / num_classes))
+                             torch.full((num_classes, ), 1.0 / num_classes))
         self.register_buffer(
             'marginal',
             torch.full((num_streams, num_classes), 1.0 / num_classes))
@@ -73,8 +76,10 @@ class DistributionAlignment(PseudoLabelFilter):
              count: torch.Tensor) -> None:
         """EMA step with ``total / count`` summed over ranks; skipped where no
         rank saw a pixel. Every rank calls this in every step (collective)."""
-        stat = torch.cat([total.detach().float().flatten(),
-                          count.detach().float().reshape(1)])
+        stat = torch.cat([
+            total.detach().float().flatten(),
+            count.detach().float().reshape(1)
+        ])
         all_reduce(stat, op='sum')
         if stat[-1] > 0:
             buf.mul_(self.momentum).add_(
@@ -82,15 +87,18 @@ class DistributionAlignment(PseudoLabelFilter):
 
     @torch.no_grad()
     def update_prior(self, labels: torch.Tensor, ignore_index: int) -> None:
-        """Class shares of labelled pixels (N, H, W), ``ignore_index`` left out."""
+        """Class shares of labelled pixels (N, H, W), ``ignore_index`` left
+        out."""
         c = self.prior.numel()
         valid = (labels != ignore_index) & (labels >= 0) & (labels < c)
-        counts = torch.bincount(labels[valid].flatten().long(),
-                                minlength=c).float()
+        counts = torch.bincount(
+            labels[valid].flatten().long(), minlength=c).float()
         self._ema(self.prior, counts, counts.sum())
 
     @torch.no_grad()
-    def update_marginal(self, stream: int, prob: torch.Tensor,
+    def update_marginal(self,
+                        stream: int,
+                        prob: torch.Tensor,
                         valid: Optional[torch.Tensor] = None) -> None:
         """Mean class probability of stream ``stream`` over valid pixels of
         ``prob`` (N, C, H, W)."""

@@ -41,12 +41,14 @@ class MeanTeacherSemiSupModel(SemiSupervisedSegmentor):
     """
 
     DEFAULT_SEMI_TRAIN_CFG = dict(
-        max_consistency_weight=0.1, ema_momentum=0.01, noise_std=0.1,
+        max_consistency_weight=0.1,
+        ema_momentum=0.01,
+        noise_std=0.1,
         noise_clip=0.2)
 
     @torch.no_grad()
-    def get_pseudo_labels(self, batch: SemiBatch, losses: dict
-                          ) -> Optional[torch.Tensor]:
+    def get_pseudo_labels(self, batch: SemiBatch,
+                          losses: dict) -> Optional[torch.Tensor]:
         """The teacher's softmax of a noisy copy of the ``unsup`` samples."""
         if not batch.unsup:
             return None
@@ -56,13 +58,18 @@ class MeanTeacherSemiSupModel(SemiSupervisedSegmentor):
         noisy = noisy + noise.clamp(-cfg.noise_clip, cfg.noise_clip)
         teacher = self.teacher.module
         z_t = teacher.decode_head.forward(teacher.extract_feat(noisy))
-        return resize(z_t, size=batch.size, mode='bilinear',
-                      align_corners=self.align_corners).softmax(dim=1)
+        return resize(
+            z_t,
+            size=batch.size,
+            mode='bilinear',
+            align_corners=self.align_corners).softmax(dim=1)
 
-    def loss_by_pseudo(self, batch: SemiBatch, p_t: torch.Tensor
-                       ) -> Dict[str, torch.Tensor]:
+    def loss_by_pseudo(self, batch: SemiBatch,
+                       p_t: torch.Tensor) -> Dict[str, torch.Tensor]:
         """``unsup.loss_mse``: the weighted softmax MSE."""
-        p_s = resize(batch.logits[0][batch.unsup], size=batch.size,
-                     mode='bilinear',
-                     align_corners=self.align_corners).softmax(dim=1)
+        p_s = resize(
+            batch.logits[0][batch.unsup],
+            size=batch.size,
+            mode='bilinear',
+            align_corners=self.align_corners).softmax(dim=1)
         return {'unsup.loss_mse': batch.weight * ((p_s - p_t)**2).mean()}

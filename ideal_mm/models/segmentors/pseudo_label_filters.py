@@ -69,7 +69,9 @@ class ClassBalancedThreshold(PseudoLabelFilter):
         num_classes, num_streams: filled in by the model.
     """
 
-    def __init__(self, portion: float = 0.5, num_classes: int = 0,
+    def __init__(self,
+                 portion: float = 0.5,
+                 num_classes: int = 0,
                  num_streams: int = 1) -> None:
         super().__init__(num_classes, num_streams)
         if not 0.0 < float(portion) <= 1.0:

@@ -1,4 +1,5 @@
-"""Pseudo-labels from a weak view: confident, detached hard labels, padding ignored.
+"""Pseudo-labels from a weak view: confident, detached hard labels, padding
+ignored.
 
 Pure functions on tensors; :class:`~.unlabelled_signal.UnlabelledSignalMixin`
 applies them per stream.
@@ -57,12 +58,14 @@ def class_thresholds(conf: torch.Tensor, labels: torch.Tensor,
     return out
 
 
-def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
-                  ignore_index: int,
-                  valid: Optional[torch.Tensor] = None,
-                  align: Optional[Callable] = None,
-                  class_portion: Optional[float] = None
-                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+def pseudo_labels(
+    logits: torch.Tensor,
+    conf_threshold: Optional[float],
+    ignore_index: int,
+    valid: Optional[torch.Tensor] = None,
+    align: Optional[Callable] = None,
+    class_portion: Optional[float] = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Hard pseudo-labels ``y = argmax softmax(logits)`` without gradient.
 
     ``align`` (optional) maps the softmax probabilities to the ones labels
@@ -91,6 +94,6 @@ def pseudo_labels(logits: torch.Tensor, conf_threshold: Optional[float],
                 kept &= conf >= conf_threshold
         if valid is not None:
             kept &= valid
-        labels = torch.where(kept, labels, torch.full_like(labels,
-                                                           ignore_index))
+        labels = torch.where(kept, labels,
+                             torch.full_like(labels, ignore_index))
     return labels, kept

@@ -33,8 +33,8 @@ from .ramps import consistency_weight, current_train_iter
 UNSUP_ON = ('unlabelled', 'all')
 
 
-def split_labelled(data_samples: Sequence[SegDataSample]
-                   ) -> Tuple[List[int], List[int]]:
+def split_labelled(
+        data_samples: Sequence[SegDataSample]) -> Tuple[List[int], List[int]]:
     """Indices of samples with ``gt_sem_seg`` (labelled) and without."""
     labelled, unlabelled = [], []
     for i, sample in enumerate(data_samples):
@@ -42,8 +42,8 @@ def split_labelled(data_samples: Sequence[SegDataSample]
     return labelled, unlabelled
 
 
-def check_ema_updated(ema: Optional[ExponentialMovingAverage],
-                      baseline: int, owner: str) -> None:
+def check_ema_updated(ema: Optional[ExponentialMovingAverage], baseline: int,
+                      owner: str) -> None:
     """Raise ``ConfigError`` when training has started (runner iteration >
     0) but ``ema`` has had no step beyond the ``baseline`` ones made at
     initialisation: ``MeanTeacherHook`` is missing from ``custom_hooks``."""
@@ -249,21 +249,23 @@ class SemiSupervisedSegmentor(BaseSegmentor):
             f'{type(self).__name__} has no named streams: set '
             "model.semi_test_cfg.predict_on to 'student' or 'teacher'")
 
-    def _forward(self, inputs: torch.Tensor,
+    def _forward(self,
+                 inputs: torch.Tensor,
                  data_samples: Optional[List[SegDataSample]] = None) -> Any:
         """Raw logits of the predicting network; with several streams,
         every stream's (a tuple at the decoders' output size)."""
         heads = self.stream_heads()
         net = self.predictor
-        if net is not None and (len(heads) == 1 or
-                                net is self.teacher_module):
+        if net is not None and (len(heads) == 1 or net is self.teacher_module):
             return net._forward(inputs, data_samples)
         x = self.student.extract_feat(inputs)
         return tuple(head.forward(x) for head in heads)
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[SegDataSample]] = None
-                ) -> List[SegDataSample]:
+    def predict(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[SegDataSample]] = None
+    ) -> List[SegDataSample]:
         """mmseg predictions of the predicting network or stream."""
         net = self.predictor
         if net is not None:
@@ -304,9 +306,9 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         """The views packed in the inputs (one here)."""
         return [inputs]
 
-    def forward_train(self, weak: torch.Tensor
-                      ) -> Tuple[Sequence[torch.Tensor],
-                                 Tuple[torch.Tensor, ...]]:
+    def forward_train(
+        self, weak: torch.Tensor
+    ) -> Tuple[Sequence[torch.Tensor], Tuple[torch.Tensor, ...]]:
         """Student features and every stream's raw logits of the weak view
         (one encoder forward)."""
         x = self.student.extract_feat(weak)
@@ -345,12 +347,13 @@ class SemiSupervisedSegmentor(BaseSegmentor):
         losses: Dict[str, torch.Tensor] = {}
         for k, (head, z) in enumerate(zip(heads, batch.logits), start=1):
             prefix = 'sup' if len(heads) == 1 else f'sup.s{k}'
-            losses.update(add_prefix(head.loss_by_feat(z[lab], samples),
-                                     prefix))
+            losses.update(
+                add_prefix(head.loss_by_feat(z[lab], samples), prefix))
         if self.student.with_auxiliary_head:
-            losses.update(add_prefix(
-                self.student._auxiliary_head_forward_train(
-                    [f[lab] for f in batch.feats], samples), 'sup'))
+            losses.update(
+                add_prefix(
+                    self.student._auxiliary_head_forward_train(
+                        [f[lab] for f in batch.feats], samples), 'sup'))
         return losses
 
     def get_pseudo_labels(self, batch: SemiBatch,

@@ -1,4 +1,5 @@
-"""What a pseudo-labelling segmentor needs, shared by the two-stream IDEAL model
+"""What a pseudo-labelling segmentor needs, shared by the two-stream IDEAL
+model
 and the single-stream UniMatch-style baseline.
 
 :class:`UnlabelledSignalMixin`: the pseudo-label options (``conf_threshold``,
@@ -80,31 +81,36 @@ class UnlabelledSignalMixin:
             raise ConfigError('model.semi_train_cfg.conf_threshold must be '
                               f'None or in [0, 1), got {thr!r}')
 
-    def build_signal(self, num_streams: int, unsup_branches: Sequence[dict],
-                     pseudo_label_filters: Optional[Sequence[dict]] = None
-                     ) -> None:
+    def build_signal(
+            self,
+            num_streams: int,
+            unsup_branches: Sequence[dict],
+            pseudo_label_filters: Optional[Sequence[dict]] = None) -> None:
         """Build ``unsup_losses``, the pseudo-label filters and the
         unlabelled-data branches."""
         cfg = self.semi_train_cfg
         unsup_loss = cfg['unsup_loss']
         self.unsup_losses = nn.ModuleList(
-            MODELS.build(c) for c in (unsup_loss if isinstance(
-                unsup_loss, (list, tuple)) else [unsup_loss]))
+            MODELS.build(c)
+            for c in (unsup_loss if isinstance(unsup_loss, (
+                list, tuple)) else [unsup_loss]))
         filters = pseudo_label_filters or []
         if not isinstance(filters, (list, tuple)):
             raise ConfigError('model.pseudo_label_filters must be a list of '
                               f'filter configs, got {filters!r}')
         for f in filters:
             cls = MODELS.get(f.get('type')) if isinstance(f, dict) else None
-            if not (isinstance(cls, type) and
-                    issubclass(cls, PseudoLabelFilter)):
+            if not (isinstance(cls, type)
+                    and issubclass(cls, PseudoLabelFilter)):
                 raise ConfigError(
                     f'model.pseudo_label_filters: {f!r} is not a pseudo-'
                     'label filter (see ideal_mm/models/segmentors/'
                     'pseudo_label_filters.py)')
         self.pseudo_label_filters = nn.ModuleList(
-            MODELS.build(f, default_args=dict(num_classes=self.out_channels,
-                                              num_streams=num_streams))
+            MODELS.build(
+                f,
+                default_args=dict(
+                    num_classes=self.out_channels, num_streams=num_streams))
             for f in filters)
         for f in self.pseudo_label_filters:
             if f.class_portion is not None and cfg.conf_threshold is None:
@@ -134,8 +140,9 @@ class UnlabelledSignalMixin:
                    target: torch.Tensor) -> torch.Tensor:
         """Sum of the ``unsup_loss`` terms (one config or a list) of logits
         against a pseudo-label map (ignored pixels = ``ignore_index``)."""
-        return sum(loss(logits, target, ignore_index=self.ignore_index)
-                   for loss in self.unsup_losses)
+        return sum(
+            loss(logits, target, ignore_index=self.ignore_index)
+            for loss in self.unsup_losses)
 
     def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """(B, C * (1 + strong views), H, W) -> [weak, strong_1, ...]; the
@@ -156,8 +163,11 @@ class UnlabelledSignalMixin:
                        size: Tuple[int, int]) -> Tuple[torch.Tensor, ...]:
         """Every stream's logits of ``feats``, resized to ``size``."""
         return tuple(
-            resize(head.forward(feats), size=size, mode='bilinear',
-                   align_corners=head.align_corners)
+            resize(
+                head.forward(feats),
+                size=size,
+                mode='bilinear',
+                align_corners=head.align_corners)
             for head in self.stream_heads())
 
     def pseudo_label_losses(self, z: Sequence[torch.Tensor],
@@ -169,12 +179,14 @@ class UnlabelledSignalMixin:
         n = len(z)
         if n == 1:
             return {f'unsup.{name}': weight * self.unsup_loss(z[0], labels[0])}
-        return {f'unsup.s{k + 1}.{name}':
-                weight * self.unsup_loss(z[k], labels[(k + 1) % n])
-                for k in reversed(range(n))}
+        return {
+            f'unsup.s{k + 1}.{name}':
+            weight * self.unsup_loss(z[k], labels[(k + 1) % n])
+            for k in reversed(range(n))
+        }
 
-    def loss_by_pseudo(self, batch, pseudo: 'PseudoLabels'
-                       ) -> Dict[str, torch.Tensor]:
+    def loss_by_pseudo(self, batch,
+                       pseudo: 'PseudoLabels') -> Dict[str, torch.Tensor]:
         """The terms of every branch in ``unsup_branches``, in order (each
         branch reads its own strong views)."""
         losses: Dict[str, torch.Tensor] = {}
@@ -186,8 +198,9 @@ class UnlabelledSignalMixin:
         return losses
 
     # ---- pseudo-labels and diagnostics ---------------------------------
-    def get_pseudo_labels(self, batch, losses: Dict[str, torch.Tensor]
-                          ) -> Optional[PseudoLabels]:
+    def get_pseudo_labels(
+            self, batch, losses: Dict[str,
+                                      torch.Tensor]) -> Optional[PseudoLabels]:
         """Each stream's weak-view pseudo-labels of ``batch.unsup``.
 
         Logs ``sup.fg``, and per stream ``unsup[.sK].kept`` / ``.fg`` (sK
@@ -200,14 +213,19 @@ class UnlabelledSignalMixin:
         heads = self.stream_heads()
         if not unsup:
             if self.pseudo_label_filters:  # collective: every rank updates
-                self.stream_pseudo_labels(
-                    [z[:0] for z in batch.logits],
-                    torch.zeros((0, ) + tuple(batch.logits[0].shape[2:]),
-                                dtype=torch.bool, device=device))
+                self.stream_pseudo_labels([z[:0] for z in batch.logits],
+                                          torch.zeros(
+                                              (0, ) +
+                                              tuple(batch.logits[0].shape[2:]),
+                                              dtype=torch.bool,
+                                              device=device))
             return None
         z_weak = tuple(
-            resize(z[unsup], size=batch.size, mode='bilinear',
-                   align_corners=head.align_corners)
+            resize(
+                z[unsup],
+                size=batch.size,
+                mode='bilinear',
+                align_corners=head.align_corners)
             for z, head in zip(batch.logits, heads))
         valid = padding_mask(batch.data_samples, unsup, batch.size, device)
         out = self.stream_pseudo_labels(z_weak, valid)
@@ -224,8 +242,8 @@ class UnlabelledSignalMixin:
                 to = (k + 1) % n + 1
                 losses[f'unsup.s{to}.kept'], losses[f'unsup.s{to}.fg'] = \
                     self.pseudo_label_shares(labels[k], kept[k], valid)
-            losses['unsup.agree'] = (preds[0] == preds[1])[valid].float(
-            ).mean() if valid.any() else torch.ones((), device=device)
+            losses['unsup.agree'] = (preds[0] == preds[1])[valid].float().mean(
+            ) if valid.any() else torch.ones((), device=device)
             prefixes = [f's{k}.' for k in range(1, n + 1)]
         self.oracle_figures(losses, batch.data_samples, unsup, preds, labels,
                             kept, prefixes)
@@ -249,9 +267,9 @@ class UnlabelledSignalMixin:
         for f in self.pseudo_label_filters:
             f.update_prior(gt, self.ignore_index)
 
-    def stream_pseudo_labels(self, z_weak: Sequence[torch.Tensor],
-                             valid: torch.Tensor
-                             ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+    def stream_pseudo_labels(
+            self, z_weak: Sequence[torch.Tensor],
+            valid: torch.Tensor) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """(labels, kept) of each stream's weak-view logits, the
         probabilities passed through the filters' ``transform`` (e.g.
         distribution alignment, whose marginals are updated first) and the
@@ -260,25 +278,26 @@ class UnlabelledSignalMixin:
         With an empty batch (no pseudo-labelled sample on this rank) call it
         with empty tensors: the alignment statistics are collective."""
         filters = self.pseudo_label_filters
-        portion = next((f.class_portion for f in filters
-                        if f.class_portion is not None), None)
+        portion = next((f.class_portion
+                        for f in filters if f.class_portion is not None), None)
         out = []
         for k, z in enumerate(z_weak):
-            align = None
-            if filters:
-                def align(p, k=k):
-                    for f in filters:
-                        p = f.transform(k, p, valid)
-                    return p
-            out.append(pseudo_labels(z, self.semi_train_cfg.conf_threshold,
-                                     self.ignore_index, valid, align,
-                                     portion))
+
+            def align(p, k=k):
+                for f in filters:
+                    p = f.transform(k, p, valid)
+                return p
+
+            out.append(
+                pseudo_labels(z, self.semi_train_cfg.conf_threshold,
+                              self.ignore_index, valid,
+                              align if filters else None, portion))
         return out
 
     @staticmethod
-    def pseudo_label_shares(labels: torch.Tensor, kept: torch.Tensor,
-                            valid: torch.Tensor
-                            ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def pseudo_label_shares(
+            labels: torch.Tensor, kept: torch.Tensor,
+            valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(kept share of all pixels, kept-foreground share of valid
         pixels)."""
         return kept.float().mean(), (kept & (labels > 0)).sum() / \
@@ -293,14 +312,17 @@ class UnlabelledSignalMixin:
         """``oracle.{prefix}pl_acc`` / ``pl_fg_dice`` of each stream's
         pseudo-labels against hidden labels, where the samples carry them
         (``oracle_sem_seg``; analysis only, no loss reads them)."""
-        rows = [r for r, i in enumerate(idx)
-                if 'oracle_sem_seg' in data_samples[i]]
+        rows = [
+            r for r, i in enumerate(idx) if 'oracle_sem_seg' in data_samples[i]
+        ]
         if not rows:
             return
         h, w = preds[0].shape[1:]
         device = preds[0].device
-        gt = torch.full((len(rows), h, w), self.ignore_index,
-                        dtype=torch.long, device=device)
+        gt = torch.full((len(rows), h, w),
+                        self.ignore_index,
+                        dtype=torch.long,
+                        device=device)
         for j, r in enumerate(rows):
             o = data_samples[idx[r]].oracle_sem_seg.data[0]
             oh, ow = min(h, o.shape[0]), min(w, o.shape[1])

@@ -14,7 +14,7 @@ model for the loss against the pseudo-labels (:meth:`UnlabelledSignalMixin.
 pseudo_label_losses`): with one stream the stream's own labels
 (``unsup.<loss_name>``), with two each stream learns from the other's
 (``unsup.s{k}.<loss_name>``). So every branch works with the single-stream
-``UniMatchSemiSupModel`` and the two-stream ``BiConsistencySemiSupModel``
+``UniMatchStyleSemiSupModel`` and the two-stream ``BiConsistencySemiSupModel``
 alike. mmseg has no such parts (its segmentors are supervised).
 """
 from __future__ import annotations
@@ -74,8 +74,8 @@ class UnsupBranch(nn.Module):
         super().__init__()
         self.loss_name = loss_name
 
-    def forward(self, model, batch, pseudo, views: Sequence[torch.Tensor]
-                ) -> Dict[str, torch.Tensor]:
+    def forward(self, model, batch, pseudo,
+                views: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
         """The branch's weighted losses (``views``: its strong views);
         every registered branch defines it (this base is abstract)."""
         raise NotImplementedError(
@@ -114,7 +114,9 @@ class StrongViewPseudoLabel(UnsupBranch):
         loss_name: default 'loss_cps'.
     """
 
-    def __init__(self, num_views: int = 1, cutmix_prob: float = 0.0,
+    def __init__(self,
+                 num_views: int = 1,
+                 cutmix_prob: float = 0.0,
                  loss_name: str = 'loss_cps') -> None:
         super().__init__(loss_name)
         if not isinstance(num_views, int) or isinstance(num_views, bool) \
@@ -148,8 +150,8 @@ class StrongViewPseudoLabel(UnsupBranch):
         targets = [y.repeat(len(views), 1, 1) for y in pseudo.labels]
         if self.cutmix_prob > 0:
             strong, targets = self.cutmix(strong, targets, len(unsup))
-        z = model.decode_streams(model.student.extract_feat(strong),
-                                 batch.size)
+        z = model.decode_streams(
+            model.student.extract_feat(strong), batch.size)
         return model.pseudo_label_losses(z, targets, self.loss_name,
                                          batch.weight)
 
@@ -169,8 +171,8 @@ class FeaturePerturbation(UnsupBranch):
 
     def __init__(self, p: float = 0.5, loss_name: str = 'loss_fp') -> None:
         super().__init__(loss_name)
-        self.dropout = nn.Dropout2d(_probability(p, 'FeaturePerturbation.p',
-                                                 upper_open=True))
+        self.dropout = nn.Dropout2d(
+            _probability(p, 'FeaturePerturbation.p', upper_open=True))
 
     def forward(self, model, batch, pseudo, views=()):
         """The perturbed features' term."""
@@ -202,7 +204,9 @@ class BidirectionalCopyPaste(UnsupBranch):
 
     needs_unlabelled_only = True
 
-    def __init__(self, prob: float = 1.0, ratio: float = 2 / 3,
+    def __init__(self,
+                 prob: float = 1.0,
+                 ratio: float = 2 / 3,
                  loss_name: str = 'loss_bcp') -> None:
         super().__init__(loss_name)
         if not 0.0 < float(ratio) < 1.0:
@@ -221,14 +225,17 @@ class BidirectionalCopyPaste(UnsupBranch):
         a, u = weak[labelled[:n]], weak[unsup[:n]]
         gt = torch.stack([
             batch.data_samples[i].gt_sem_seg.data[0] for i in labelled[:n]
-        ]).to(device=weak.device, dtype=torch.long)
+        ]).to(
+            device=weak.device, dtype=torch.long)
         box = random_boxes(n, size, (self.ratio, self.ratio), self.prob,
                            weak.device)
         x_in = torch.where(box[:, None], u, a)
         x_out = torch.where(box[:, None], a, u)
-        targets = [torch.cat([torch.where(box, y[:n], gt),
-                              torch.where(box, gt, y[:n])])
-                   for y in pseudo.labels]
+        targets = [
+            torch.cat(
+                [torch.where(box, y[:n], gt),
+                 torch.where(box, gt, y[:n])]) for y in pseudo.labels
+        ]
         z = model.decode_streams(
             model.student.extract_feat(torch.cat([x_in, x_out])), batch.size)
         return model.pseudo_label_losses(z, targets, self.loss_name,

@@ -20,7 +20,6 @@ from ideal_mm.correspondence import dense_correspondence
 from ideal_mm.errors import ConfigError
 from ideal_mm.geometry import CellGeometry
 from ideal_mm.models.segmentors.semi_base import check_ema_updated
-
 from .embedding_geometry import CellGeometryCfg, resolve_cell_geometry
 
 
@@ -170,13 +169,15 @@ class DenseContrastivePretrainer(BaseModel):
     def split_views(inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(B, 2*C, h, w) -> query (B, C, h, w), key (B, C, h, w)."""
         if inputs.dim() != 4 or inputs.shape[1] % 2:
-            raise ValueError(
-                f'inputs must be (B, 2*C, h, w) view pairs, got '
-                f'{tuple(inputs.shape)}')
+            raise ValueError(f'inputs must be (B, 2*C, h, w) view pairs, got '
+                             f'{tuple(inputs.shape)}')
         return inputs.chunk(2, dim=1)
 
-    def _embed(self, x: torch.Tensor, use_key: bool = False
-               ) -> Tuple[Sequence[torch.Tensor], torch.Tensor]:
+    def _embed(
+            self,
+            x: torch.Tensor,
+            use_key: bool = False
+    ) -> Tuple[Sequence[torch.Tensor], torch.Tensor]:
         """Backbone features and dense embeddings of one view."""
         if use_key and self.key_branch is not None:
             module = self.key_branch.module
@@ -191,9 +192,9 @@ class DenseContrastivePretrainer(BaseModel):
             return self.key_branch.module['global_head'](feats)
         return self.global_head(feats)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence[BaseDataElement]
-             ) -> Dict[str, torch.Tensor]:
+    def loss(
+            self, inputs: torch.Tensor, data_samples: Sequence[BaseDataElement]
+    ) -> Dict[str, torch.Tensor]:
         """Dense (and optional global) contrastive losses of a view batch."""
         x_q, x_k = self.split_views(inputs)
         if self.training:
@@ -233,11 +234,12 @@ class DenseContrastivePretrainer(BaseModel):
             losses[self.loss_global.loss_name] = self.loss_global(g_q, g_k)
         return losses
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[Sequence[BaseDataElement]] = None,
-                mode: str = 'tensor'
-                ) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
+    def forward(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[Sequence[BaseDataElement]] = None,
+            mode: str = 'tensor'
+    ) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
         """``mode='loss'``: the loss dict; ``'tensor'``: (B, 2, D, h, w)
         query-branch embeddings of both views."""
         if mode == 'loss':

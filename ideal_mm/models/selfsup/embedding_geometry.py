@@ -24,7 +24,8 @@ CellGeometryCfg = Optional[Union[str, Dict[str, object]]]
 
 def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
                           cfg: CellGeometryCfg) -> Optional[CellGeometry]:
-    """The geometry of ``proj_head``'s embedding grid over ``backbone``, logged once.
+    """The geometry of ``proj_head``'s embedding grid over ``backbone``, logged
+    once.
 
     ``cfg`` is ``model.cell_geometry`` of :class:`~.dense_pretrainer.
     DenseContrastivePretrainer` (its docstring): 'auto' / None, 'table',
@@ -33,15 +34,19 @@ def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
     key = 'model.cell_geometry'
     name = type(backbone).__name__
     if cfg == 'centre-aligned':
-        print_log(f'DenseContrastivePretrainer: {key}=\'centre-aligned\''
-                  f': embedding cells split the view equally, whatever '
-                  f'the {name} backbone does', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'DenseContrastivePretrainer: {key}=\'centre-aligned\''
+            f': embedding cells split the view equally, whatever '
+            f'the {name} backbone does',
+            logger='current',
+            level=logging.WARNING)
         return None
     if isinstance(cfg, dict):
         geom = CellGeometry.from_config(cfg, key)
-        print_log(f'DenseContrastivePretrainer: embedding cells of the '
-                  f'{name} backbone: {geom}', logger='current')
+        print_log(
+            f'DenseContrastivePretrainer: embedding cells of the '
+            f'{name} backbone: {geom}',
+            logger='current')
         return geom
     mode = 'auto' if cfg is None else cfg
     if mode not in ('auto', 'table', 'probe'):
@@ -52,8 +57,9 @@ def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
     levels = [in_index] if isinstance(in_index, int) else list(in_index)
     per_level: Dict[int, CellGeometry] = {}
     if mode != 'probe':
-        declared = [declared_cell_geometry(backbone, level)
-                    for level in levels]
+        declared = [
+            declared_cell_geometry(backbone, level) for level in levels
+        ]
         if all(g is not None for g in declared):
             per_level = dict(zip(levels, declared))  # type: ignore
             mode = 'table'
@@ -83,8 +89,9 @@ def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
                 f'(i, j) of the embedding grid is centred at (offset + '
                 f'stride * i, offset + stride * j))') from err
     # the head's grid is its finest level; it resizes the others to it
-    finest = min(levels, key=lambda lv: per_level[lv].stride[0] *
-                 per_level[lv].stride[1])
+    finest = min(
+        levels,
+        key=lambda lv: per_level[lv].stride[0] * per_level[lv].stride[1])
     geom = per_level[finest]
     align_corners = bool(getattr(proj_head, 'align_corners', False))
     for level in levels:
@@ -98,10 +105,12 @@ def resolve_cell_geometry(backbone: nn.Module, proj_head: nn.Module,
                 f'({other}) lands {error:g} px away from the embedding '
                 f'grid (level {finest}) after the dense head resizes '
                 f'it; its features describe points shifted by that much',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
     print_log(
         f'DenseContrastivePretrainer: embedding cells of the {name} '
         f'backbone (level {finest} of in_index={levels}): cell (i, j) is '
         f'centred at view pixel (offset + stride * i, offset + stride * '
-        f'j), {geom}', logger='current')
+        f'j), {geom}',
+        logger='current')
     return geom

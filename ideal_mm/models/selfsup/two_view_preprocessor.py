@@ -31,8 +31,7 @@ class TwoViewDataPreprocessor(BaseDataPreprocessor):
                  non_blocking: bool = False) -> None:
         super().__init__(non_blocking=non_blocking)
         if std <= 0:
-            raise ConfigError(
-                f'data_preprocessor.std must be > 0, got {std}')
+            raise ConfigError(f'data_preprocessor.std must be > 0, got {std}')
         self.mean = float(mean)
         self.std = float(std)
 
