@@ -432,3 +432,93 @@ def test_first_stage_per_run_feeds_its_best_checkpoint(tmp_path, monkeypatch):
             f"config='configs/demo/bcp_unet_phantom.py', {bad}))\n")
         with pytest.raises(ConfigError, match=match):
             Study(str(spec), str(tmp_path / 'out'))
+
+
+CHAIN_SPEC = """
+budgets = [1]
+seeds = [0]
+pretrain_cfg_options = {'train_cfg.max_iters': 7}
+methods = dict(
+    chaitanya=dict(
+        config='configs/demo/chaitanya_unet_phantom.py',
+        pretrain=[
+            'configs/demo/chaitanya-global_unet_phantom.py',
+            dict(config='configs/demo/chaitanya-local_unet_phantom.py',
+                 output='pretrained.pth',
+                 cfg_options={'train_cfg.max_iters': 5})
+        ],
+        pretrain_key='model.init_cfg.checkpoint'))
+"""
+
+
+def test_pretrain_chain_feeds_each_stage_the_previous_output(
+        tmp_path, monkeypatch):
+    """A list of pre-training stages runs in order, each from the previous
+    stage's output file; the run starts from the last one at
+    ``pretrain_key``; finished stages are not trained again."""
+    from ideal_mm.analysis import study_runner
+    from ideal_mm.analysis.study_runner import StudyRunner
+    from ideal_mm.analysis.study_spec import Study
+    from ideal_mm.errors import ConfigError
+    spec = tmp_path / 'spec.py'
+    spec.write_text(CHAIN_SPEC)
+    study = Study(str(spec), str(tmp_path / 'out'))
+    calls = []
+
+    def fake_run(cmd, log, threads, repo):
+        calls.append(cmd)
+        wd = cmd[cmd.index('--work-dir') + 1]
+        if 'chaitanya-global' in cmd[2]:
+            open(osp.join(wd, 'encoder.pth'), 'w').close()
+        elif 'chaitanya-local' in cmd[2]:
+            open(osp.join(wd, 'pretrained.pth'), 'w').close()
+        elif cmd[1] == 'tools/train.py':
+            ckpt = osp.join(wd, 'iter_600.pth')
+            open(ckpt, 'w').close()
+            with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
+                f.write(ckpt)
+        else:
+            with open(osp.join(wd, 'summary.json'), 'w') as f:
+                json.dump(_summary([0.5, 0.7]), f)
+        return 0
+
+    monkeypatch.setattr(study_runner, '_run', fake_run)
+    monkeypatch.setattr(study_runner, 'save_val_curve', lambda wd: None)
+    runner = StudyRunner(study, jobs=1, dry_run=False)
+    runner.run_all(study.runs())
+    assert not runner.failed
+    glob_wd = study.pretrain_stage_dir('chaitanya', 0)
+    local_wd = study.pretrain_stage_dir('chaitanya', 1)
+    assert local_wd == study.pretrain_dir('chaitanya')
+    assert osp.basename(local_wd) == \
+        'chaitanya-global_unet_phantom+chaitanya-local_unet_phantom'
+    g, loc, train, test = calls
+    assert g[g.index('--work-dir') + 1] == glob_wd
+    # stage 1 takes the spec's pretrain options, stage 2 its own instead,
+    # plus the previous output at the default init key
+    assert g[g.index('--cfg-options') + 1:] == ['train_cfg.max_iters=7']
+    enc = osp.join(glob_wd, 'encoder.pth')
+    assert loc[loc.index('--cfg-options') + 1:] == [
+        'train_cfg.max_iters=5', f'model.backbone.init_cfg.checkpoint={enc}'
+    ]
+    out = osp.join(local_wd, 'pretrained.pth')
+    assert f'model.init_cfg.checkpoint={out}' in train
+    assert f'model.init_cfg.checkpoint={out}' in test
+    # done stages are reused
+    os.remove(osp.join(study.run_dir('chaitanya', 1, 0), 'summary.json'))
+    os.remove(out)
+    calls.clear()
+    runner.run_all(study.runs())
+    assert [c[2] for c in calls] == [
+        'configs/demo/chaitanya-local_unet_phantom.py',
+        'configs/demo/chaitanya_unet_phantom.py',
+        'configs/demo/chaitanya_unet_phantom.py'
+    ]
+    # bad chains name the key
+    bad = CHAIN_SPEC.replace("output='pretrained.pth',", "outptu='x',")
+    spec.write_text(bad)
+    with pytest.raises(ConfigError, match=r'pretrain\[1\].*outptu'):
+        Study(str(spec), str(tmp_path / 'o2'))
+    spec.write_text(CHAIN_SPEC.replace('chaitanya-global_unet', 'nope'))
+    with pytest.raises(ConfigError, match=r'pretrain\[0\].*does not exist'):
+        Study(str(spec), str(tmp_path / 'o3'))

@@ -81,6 +81,19 @@ methods = dict(
     # MC-Net (Wu et al. 2021): bilinear + transposed-convolution decoders,
     # sharpened mutual consistency, no pre-training
     mcnet=dict(config='configs/demo/mcnet_unet_phantom.py', cfg_options=_semi),
+    # Chaitanya et al. 2020: global contrastive pre-training of the encoder,
+    # then local contrastive pre-training of decoder blocks 1-3 on the frozen
+    # encoder (each from the previous stage's output), then supervised
+    # fine-tuning of the whole network from pretrained.pth
+    chaitanya=dict(
+        config='configs/demo/chaitanya_unet_phantom.py',
+        pretrain=[
+            'configs/demo/chaitanya-global_unet_phantom.py',
+            dict(
+                config='configs/demo/chaitanya-local_unet_phantom.py',
+                output='pretrained.pth')
+        ],
+        pretrain_key='model.init_cfg.checkpoint'),
     unimatch_published=dict(
         config='configs/demo/unimatch_unet_phantom.py', cfg_options=_semi),
     supervised_all=dict(
@@ -113,6 +126,7 @@ compare = [
     ('ideal_unimatch_backbone_lr01', 'supervised'), ('ideal_bcp', 'cps'),
     ('ideal_bcp', 'unimatch'), ('ideal_bcp', 'ideal_unimatch_backbone_lr01'),
     ('bcp', 'supervised'), ('bcp', 'ideal'), ('bcp', 'ideal_bcp'),
-    ('mcnet', 'supervised'), ('mcnet', 'ideal'),
-    ('unimatch_published', 'supervised'), ('unimatch_published', 'unimatch')
+    ('mcnet', 'supervised'), ('mcnet', 'ideal'), ('chaitanya', 'supervised'),
+    ('ideal', 'chaitanya'), ('unimatch_published', 'supervised'),
+    ('unimatch_published', 'unimatch')
 ]

@@ -88,6 +88,13 @@ _quarter_ramp = dict(_semi,
 # the two-stream batches (the demo's supervised configs take 8).
 _sup = {'train_dataloader.batch_size': 4}
 _pretrain = 'configs/demo/ideal_unet_phantom_pretrain.py'
+_chaitanya_stage = {
+    'train_dataloader.dataset.data_root': data_root,
+    'train_dataloader.dataset.split_cfg.num_test': 12,
+    'train_dataloader.num_workers': 1,
+    'train_cfg.max_iters': pretrain_iters,
+    'default_hooks.checkpoint.interval': 1000,
+}
 # Order = the order a seed's runs start (the most informative first).
 methods = dict(
     # the architecture control: IDEAL's stream 1 from random weights
@@ -146,6 +153,25 @@ methods = dict(
     # schedule in the official script (200 x 150 = 30k iterations), as CPS's
     mcnet=dict(
         config='configs/demo/mcnet_unet_phantom.py', cfg_options=_cps_ramp),
+    # Chaitanya et al. 2020: global contrastive pre-training of the encoder
+    # (6000 iterations; the paper's 10k), then local contrastive
+    # pre-training of decoder blocks 1-3 on the frozen encoder (6000), each
+    # from the previous stage's output, then supervised fine-tuning of the
+    # whole network from pretrained.pth on the labelled slices. Both stages
+    # keep their constant Adam lr (no warm-up to scale).
+    chaitanya=dict(
+        config='configs/demo/chaitanya_unet_phantom.py',
+        pretrain=[
+            dict(
+                config='configs/demo/chaitanya-global_unet_phantom.py',
+                cfg_options=_chaitanya_stage),
+            dict(
+                config='configs/demo/chaitanya-local_unet_phantom.py',
+                output='pretrained.pth',
+                cfg_options=_chaitanya_stage)
+        ],
+        pretrain_key='model.init_cfg.checkpoint',
+        cfg_options=_sup),
     # UniMatch as published from random weights (no ramp, as published)
     unimatch_published=dict(
         config='configs/demo/unimatch_unet_phantom.py', cfg_options=_semi),
@@ -158,7 +184,8 @@ compare = [('ideal', 'supervised'), ('cps', 'supervised'), ('ideal', 'cps'),
            ('bcp', 'ideal_bcp'), ('mcnet', 'supervised'), ('mcnet', 'ideal'),
            ('unimatch_published', 'supervised'),
            ('unimatch_published', 'unimatch'),
-           ('ideal_bcp', 'unimatch_published')]
+           ('ideal_bcp', 'unimatch_published'), ('chaitanya', 'supervised'),
+           ('ideal', 'chaitanya')]
 gap = ('supervised', 'supervised_all')
 curves_reference = 'supervised_all'
 # The gap share also on the validation curves, early (500: the curve point

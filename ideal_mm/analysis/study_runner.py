@@ -148,33 +148,48 @@ class StudyRunner:
         return out
 
     def pretrain(self, method: str) -> Optional[str]:
-        """Run (or reuse) a method's stage 1; returns its encoder.pth."""
-        cfg = self.study.methods[method].get('pretrain')
-        if not cfg:
-            return None
-        wd = self.study.pretrain_dir(method)
-        enc = osp.join(wd, 'encoder.pth')
-        if osp.isfile(enc):
-            return enc
-        self._say(f'pre-training {method}: {cfg} -> {wd}')
-        if self.dry_run:
-            return enc
-        os.makedirs(wd, exist_ok=True)
-        opts = flatten(dict(self.study.spec.get('pretrain_cfg_options', {})))
-        cmd = [self.py, 'tools/train.py', self.config(cfg), '--work-dir', wd]
-        if last_checkpoint(wd):
-            cmd.append('--resume')
-        if opts:
-            cmd += ['--cfg-options', *opts]
-        rc = _run(cmd, osp.join(wd, 'study_train.log'),
-                  self.threads * self.jobs, self.repo)
-        if rc or not osp.isfile(enc):
-            self.failed.append(f'pretrain {method}')
-            self._say(
-                f'FAILED pre-training {method} (exit {rc}); log tail:\n' +
-                _tail(osp.join(wd, 'study_train.log')))
-            return None
-        return enc
+        """Run (or reuse) a method's pre-training stages in order (each
+        from the previous one's output, :meth:`Study.pretrain_stages`);
+        returns the last stage's output file (stage 1's encoder.pth)."""
+        stages = self.study.pretrain_stages(method)
+        prev = None
+        for i, stage in enumerate(stages):
+            wd = self.study.pretrain_stage_dir(method, i)
+            out = osp.join(wd, stage['output'])
+            if osp.isfile(out):
+                prev = out
+                continue
+            self._say(f"pre-training {method} ({i + 1}/{len(stages)}): "
+                      f"{stage['config']} -> {wd}")
+            if self.dry_run:
+                prev = out
+                continue
+            os.makedirs(wd, exist_ok=True)
+            own = stage['cfg_options']
+            opts = flatten(
+                dict(
+                    self.study.spec.get('pretrain_cfg_options', {}) if own is
+                    None else own))
+            if prev is not None:
+                opts.append(f"{stage['init_key']}={prev}")
+            cmd = [
+                self.py, 'tools/train.py',
+                self.config(stage['config']), '--work-dir', wd
+            ]
+            if last_checkpoint(wd):
+                cmd.append('--resume')
+            if opts:
+                cmd += ['--cfg-options', *opts]
+            rc = _run(cmd, osp.join(wd, 'study_train.log'),
+                      self.threads * self.jobs, self.repo)
+            if rc or not osp.isfile(out):
+                self.failed.append(f'pretrain {method}')
+                self._say(
+                    f'FAILED pre-training {method} (exit {rc}); log tail:\n' +
+                    _tail(osp.join(wd, 'study_train.log')))
+                return None
+            prev = out
+        return prev
 
     def excluded_encoder(self, method: str,
                          encoder: Optional[str]) -> Optional[str]:
@@ -281,8 +296,10 @@ class StudyRunner:
             args.append(f'{first["init_key"]}={best}')
         config = self.config(m['config'])
         if encoder:
-            args.append(f'model.{config_encoder_path(m["config"])}'
-                        f'.init_cfg.checkpoint={encoder}')
+            key = m.get('pretrain_key') or (
+                f'model.{config_encoder_path(m["config"])}'
+                '.init_cfg.checkpoint')
+            args.append(f'{key}={encoder}')
         t0 = time.time()
         train = [self.py, 'tools/train.py', config, '--work-dir', wd]
         if last_checkpoint(wd):

@@ -17,6 +17,9 @@ __all__ = ['budget_name', 'flatten', 'Study', 'ensure_data']
 #: method's config unless ``first.init_key`` names another
 FIRST_INIT_KEY = 'model.segmentor.init_cfg.checkpoint'
 FIRST_KEYS = ('config', 'cfg_options', 'init_key')
+#: where a chained pre-training stage receives the previous stage's output
+PRETRAIN_INIT_KEY = 'model.backbone.init_cfg.checkpoint'
+PRETRAIN_STAGE_KEYS = ('config', 'init_key', 'output', 'cfg_options')
 
 
 def budget_name(budget: Any) -> str:
@@ -69,10 +72,11 @@ class Study:
                     not m.get('pretrain'):
                 raise ConfigError(f'{spec_path}: methods.{name}.'
                                   'pretrain_exclude needs `pretrain`')
-            for key in ('config', 'pretrain'):
-                if m.get(key) and not osp.isfile(m[key]):
-                    raise ConfigError(f'{spec_path}: methods.{name}.{key} = '
-                                      f'{m[key]!r} does not exist')
+            if not osp.isfile(m['config']):
+                raise ConfigError(f'{spec_path}: methods.{name}.config = '
+                                  f"{m['config']!r} does not exist")
+            if m.get('pretrain'):
+                self._check_pretrain(spec_path, name, m)
             if m.get('first') is not None:
                 self._check_first(spec_path, name, m)
             self.methods[name] = dict(m)
@@ -104,6 +108,64 @@ class Study:
                 'earlier stage; give it `first` (per budget and seed) or '
                 '`pretrain` (once per study), not both')
 
+    @staticmethod
+    def _check_pretrain(spec_path: str, name: str, m: dict) -> None:
+        """``pretrain``: a config, or a list of stages (a config or
+        ``dict(config=..., init_key=..., output=..., cfg_options=...)``)
+        each started from the previous stage's output."""
+        where = f'{spec_path}: methods.{name}.pretrain'
+        items = m['pretrain']
+        chain = isinstance(items, (list, tuple))
+        for i, s in enumerate(items if chain else [items]):
+            if isinstance(s, dict):
+                unknown = set(s) - set(PRETRAIN_STAGE_KEYS)
+                if 'config' not in s or unknown:
+                    raise ConfigError(
+                        f'{where}[{i}] must be a config path or dict(config='
+                        f'..., init_key=..., output=..., cfg_options=...); '
+                        f'unknown keys {sorted(unknown)}')
+                s = s['config']
+            if not isinstance(s, str) or not osp.isfile(s):
+                raise ConfigError(f'{where}[{i}] = {s!r} does not exist'
+                                  if chain else f'{where} = {s!r} does not '
+                                  'exist')
+        if chain and len(items) > 1 and m.get('pretrain_exclude') is not None:
+            raise ConfigError(f'{where}: pretrain_exclude works on one '
+                              'stage-1 encoder.pth, not on a chain of stages')
+
+    def pretrain_stages(self, method: str) -> List[dict]:
+        """A method's pre-training stages in order, each ``dict(config,
+        init_key, output, cfg_options)``: stage i > 0 gets the output file
+        of stage i - 1 at ``init_key`` (default
+        ``model.backbone.init_cfg.checkpoint``); ``output`` is the file the
+        stage writes into its work dir (default ``encoder.pth``);
+        ``cfg_options`` replace the spec's ``pretrain_cfg_options`` for that
+        stage (None: use them). [] without ``pretrain``."""
+        items = self.methods[method].get('pretrain')
+        if not items:
+            return []
+        if not isinstance(items, (list, tuple)):
+            items = [items]
+        stages = []
+        for i, s in enumerate(items):
+            s = dict(config=s) if isinstance(s, str) else dict(s)
+            stages.append(
+                dict(
+                    config=s['config'],
+                    init_key=(s.get('init_key') or PRETRAIN_INIT_KEY)
+                    if i else None,
+                    output=s.get('output') or 'encoder.pth',
+                    cfg_options=s.get('cfg_options')))
+        return stages
+
+    def pretrain_stage_dir(self, method: str, index: int) -> str:
+        """``DIR/pretrain/<a>+<b>...``: named by the stage configs up to
+        ``index``, so methods with the same chain share the runs."""
+        stages = self.pretrain_stages(method)[:index + 1]
+        return osp.join(
+            self.out, 'pretrain', '+'.join(
+                osp.splitext(osp.basename(s['config']))[0] for s in stages))
+
     def first(self, method: str) -> Optional[dict]:
         """A method's first stage: ``config``, ``cfg_options``, ``init_key``
         (None without one)."""
@@ -132,9 +194,8 @@ class Study:
     def pretrain_dir(self, method: str) -> str:
         """Where a method's stage-1 run goes: one per pre-training config, so
         methods that name the same config share it."""
-        cfg = self.methods[method]['pretrain']
-        return osp.join(self.out, 'pretrain',
-                        osp.splitext(osp.basename(cfg))[0])
+        return self.pretrain_stage_dir(method,
+                                       len(self.pretrain_stages(method)) - 1)
 
     def runs(
             self,

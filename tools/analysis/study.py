@@ -23,6 +23,14 @@ STUDY.py is an mmengine config (see configs/studies/) with:
   budget as the run's), resumed when interrupted, skipped once
   ``first_done.json`` exists; the run starts from its single ``best_*.pth``
   through ``init_key`` (default ``model.segmentor.init_cfg.checkpoint``);
+  ``pretrain`` may also be a list of stages, each a config or
+  ``dict(config=..., output='encoder.pth', init_key=..., cfg_options=...)``,
+  run in order (``DIR/pretrain/<a>+<b>``), each from the previous stage's
+  output at ``init_key`` (default ``model.backbone.init_cfg.checkpoint``),
+  with its own ``cfg_options`` instead of ``pretrain_cfg_options`` when
+  given; ``pretrain_key`` says where the run takes the last output (e.g.
+  ``model.init_cfg.checkpoint`` for Chaitanya et al.'s encoder + decoder
+  file);
 * ``budgets``: label budgets (int = patients, float = fraction, None = all);
 * ``seeds``: fine-tuning seeds (``randomness.seed``);
 * ``cfg_options``: overrides for every run (data root, split, schedule),
@@ -31,6 +39,10 @@ STUDY.py is an mmengine config (see configs/studies/) with:
 * ``compare``: ``[(A, B), ...]`` method pairs for paired differences;
 * optional ``input_size = (h, w)``: every run's train / val / test
   pipelines resized to it (configs written to ``DIR/configs/``);
+  ``model_width = c``: the encoder's ``base_channels`` set to ``c``, every
+  head's channels following;
+* optional ``gap_at_iters = [t, ...]``: the gap share also on the
+  validation curves at those iterations;
 * optional ``gap = (low, high)``: the share of the low -> high test-Dice gap
   each method closes; ``curves_reference``: the method drawn as a level in
   the learning curves (e.g. supervised with all labels);
