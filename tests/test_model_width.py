@@ -10,6 +10,7 @@ from ideal_mm.engine.model_width import fit_size_divisor, scale_model_width
 from ideal_mm.errors import ConfigError
 
 ARMS = [
+    'configs/demo/supervised_unetenc_phantom_from_ideal.py',
     'configs/demo/supervised_unetenc_phantom.py',
     'configs/demo/ideal_unet_phantom_finetune.py',
     'configs/demo/ideal_unet_phantom_pretrain.py',

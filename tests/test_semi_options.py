@@ -373,3 +373,18 @@ def test_copy_paste_refuses_unsup_on_all():
         build_model([WEAK, BCP], unsup_on='all')
     model = build_model([WEAK, BCP])
     assert model.unsup_branches[1].ratio == 0.5
+
+
+def test_a_method_or_branch_without_its_loss_is_refused_when_defined():
+    from ideal_mm.models.segmentors import SemiSupervisedSegmentor, UnsupBranch
+
+    with pytest.raises(TypeError, match='must define loss_by_pseudo'):
+
+        class NoLoss(SemiSupervisedSegmentor):
+            pass
+
+    class NoForward(UnsupBranch):
+        pass
+
+    with pytest.raises(TypeError, match='abstract'):
+        NoForward('loss_x')

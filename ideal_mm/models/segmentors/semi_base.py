@@ -245,7 +245,7 @@ class SemiSupervisedSegmentor(BaseSegmentor):
                              batch_img_metas: List[dict]) -> torch.Tensor:
         """``encode_decode`` of a stream in ``STREAMS``; only multi-stream
         subclasses (which declare ``STREAMS``) have named streams."""
-        raise NotImplementedError(
+        raise ConfigError(
             f'{type(self).__name__} has no named streams: set '
             "model.semi_test_cfg.predict_on to 'student' or 'teacher'")
 
@@ -366,6 +366,21 @@ class SemiSupervisedSegmentor(BaseSegmentor):
     def loss_by_pseudo(self, batch: SemiBatch,
                        pseudo: Any) -> Dict[str, torch.Tensor]:
         """The method's ``unsup.*`` losses, already multiplied by
-        ``batch.weight`` (called when ``batch.unsup`` is not empty)."""
-        raise NotImplementedError(
-            f'{type(self).__name__} must define loss_by_pseudo')
+        ``batch.weight`` (called when ``batch.unsup`` is not empty). A
+        subclass that keeps the base's ``loss`` must define it: checked when
+        the class is defined (:meth:`__init_subclass__`), so this body is
+        never reached by a class that passed that check."""
+        raise TypeError(f'{type(self).__name__} does not define '
+                        'loss_by_pseudo')
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Refuse, at class definition, a method that runs the base's
+        loss loop without its own ``loss_by_pseudo``."""
+        super().__init_subclass__(**kwargs)
+        base = SemiSupervisedSegmentor
+        if cls.loss is base.loss and \
+                cls.loss_by_pseudo is base.loss_by_pseudo:
+            raise TypeError(
+                f'{cls.__name__}: a semi-supervised method on the base\'s '
+                'loss loop must define loss_by_pseudo(batch, pseudo) '
+                'returning its unsup.* losses (docs/extending.md)')

@@ -19,6 +19,7 @@ alike. mmseg has no such parts (its segmentors are supervised).
 """
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Sequence, Tuple
 
 import torch
@@ -58,7 +59,7 @@ def _probability(value, key: str, upper_open: bool = False) -> float:
     return value
 
 
-class UnsupBranch(nn.Module):
+class UnsupBranch(nn.Module, metaclass=ABCMeta):
     """One unlabelled-data term; ``num_views`` strong views it reads from the
     inputs (``WeakStrongViews`` packs them as channel groups).
 
@@ -74,13 +75,11 @@ class UnsupBranch(nn.Module):
         super().__init__()
         self.loss_name = loss_name
 
+    @abstractmethod
     def forward(self, model, batch, pseudo,
                 views: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """The branch's weighted losses (``views``: its strong views);
-        every registered branch defines it (this base is abstract)."""
-        raise NotImplementedError(
-            f'{type(self).__name__} must define forward(model, batch, '
-            'pseudo, views) returning its unsup.* losses')
+        """The branch's weighted ``unsup.*`` losses (``views``: its strong
+        views); a branch without it cannot be instantiated (ABC)."""
 
 
 @MODELS.register_module()
